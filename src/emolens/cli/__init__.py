@@ -1,0 +1,44 @@
+"""The `emolens` command: argument parsing, logging set-up and progress bars live here only."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from emolens.errors import EmolensError
+
+from . import train_cmd
+
+COMMANDS = [train_cmd]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="emolens", description="Facial emotion recognition, offline, on a CPU.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.run(args) or 0)
+    except (EmolensError, FileNotFoundError, ValueError) as err:
+        print(f"emolens: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("emolens: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

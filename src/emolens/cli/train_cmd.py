@@ -1,0 +1,80 @@
+"""`emolens train`: fit a model on Training, choose its best epoch on PublicTest."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from .common import attach_ferplus, load_data
+
+log = logging.getLogger("emolens")
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("train", help="train a model on FER2013", description=__doc__)
+    p.add_argument("--data", required=True, help="fer2013.csv(.gz|.xz) or an image-folder tree")
+    p.add_argument("--model", default="resnet_s", help="architecture name (see emolens.nn.MODELS)")
+    p.add_argument("--model-kwargs", default="{}", help='JSON, e.g. \'{"width": 48}\'')
+    p.add_argument("--out", required=True, type=Path, help="run folder: checkpoints, log.csv, plots")
+    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--optimizer", choices=["sgd", "adamw"], default="sgd")
+    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--label-smoothing", type=float, default=0.1)
+    p.add_argument("--mixup", type=float, default=0.0, help="mixup alpha; 0 turns it off")
+    p.add_argument("--patience", type=int, default=20, help="early stopping, in epochs")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--no-bf16", action="store_true", help="train in float32 only")
+    p.add_argument("--labels", choices=["fer", "ferplus-soft", "ferplus-majority"], default="fer")
+    p.add_argument("--ferplus", help="fer2013new.csv, needed for --labels ferplus-*")
+    p.add_argument("--on-bad-row", choices=["error", "skip"], default="error")
+    p.add_argument("--no-cache", action="store_true", help="parse the csv again instead of the cache")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from emolens.nn.train import TrainConfig, train
+
+    from .progress import TrainProgress
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out: Path = args.out
+    if args.resume and (out / "last.pt").exists():
+        from emolens.nn.checkpoint import load_checkpoint
+
+        cfg = TrainConfig.from_dict(load_checkpoint(out / "last.pt")["config"])
+        cfg.epochs = args.epochs
+        log.info("resuming with the run's own config (epochs now %d)", cfg.epochs)
+    else:
+        cfg = TrainConfig(
+            model=args.model, model_kwargs=json.loads(args.model_kwargs), epochs=args.epochs,
+            batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
+            label_smoothing=args.label_smoothing, mixup_alpha=args.mixup, patience=args.patience,
+            seed=args.seed, device=args.device, bf16=not args.no_bf16,
+        )
+    dataset = load_data(args.data, args.on_bad_row, args.no_cache)
+    if args.labels != "fer":
+        if not args.ferplus:
+            raise ValueError("--labels ferplus-* needs --ferplus PATH/fer2013new.csv")
+        dataset = attach_ferplus(dataset, args.ferplus, args.labels.removeprefix("ferplus-"))
+    train_set, val_set = dataset.split("Training"), dataset.split("PublicTest")
+    if len(val_set) == 0:
+        raise ValueError(f"{args.data}: no PublicTest (validation) rows to choose the best epoch on")
+    log.info("Training %d rows, PublicTest %d rows", len(train_set), len(val_set))
+    result = train(cfg, train_set, val_set, out, resume=args.resume, reporter=TrainProgress())
+    log.info("best PublicTest accuracy %.4f at epoch %d; writing reports", result.best_val_acc, result.best_epoch)
+    from emolens.reports import training_report  # imported late: a long run picks up the current code
+
+    metrics = training_report(out, val_set)
+    log.info("wrote %s", ", ".join(sorted(metrics["files"])))
+    return 0

@@ -1,0 +1,57 @@
+"""Parsed data sets cached as .npz, keyed by the source file's content, so a second run starts fast."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from emolens.data.dataset import FaceDataset
+from emolens.data.fer2013 import OnBadRow, read_fer2013_csv, read_image_folders
+
+log = logging.getLogger(__name__)
+CACHE_FORMAT = 1
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_dataset(path: str | Path, on_bad_row: OnBadRow = "error", cache_dir: Path | None = None) -> FaceDataset:
+    """FER2013 from a csv file (plain/.gz/.xz) or an image-folder tree; csv parses are cached in
+    `cache_dir` (none when it is None) under the sha256 of the file's bytes."""
+    path = Path(path)
+    if path.is_dir():
+        return read_image_folders(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such data file or folder")
+    if cache_dir is None:
+        return read_fer2013_csv(path, on_bad_row)
+    key = f"{file_digest(path)[:32]}-{on_bad_row}-v{CACHE_FORMAT}"
+    cached = cache_dir / f"fer2013-{key}.npz"
+    if cached.exists():
+        try:
+            with np.load(cached) as z:
+                return FaceDataset(
+                    images=z["images"], labels=z["labels"], usage=z["usage"], source=str(path),
+                    skipped_rows=tuple(int(r) for r in z["skipped_rows"]),
+                )
+        except (OSError, KeyError, ValueError) as err:
+            log.warning("ignoring unreadable cache %s (%s)", cached, err)
+    dataset = read_fer2013_csv(path, on_bad_row)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".npz")
+    with os.fdopen(fd, "wb") as f:
+        np.savez(f, images=dataset.images, labels=dataset.labels, usage=dataset.usage,
+                 skipped_rows=np.array(dataset.skipped_rows, dtype=np.int64))
+    os.replace(tmp, cached)
+    log.info("cached parsed data set at %s", cached)
+    return dataset

@@ -1,0 +1,64 @@
+"""Batched augmentation on tensors, on whatever device the batch lives on (CPU or GPU).
+
+Input and output: (N, 1, 48, 48) float tensors already made by `emolens.preprocess`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    rotation_deg: float = 10.0
+    shift_frac: float = 0.1
+    zoom_frac: float = 0.1
+    hflip_p: float = 0.5
+    brightness: float = 0.2  # additive, in standardised units
+    contrast: float = 0.2  # multiplicative, +-
+    erase_p: float = 0.25  # random erasing of one rectangle up to a quarter of the image
+
+
+def augment(x: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Random rotation, shift, zoom, horizontal flip, brightness/contrast and erasing, per sample."""
+    n = x.shape[0]
+    dev = x.device
+
+    def uniform(lo: float, hi: float) -> torch.Tensor:
+        return torch.rand(n, device=dev, generator=generator) * (hi - lo) + lo
+
+    angle = uniform(-cfg.rotation_deg, cfg.rotation_deg) * (math.pi / 180)
+    scale = uniform(1 - cfg.zoom_frac, 1 + cfg.zoom_frac)
+    flip = torch.where(torch.rand(n, device=dev, generator=generator) < cfg.hflip_p, -1.0, 1.0)
+    # affine_grid maps output coordinates to input ones in [-1, 1]: dividing by scale zooms in.
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.zeros(n, 2, 3, device=dev)
+    theta[:, 0, 0] = cos * flip
+    theta[:, 0, 1] = -sin
+    theta[:, 1, 0] = sin * flip
+    theta[:, 1, 1] = cos
+    theta[:, 0, 2] = uniform(-2 * cfg.shift_frac, 2 * cfg.shift_frac)
+    theta[:, 1, 2] = uniform(-2 * cfg.shift_frac, 2 * cfg.shift_frac)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    out = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+    gain = uniform(1 - cfg.contrast, 1 + cfg.contrast).view(n, 1, 1, 1)
+    bias = uniform(-cfg.brightness, cfg.brightness).view(n, 1, 1, 1)
+    out = out * gain + bias
+
+    if cfg.erase_p > 0:
+        h, w = out.shape[-2:]
+        eh = (uniform(0.1, 0.5) * h).long().view(n, 1, 1)
+        ew = (uniform(0.1, 0.5) * w).long().view(n, 1, 1)
+        y0 = (uniform(0, 1) * (h - eh.view(n))).long().view(n, 1, 1)
+        x0 = (uniform(0, 1) * (w - ew.view(n))).long().view(n, 1, 1)
+        ys = torch.arange(h, device=dev).view(1, h, 1)
+        xs = torch.arange(w, device=dev).view(1, 1, w)
+        box = (ys >= y0) & (ys < y0 + eh) & (xs >= x0) & (xs < x0 + ew)
+        active = (torch.rand(n, device=dev, generator=generator) < cfg.erase_p).view(n, 1, 1)
+        out = out.masked_fill((box & active).unsqueeze(1), 0.0)
+    return out

@@ -1,0 +1,88 @@
+"""Export a checkpoint to ONNX with its preprocessing metadata, then check onnxruntime against torch."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from emolens.nn.checkpoint import load_checkpoint, model_from_checkpoint
+from emolens.preprocess import INPUT_SIZE_PX, MEAN, STD
+from emolens.types import EMOTIONS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    path: Path
+    max_abs_diff: float  # softmax probabilities, onnxruntime vs torch, on random inputs
+    size_bytes: int
+
+
+class _WithSoftmax(nn.Module):
+    """The exported graph returns probabilities: logits / temperature, then softmax."""
+
+    def __init__(self, model: nn.Module, temperature: float) -> None:
+        super().__init__()
+        self.model = model
+        self.inv_t = 1.0 / temperature
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.model(x) * self.inv_t, dim=1)
+
+
+def metadata_for(state: dict[str, Any], temperature: float, extra: dict[str, str] | None = None) -> dict[str, str]:
+    cfg = state["config"]
+    meta = {
+        "emolens.labels": json.dumps(list(EMOTIONS)),
+        "emolens.input_size": str(INPUT_SIZE_PX),
+        "emolens.mean": repr(MEAN),
+        "emolens.std": repr(STD),
+        "emolens.temperature": repr(float(temperature)),
+        "emolens.architecture": cfg["model"],
+        "emolens.model_kwargs": json.dumps(cfg.get("model_kwargs", {})),
+        "emolens.best_epoch": str(state.get("best_epoch", state.get("epoch", ""))),
+        "emolens.PublicTest_acc": f"{state.get('best_val_acc', float('nan')):.4f}",
+        "emolens.outputs": "probabilities",
+    }
+    meta.update(extra or {})
+    return meta
+
+
+def export_onnx(
+    checkpoint: str | Path, out: str | Path, temperature: float = 1.0, extra_metadata: dict[str, str] | None = None,
+    parity_samples: int = 64,
+) -> ExportReport:
+    import onnx
+    import onnxruntime as ort
+
+    out = Path(out)
+    state = load_checkpoint(checkpoint)
+    model = _WithSoftmax(model_from_checkpoint(state).float(), temperature).eval()
+    dummy = torch.zeros(1, 1, INPUT_SIZE_PX, INPUT_SIZE_PX)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(
+        model, (dummy,), str(out), input_names=["input"], output_names=["probs"],
+        dynamic_axes={"input": {0: "batch"}, "probs": {0: "batch"}}, opset_version=17, dynamo=False,
+    )
+    proto = onnx.load(str(out))
+    for key, value in metadata_for(state, temperature, extra_metadata).items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(proto)
+    onnx.save(proto, str(out))
+
+    x = torch.from_numpy(np.random.default_rng(0).normal(size=(parity_samples, 1, 48, 48)).astype(np.float32))
+    with torch.no_grad():
+        expected = model(x).numpy()
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"input": x.numpy()})[0]
+    diff = float(np.abs(got - expected).max())
+    return ExportReport(out, diff, out.stat().st_size)
