@@ -183,8 +183,21 @@ def is_checkpoint(path: str | Path) -> bool:
     return Path(path).suffix.lower() in CHECKPOINT_SUFFIXES
 
 
-def load_predictor(model_path: str | Path, threads: int = 1) -> Callable[[np.ndarray], np.ndarray]:
-    """A function from preprocessed inputs (N, 1, 48, 48) float32 to probabilities (N, 7)."""
+@dataclass(frozen=True)
+class Predictor:
+    """A loaded model: `run` maps preprocessed inputs (N, 1, 48, 48) float32 to probabilities (N, 7).
+
+    `temperature` is the one already inside the model (ONNX metadata; 1.0 for a checkpoint's raw logits).
+    """
+
+    path: Path
+    kind: str  # "onnx" or "checkpoint"
+    run: Callable[[np.ndarray], np.ndarray]
+    temperature: float = 1.0
+    architecture: str = ""
+
+
+def load_predictor(model_path: str | Path, threads: int = 1) -> Predictor:
     path = Path(model_path)
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
@@ -193,7 +206,7 @@ def load_predictor(model_path: str | Path, threads: int = 1) -> Callable[[np.nda
     return _onnx_predictor(path, threads)
 
 
-def _onnx_predictor(path: Path, threads: int) -> Callable[[np.ndarray], np.ndarray]:
+def _onnx_predictor(path: Path, threads: int) -> Predictor:
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -205,27 +218,33 @@ def _onnx_predictor(path: Path, threads: int) -> Callable[[np.ndarray], np.ndarr
     except Exception as err:  # onnxruntime raises its own unrelated exception types for a bad file
         raise ModelFileError(f"{path}: not a loadable ONNX model ({err.__class__.__name__})") from None
     input_name = session.get_inputs()[0].name
+    meta = session.get_modelmeta().custom_metadata_map
+    try:
+        temperature = float(meta.get("emolens.temperature", "1.0"))
+    except ValueError:
+        raise ModelFileError(f"{path}: metadata emolens.temperature is not a number") from None
 
     def run(x: np.ndarray) -> np.ndarray:
         return np.asarray(session.run(None, {input_name: x})[0], dtype=np.float32)
 
-    return run
+    return Predictor(path, "onnx", run, temperature, meta.get("emolens.architecture", ""))
 
 
-def _torch_predictor(path: Path, threads: int) -> Callable[[np.ndarray], np.ndarray]:
+def _torch_predictor(path: Path, threads: int) -> Predictor:
     import torch
 
     from emolens.nn.checkpoint import load_checkpoint, model_from_checkpoint
 
     if threads > 0:
         torch.set_num_threads(threads)
-    model = model_from_checkpoint(load_checkpoint(path)).float()
+    state = load_checkpoint(path)
+    model = model_from_checkpoint(state).float()
 
     def run(x: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             return torch.softmax(model(torch.from_numpy(x)), dim=1).numpy()
 
-    return run
+    return Predictor(path, "checkpoint", run, 1.0, str(state["config"].get("model", "")))
 
 
 def predict_probs(
@@ -244,7 +263,7 @@ def predict_probs(
 
 
 def predict_with(
-    predictor: Callable[[np.ndarray], np.ndarray],
+    predictor: Predictor,
     images: np.ndarray | Sequence[np.ndarray],
     tta: Tta = "none",
     batch_size: int = 256,
@@ -253,9 +272,9 @@ def predict_with(
     out = np.zeros((len(x), NUM_CLASSES), dtype=np.float32)
     for i in range(0, len(x), batch_size):
         batch = np.ascontiguousarray(x[i : i + batch_size])
-        probs = predictor(batch)
+        probs = predictor.run(batch)
         if tta == "flip":
-            probs = 0.5 * (probs + predictor(np.ascontiguousarray(batch[:, :, :, ::-1])))
+            probs = 0.5 * (probs + predictor.run(np.ascontiguousarray(batch[:, :, :, ::-1])))
         out[i : i + batch_size] = probs
     return out
 

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 from emolens.errors import EmolensError
 
-from . import train_cmd
+from . import eval_cmd, export_cmd, serve_cmd, train_cmd
 
-COMMANDS = [train_cmd]
+COMMANDS = [train_cmd, eval_cmd, export_cmd, serve_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:
