@@ -1,0 +1,22 @@
+"""Inference without torch: face detector, onnxruntime classifier, IoU tracker, smoother, and the pipeline."""
+
+from emolens.runtime.classifier import EmotionClassifier
+from emolens.runtime.detector import FaceDetector, HaarFaceDetector, make_detector
+from emolens.runtime.models import model_path
+from emolens.runtime.pipeline import DEFAULT_CROP_MARGIN, FramePipeline, PipelineOptions, crop_with_margin
+from emolens.runtime.smoother import EmaSmoother
+from emolens.runtime.tracker import IouTracker
+
+__all__ = [
+    "DEFAULT_CROP_MARGIN",
+    "EmaSmoother",
+    "EmotionClassifier",
+    "FaceDetector",
+    "FramePipeline",
+    "HaarFaceDetector",
+    "IouTracker",
+    "PipelineOptions",
+    "crop_with_margin",
+    "make_detector",
+    "model_path",
+]

@@ -1,0 +1,103 @@
+"""The emotion classifier: an ONNX model run by onnxruntime, one batched call per frame."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from emolens.errors import ModelFileError
+from emolens.preprocess import INPUT_SIZE_PX, MEAN, STD, preprocess_faces
+from emolens.types import EMOTIONS
+
+log = logging.getLogger(__name__)
+
+INPUT_NAME = "input"
+OUTPUT_NAME = "probs"
+
+
+class EmotionClassifier:
+    """Face crops -> (N, 7) probabilities in EMOTIONS order. `predict` is safe to call from several threads."""
+
+    def __init__(self, model_path: str | Path, threads: int = 1) -> None:
+        self.path = Path(model_path)
+        if threads < 1:
+            raise ValueError(f"threads must be at least 1, got {threads}")
+        if not self.path.is_file():
+            raise ModelFileError(f"{self.path}: no such model file")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3  # onnxruntime's own warnings would reach users as noise on stderr
+        try:
+            self._session = ort.InferenceSession(
+                str(self.path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as err:  # onnxruntime raises its own exception types for unreadable or invalid graphs
+            raise ModelFileError(f"{self.path}: not a loadable ONNX model ({_first_line(err)})") from err
+        self._check_io()
+        meta = self._session.get_modelmeta().custom_metadata_map
+        self.labels: tuple[str, ...] = self._check_metadata(meta)
+        self.temperature: float = _float_meta(self.path, meta, "emolens.temperature")
+        self.architecture: str = meta.get("emolens.architecture", "unknown")
+        self.metadata: dict[str, str] = dict(meta)
+
+    def predict(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        """Crops (any size, gray/BGR/BGRA, uint8/uint16) -> float32 (N, 7), each row summing to 1."""
+        if len(crops) == 0:
+            return np.zeros((0, len(EMOTIONS)), np.float32)
+        batch = preprocess_faces(crops)
+        probs = self._session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]
+        return np.asarray(probs, dtype=np.float32)
+
+    def _check_io(self) -> None:
+        inputs = {i.name: i for i in self._session.get_inputs()}
+        outputs = {o.name for o in self._session.get_outputs()}
+        if INPUT_NAME not in inputs or OUTPUT_NAME not in outputs:
+            raise ModelFileError(
+                f"{self.path}: expected an input {INPUT_NAME!r} and an output {OUTPUT_NAME!r}, found inputs "
+                f"{sorted(inputs)} and outputs {sorted(outputs)}"
+            )
+        shape = inputs[INPUT_NAME].shape
+        if len(shape) != 4 or list(shape[1:]) != [1, INPUT_SIZE_PX, INPUT_SIZE_PX]:
+            raise ModelFileError(f"{self.path}: input shape {shape}, expected (N, 1, {INPUT_SIZE_PX}, {INPUT_SIZE_PX})")
+
+    def _check_metadata(self, meta: dict[str, str]) -> tuple[str, ...]:
+        # The model must have been trained with exactly the preprocessing this package applies.
+        try:
+            labels = tuple(json.loads(meta["emolens.labels"]))
+        except KeyError:
+            raise ModelFileError(f"{self.path}: metadata 'emolens.labels' is missing; not an emolens export?") from None
+        except (json.JSONDecodeError, TypeError) as err:
+            raise ModelFileError(f"{self.path}: metadata 'emolens.labels' is not a JSON list ({err})") from None
+        if labels != EMOTIONS:
+            raise ModelFileError(f"{self.path}: labels {list(labels)} differ from emolens's {list(EMOTIONS)}")
+        size = _float_meta(self.path, meta, "emolens.input_size")
+        mean = _float_meta(self.path, meta, "emolens.mean")
+        std = _float_meta(self.path, meta, "emolens.std")
+        if size != INPUT_SIZE_PX or not math.isclose(mean, MEAN) or not math.isclose(std, STD):
+            raise ModelFileError(
+                f"{self.path}: preprocessing input_size={size:g} mean={mean:g} std={std:g} differs from "
+                f"emolens.preprocess ({INPUT_SIZE_PX}, {MEAN:g}, {STD:g})"
+            )
+        return labels
+
+
+def _float_meta(path: Path, meta: dict[str, str], key: str) -> float:
+    try:
+        return float(meta[key])
+    except KeyError:
+        raise ModelFileError(f"{path}: metadata {key!r} is missing; was it exported by emolens?") from None
+    except ValueError:
+        raise ModelFileError(f"{path}: metadata {key!r} is not a number: {meta[key]!r}") from None
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

@@ -1,0 +1,43 @@
+"""Per-track exponential moving average of emotion probabilities, to stop labels flickering in video."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+
+class EmaSmoother:
+    """`alpha` is the weight of the newest frame: 1 turns smoothing off, smaller values smooth more."""
+
+    def __init__(self, alpha: float = 0.5) -> None:
+        if not 0.0 < alpha <= 1.0:
+            raise ValueError(f"smoothing alpha must be in (0, 1], got {alpha}")
+        self.alpha = alpha
+        self._state: dict[int, np.ndarray] = {}
+
+    def update(self, track_ids: Sequence[int], probs: np.ndarray) -> np.ndarray:
+        """Smoothed (N, 7) probabilities, renormalised to sum to 1; a track seen for the first time starts fresh."""
+        probs = np.asarray(probs, dtype=np.float32)
+        if len(track_ids) != len(probs):
+            raise ValueError(f"{len(track_ids)} track ids but {len(probs)} probability rows")
+        out = np.empty_like(probs)
+        for row, track_id in enumerate(track_ids):
+            previous = self._state.get(track_id)
+            value = probs[row] if previous is None else self.alpha * probs[row] + (1.0 - self.alpha) * previous
+            total = float(value.sum())
+            value = value / total if total > 0 else value
+            self._state[track_id] = value
+            out[row] = value
+        return out
+
+    def forget(self, track_ids: Iterable[int]) -> None:
+        for track_id in track_ids:
+            self._state.pop(track_id, None)
+
+    def reset(self) -> None:
+        self._state.clear()
+
+    @property
+    def track_ids(self) -> tuple[int, ...]:
+        return tuple(self._state)
