@@ -1,0 +1,147 @@
+"""Fixtures shared by the whole suite: tiny synthetic FER2013 files, and the shared folder beside the repo."""
+
+from __future__ import annotations
+
+import gzip
+import lzma
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+FER2013_CSV = SHARED / "data" / "fer2013" / "fer2013.csv.xz"
+
+
+def shared_path(*parts: str) -> Path:
+    """A file under ../shared, or a skip naming it when this checkout has no shared folder beside it."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"needs {path} (the shared data/media folder beside the repository)")
+    return path
+
+
+# --- tiny synthetic FER2013 ------------------------------------------------------------------------
+
+#: Rows per split in the default tiny set: 5 faces of each of the 7 classes in Training, 2 in each test split.
+TINY_SPLITS: tuple[tuple[str, int], ...] = (("Training", 35), ("PublicTest", 14), ("PrivateTest", 14))
+
+
+def synthetic_face(label: int, rng: np.random.Generator) -> np.ndarray:
+    """A 48x48 uint8 image whose class is learnable: a bright horizontal band at a class-specific height."""
+    image = rng.integers(0, 80, (48, 48)).astype(np.uint8)
+    image[label * 6 : label * 6 + 8, 4:44] += 150
+    return image
+
+
+def fer_rows(splits: Sequence[tuple[str, int]] = TINY_SPLITS, seed: int = 0) -> list[str]:
+    """CSV lines (without header) `label,pixels,Usage`, labels cycling 0..6 within each split."""
+    rng = np.random.default_rng(seed)
+    lines = []
+    for usage, n in splits:
+        for i in range(n):
+            label = i % 7
+            pixels = " ".join(map(str, synthetic_face(label, rng).ravel()))
+            lines.append(f"{label},{pixels},{usage}")
+    return lines
+
+
+def write_fer_csv(path: Path, lines: Sequence[str], header: str = "emotion,pixels,Usage") -> Path:
+    """Write header + lines; .gz and .xz suffixes compress."""
+    text = "\n".join([header, *lines]) + "\n"
+    if path.suffix == ".gz":
+        with gzip.open(path, "wt", encoding="utf-8") as f:
+            f.write(text)
+    elif path.suffix == ".xz":
+        with lzma.open(path, "wt", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def make_fer_csv(tmp_path: Path) -> Callable[..., Path]:
+    """make_fer_csv(name="tiny.csv", lines=None, splits=TINY_SPLITS, header=...) -> a FER2013 csv in tmp_path."""
+
+    def make(
+        name: str = "tiny.csv",
+        lines: Sequence[str] | None = None,
+        splits: Sequence[tuple[str, int]] = TINY_SPLITS,
+        header: str = "emotion,pixels,Usage",
+    ) -> Path:
+        return write_fer_csv(tmp_path / name, fer_rows(splits) if lines is None else lines, header)
+
+    return make
+
+
+@pytest.fixture
+def tiny_fer_csv(make_fer_csv: Callable[..., Path]) -> Path:
+    return make_fer_csv()
+
+
+#: Folder names as the popular image-folder copies of FER2013 spell them (aliases included on purpose).
+FOLDER_CLASSES: tuple[str, ...] = ("angry", "disgusted", "fearful", "happy", "sad", "surprised", "neutral")
+
+
+def write_image_folders(root: Path, per_class: dict[str, int] | None = None, seed: int = 0) -> Path:
+    """root/<split>/<class>/*.png with synthetic faces; colour and off-size images on purpose."""
+    per_class = per_class or {"train": 3, "test": 2}
+    rng = np.random.default_rng(seed)
+    for split, n in per_class.items():
+        for label, name in enumerate(FOLDER_CLASSES):
+            folder = root / split / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(n):
+                face = synthetic_face(label, rng)
+                if i == 1:  # a colour 96x96 image, as some copies ship: must come back 48x48 grey
+                    face = cv2.cvtColor(cv2.resize(face, (96, 96)), cv2.COLOR_GRAY2BGR)
+                cv2.imwrite(str(folder / f"{name}_{i}.png"), face)
+    return root
+
+
+@pytest.fixture
+def tiny_image_folders(tmp_path: Path) -> Path:
+    return write_image_folders(tmp_path / "fer_folders")
+
+
+# --- the command line, as a user runs it ------------------------------------------------------------
+
+
+def emolens_command() -> list[str]:
+    """The installed `emolens` script beside this interpreter, else the same entry point through -c."""
+    script = Path(sys.executable).with_name("emolens")
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-c", "import sys; from emolens.cli import main; sys.exit(main())"]
+
+
+def run_emolens(
+    *args: str | Path, timeout_s: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`emolens ARGS` in a subprocess with this interpreter; cache and threads kept inside the test."""
+    full_env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
+    return subprocess.run(
+        [*emolens_command(), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        env=full_env,
+        cwd=REPO,
+    )
+
+
+@pytest.fixture
+def emolens_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """run_emolens with XDG_CACHE_HOME inside tmp_path, so tests never touch the user's cache."""
+
+    def run(*args: str | Path, timeout_s: float = 300) -> subprocess.CompletedProcess[str]:
+        return run_emolens(*args, timeout_s=timeout_s, env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+
+    return run
