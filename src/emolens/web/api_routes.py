@@ -1,0 +1,118 @@
+"""The REST API: the same JSON as the command line's --json (`FaceResult.to_dict`, `FrameResult.to_dict`)."""
+
+from __future__ import annotations
+
+import tempfile
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, HTTPException, UploadFile
+
+from emolens.api import Recognizer
+from emolens.errors import MediaError
+from emolens.io.images import decode_image
+from emolens.io.video import VideoFileSource
+
+from .limits import WorkPool
+from .options import WebOptions
+from .sniff import video_suffix
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    413: {"description": "upload over the size limit"},
+    415: {"description": "not a readable image or video"},
+    422: {"description": "empty upload or missing `file` field"},
+    503: {"description": "too many requests waiting"},
+}
+_CHUNK_BYTES = 1024 * 1024
+_SNIFF_BYTES = 512
+
+
+def build_router(recognizer: Recognizer, pool: WorkPool, options: WebOptions) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/healthz", summary="liveness and the loaded model")
+    async def healthz() -> dict[str, Any]:
+        return {"status": "ok", "version": _version(), "model": str(options.recognizer.model)}
+
+    @router.post("/api/v1/analyze", summary="emotions of every face in one image", responses=_ERRORS)
+    async def analyze(
+        file: Annotated[UploadFile, File(description="an image: JPEG, PNG, WebP, BMP or TIFF")],
+    ) -> dict[str, Any]:
+        name = file.filename or "upload"
+        data = await file.read()
+        if not data:
+            raise HTTPException(422, f"{name}: empty file")
+        result = await pool.run(_analyze_bytes, recognizer, data, name)
+        return {"file": name, "faces": [face.to_dict() for face in result.faces]}
+
+    @router.post(
+        "/api/v1/analyze-video", summary="emotions per frame of a video clip, faces tracked", responses=_ERRORS
+    )
+    async def analyze_video(
+        file: Annotated[UploadFile, File(description="a video clip: MP4, WebM, MOV, AVI")],
+    ) -> dict[str, Any]:
+        name = file.filename or "upload"
+        head = await file.read(_SNIFF_BYTES)
+        if not head:
+            raise HTTPException(422, f"{name}: empty file")
+        suffix = video_suffix(head)
+        if suffix is None:
+            raise HTTPException(415, f"{name}: not a video file (MP4, MOV, WebM, MKV, AVI, Ogg, MPEG)")
+        with tempfile.TemporaryDirectory(prefix="emolens-upload-") as tmp:
+            # OpenCV reads video from a path only; the suffix follows the sniffed container, not the client's name.
+            path = Path(tmp) / f"upload{suffix}"
+            with path.open("wb") as out:
+                out.write(head)
+                while chunk := await file.read(_CHUNK_BYTES):
+                    out.write(chunk)
+            return await pool.run(_analyze_video_file, recognizer, path, name, options.max_video_frames)
+
+    return router
+
+
+def _analyze_bytes(recognizer: Recognizer, data: bytes, name: str) -> Any:
+    return recognizer.analyze(decode_image(data, name))
+
+
+def _analyze_video_file(recognizer: Recognizer, path: Path, name: str, max_frames: int) -> dict[str, Any]:
+    stream = recognizer.stream()
+    frames: list[dict[str, object]] = []
+    track_ids: set[int] = set()
+    truncated = False
+    try:
+        with VideoFileSource(path) as source:
+            fps, frame_count = source.fps, source.frame_count
+            for frame in source:
+                if len(frames) >= max_frames:
+                    truncated = True
+                    break
+                result = stream.process(frame.image, frame.time_s, frame.index)
+                track_ids.update(face.track_id for face in result.faces if face.track_id is not None)
+                frames.append(result.to_dict())
+            error = source.error
+    except MediaError as err:
+        # The source names the temporary path; the client knows its file by the name it sent.
+        raise MediaError(str(err).replace(str(path), name)) from None
+    if not frames:
+        raise MediaError(f"{name}: no frames could be decoded" + (f" ({error})" if error else ""))
+    if error:
+        error = error.replace(str(path), name)
+    elif truncated:
+        error = f"{name}: stopped after the first {max_frames} frames (server limit)"
+    return {
+        "file": name,
+        "fps": fps,
+        "frame_count": frame_count,
+        "frames_analyzed": len(frames),
+        "track_ids": sorted(track_ids),
+        "error": error,
+        "frames": frames,
+    }
+
+
+def _version() -> str:
+    try:
+        return version("emolens")
+    except PackageNotFoundError:
+        return "unknown"

@@ -1,0 +1,157 @@
+"""The REST API over real HTTP against a real `emolens serve`: good input, every kind of bad input, load."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emolens.types import EMOTIONS
+
+httpx = pytest.importorskip("httpx", reason="the web tests need the 'web' extra")
+TIMEOUT_S = 120.0
+
+
+def post_file(server: Any, path: str, name: str, data: bytes, field: str = "file") -> httpx.Response:
+    return httpx.post(f"{server.url}{path}", files={field: (name, data)}, timeout=TIMEOUT_S)
+
+
+def assert_error(response: httpx.Response, statuses: tuple[int, ...], server: Any) -> str:
+    assert response.status_code in statuses, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    error = response.json()["error"]
+    assert isinstance(error, str) and error and "\n" not in error and "Traceback" not in error
+    # The server stays up after every bad request.
+    assert server.process.poll() is None
+    assert httpx.get(f"{server.url}/healthz", timeout=10).json()["status"] == "ok"
+    return error
+
+
+def assert_face(face: dict[str, object]) -> None:
+    box = face["box"]
+    assert isinstance(box, list) and len(box) == 4 and box[0] < box[2] and box[1] < box[3]
+    probs = face["probs"]
+    assert isinstance(probs, dict) and tuple(probs) == EMOTIONS
+    assert math.isclose(sum(probs.values()), 1.0, abs_tol=0.01)
+    assert face["emotion"] == max(probs, key=probs.__getitem__)
+
+
+def test_healthz_and_docs(server: Any) -> None:
+    health = httpx.get(f"{server.url}/healthz", timeout=10)
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+    docs = httpx.get(f"{server.url}/docs", timeout=10)
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    paths = httpx.get(f"{server.url}/openapi.json", timeout=10).json()["paths"]
+    assert {"/api/v1/analyze", "/api/v1/analyze-video", "/healthz"} <= set(paths)
+
+
+def test_ui_is_served_at_root(server: Any) -> None:
+    page = httpx.get(f"{server.url}/", timeout=30)
+    assert page.status_code == 200 and "gradio" in page.text.lower()
+    config = httpx.get(f"{server.url}/config", timeout=30).json()
+    assert config["title"] == "emolens"
+    tabs = {c["props"].get("label") for c in config["components"] if c["type"] == "tabitem"}
+    assert {"Camera", "Photo", "Video"} <= tabs
+
+
+def test_photo_with_five_faces(server: Any, media_file: Callable[[str], Path]) -> None:
+    response = post_file(server, "/api/v1/analyze", "multi_face.jpg", media_file("multi_face.jpg").read_bytes())
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["file"] == "multi_face.jpg"
+    assert len(body["faces"]) >= 3
+    for face in body["faces"]:
+        assert_face(face)
+
+
+def test_video_frames_are_tracked(server: Any, media_file: Callable[[str], Path]) -> None:
+    response = post_file(server, "/api/v1/analyze-video", "single_face.mp4", media_file("single_face.mp4").read_bytes())
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["frames_analyzed"] == len(body["frames"]) >= 60
+    assert [frame["frame"] for frame in body["frames"]] == list(range(len(body["frames"])))
+    with_faces = [frame for frame in body["frames"] if frame["faces"]]
+    assert len(with_faces) >= len(body["frames"]) // 2
+    assert body["track_ids"] and all("track_id" in face for frame in with_faces for face in frame["faces"])
+    assert_face(with_faces[0]["faces"][0])
+
+
+def test_oversized_upload_is_413(server: Any) -> None:
+    data = b"\xff\xd8" + bytes((server.max_upload_mb + 1) * 1024 * 1024)
+    error = assert_error(post_file(server, "/api/v1/analyze", "big.jpg", data), (413,), server)
+    assert "limit" in error
+    assert_error(post_file(server, "/api/v1/analyze-video", "big.mp4", data), (413,), server)
+
+
+def test_oversized_upload_without_content_length_is_413(server: Any) -> None:
+    boundary = "emolens-test-boundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n"
+    ).encode()
+
+    def chunked_body() -> Iterator[bytes]:
+        # A generator body makes httpx send it chunked, so only counting the bytes can stop it.
+        yield head
+        for _ in range(server.max_upload_mb + 1):
+            yield bytes(1024 * 1024)
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    response = httpx.post(
+        f"{server.url}/api/v1/analyze",
+        content=chunked_body(),
+        headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+        timeout=TIMEOUT_S,
+    )
+    assert "content-length" not in response.request.headers
+    assert_error(response, (413,), server)
+
+
+@pytest.mark.parametrize("route", ["/api/v1/analyze", "/api/v1/analyze-video"])
+def test_text_file_is_refused(server: Any, route: str) -> None:
+    error = assert_error(post_file(server, route, "notes.txt", b"just some text\n" * 50), (415, 422), server)
+    assert "notes.txt" in error
+
+
+def test_truncated_jpeg_is_refused(server: Any, media_file: Callable[[str], Path]) -> None:
+    data = media_file("single_face.jpg").read_bytes()
+    error = assert_error(post_file(server, "/api/v1/analyze", "cut.jpg", data[: len(data) // 3]), (415, 422), server)
+    assert "cut.jpg" in error
+
+
+def test_truncated_video_is_refused_or_flagged(server: Any, media_file: Callable[[str], Path]) -> None:
+    data = media_file("single_face.mp4").read_bytes()
+    response = post_file(server, "/api/v1/analyze-video", "cut.mp4", data[: len(data) // 3])
+    if response.status_code == 200:
+        # A clip cut mid-stream may still yield its first frames; then the answer must say it stopped early.
+        body = response.json()
+        assert body["frames_analyzed"] < 72 and body["error"] and "cut.mp4" in body["error"]
+    else:
+        assert "cut.mp4" in assert_error(response, (415, 422), server)
+
+
+@pytest.mark.parametrize("route", ["/api/v1/analyze", "/api/v1/analyze-video"])
+def test_empty_file_is_422(server: Any, route: str) -> None:
+    assert "empty" in assert_error(post_file(server, route, "empty.jpg", b""), (422,), server)
+
+
+@pytest.mark.parametrize("route", ["/api/v1/analyze", "/api/v1/analyze-video"])
+def test_missing_field_is_422(server: Any, media_file: Callable[[str], Path], route: str) -> None:
+    data = media_file("single_face.jpg").read_bytes()
+    error = assert_error(post_file(server, route, "single_face.jpg", data, field="image"), (422,), server)
+    assert "file" in error
+    assert_error(httpx.post(f"{server.url}{route}", timeout=TIMEOUT_S), (422,), server)
+
+
+def test_parallel_requests_all_succeed(server: Any, media_file: Callable[[str], Path]) -> None:
+    data = media_file("single_face.jpg").read_bytes()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(lambda _: post_file(server, "/api/v1/analyze", "single_face.jpg", data), range(8)))
+    assert [r.status_code for r in responses] == [200] * 8
+    # One model shared by all threads: the same image gives the same answer whatever runs beside it.
+    assert len({r.text for r in responses}) == 1
+    assert len(responses[0].json()["faces"]) >= 1
