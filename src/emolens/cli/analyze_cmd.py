@@ -1,0 +1,107 @@
+"""`emolens analyze`: emotions of the faces in image files or folders of them, as text or JSON lines."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from emolens.errors import MediaError
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm", ".pbm"})
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("analyze", help="recognise emotions in images", description=__doc__)
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files, or folders of them")
+    p.add_argument("--json", action="store_true", help="one JSON object per input on stdout")
+    p.add_argument("--out", type=Path, metavar="DIR", help="write annotated copies into DIR")
+    p.add_argument("--model", default="fast", help="shipped model name (fast) or a path to an .onnx file")
+    p.add_argument("--lang", choices=["en", "vi", "id"], default="en", help="language of labels in text and images")
+    p.add_argument("--min-face-px", type=int, default=40, metavar="N", help="ignore faces smaller than N pixels")
+    p.add_argument("--whole-image", action="store_true", help="each image is already a face crop: no detection")
+    p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from emolens.api import Recognizer, RecognizerOptions
+    from emolens.io.images import read_image
+
+    recognizer = Recognizer(
+        RecognizerOptions(
+            model=args.model, min_face_px=args.min_face_px, whole_image=args.whole_image, threads=args.threads
+        )
+    )
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+    written: set[Path] = set()
+    failures = 0
+    for path, problem in expand_inputs(args.paths):
+        try:
+            if problem:
+                raise MediaError(f"{path}: {problem}")
+            image = read_image(path)
+            result = recognizer.analyze(image)
+            if args.out:
+                _write_annotated(image, result, path, args.out, args.lang, written)
+        except MediaError as err:
+            failures += 1
+            if args.json:
+                _emit({"path": str(path), "error": str(err)})
+            else:
+                print(f"emolens: error: {err}", file=sys.stderr)
+            continue
+        if args.json:
+            _emit({"path": str(path), "faces": [face.to_dict() for face in result.faces]})
+        else:
+            _print_text(path, result, args.lang)
+    return 1 if failures else 0
+
+
+def expand_inputs(paths: list[Path]) -> Iterator[tuple[Path, str | None]]:
+    """Each file as given; each folder's image files (by suffix, sorted, not recursive). A problem is a reason."""
+    for path in paths:
+        if path.is_dir():
+            images = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not images:
+                yield path, "folder holds no image files (" + ", ".join(sorted(IMAGE_SUFFIXES)) + ")"
+            for image in images:
+                yield image, None
+        else:
+            yield path, None
+
+
+def _emit(obj: dict[str, object]) -> None:
+    print(json.dumps(obj, ensure_ascii=False), flush=True)
+
+
+def _print_text(path: Path, result: Any, lang: str) -> None:
+    from emolens.labels import display_name
+
+    if not result.faces:
+        print(f"{path}: no face found")
+    for number, face in enumerate(result.faces, start=1):
+        box = ",".join(map(str, face.box.xyxy()))
+        print(f"{path}: face {number} at [{box}]: {display_name(face.emotion, lang)} {face.confidence:.0%}")
+
+
+def _write_annotated(image: Any, result: Any, path: Path, out_dir: Path, lang: str, written: set[Path]) -> None:
+    import cv2
+
+    from emolens.render import annotate
+
+    suffix = path.suffix.lower() if path.suffix.lower() in {".jpg", ".jpeg", ".png", ".bmp", ".webp"} else ".png"
+    target = out_dir / f"{path.stem}{suffix}"
+    counter = 2
+    while target in written:  # two inputs with one name (from different folders) must not overwrite each other
+        target = out_dir / f"{path.stem}-{counter}{suffix}"
+        counter += 1
+    if target.resolve() == path.resolve():
+        raise MediaError(f"{path}: --out would overwrite the input itself; choose another folder")
+    if not cv2.imwrite(str(target), annotate(image, result, lang=lang)):
+        raise MediaError(f"{target}: could not write the annotated image")
+    written.add(target)
