@@ -1,0 +1,134 @@
+"""A window to show frames in, for `emolens webcam`: OpenCV's highgui when the installed cv2 has it,
+else Tkinter from the standard library (the opencv-python-headless wheel this package depends on has
+no highgui). Frames reach Tk as binary PPM, so no Pillow is needed."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from emolens.errors import EmolensError
+
+log = logging.getLogger("emolens")
+
+KEY_ESC = 27
+
+
+class Window(Protocol):
+    def show(self, image_bgr: np.ndarray) -> None: ...
+
+    def poll_key(self, wait_ms: int = 1) -> int | None:
+        """The code of a key pressed since the last call (after up to `wait_ms` of event handling), else None."""
+        ...
+
+    @property
+    def is_open(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+def open_window(title: str) -> Window:
+    """A visible window titled `title`; EmolensError (one line) when there is no display to open it on."""
+    if _has_highgui():
+        return HighguiWindow(title)
+    return TkWindow(title)
+
+
+def _has_highgui() -> bool:
+    try:
+        cv2.namedWindow("emolens-probe", cv2.WINDOW_AUTOSIZE)
+        cv2.destroyWindow("emolens-probe")
+    except cv2.error:
+        return False
+    return True
+
+
+class HighguiWindow:
+    def __init__(self, title: str) -> None:
+        self.title = title
+        cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE)
+        self._open = True
+
+    def show(self, image_bgr: np.ndarray) -> None:
+        cv2.imshow(self.title, image_bgr)
+
+    def poll_key(self, wait_ms: int = 1) -> int | None:
+        key = cv2.waitKey(max(1, wait_ms))
+        # Closing the window with the mouse makes it invisible rather than sending a key.
+        if cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1:
+            self._open = False
+        return None if key < 0 else key & 0xFF
+
+    @property
+    def is_open(self) -> bool:
+        return self._open
+
+    def close(self) -> None:
+        if self._open:
+            cv2.destroyWindow(self.title)
+            self._open = False
+
+
+class TkWindow:
+    def __init__(self, title: str) -> None:
+        import tkinter as tk
+
+        self._tk = tk
+        try:
+            self._root = tk.Tk()
+        except tk.TclError as err:
+            raise EmolensError(f"cannot open a window: {err} (is DISPLAY set?)") from err
+        self._root.title(title)
+        self._photo = tk.PhotoImage(master=self._root, width=1, height=1)
+        self._label = tk.Label(self._root, image=self._photo, borderwidth=0)
+        self._label.pack()
+        self._keys: list[int] = []
+        self._open = True
+        self._root.protocol("WM_DELETE_WINDOW", self._on_close)
+        self._root.bind("<Key>", self._on_key)
+        self._root.update()
+
+    def _on_key(self, event: object) -> None:
+        char = getattr(event, "char", "")
+        keysym = getattr(event, "keysym", "")
+        if keysym == "Escape":
+            self._keys.append(KEY_ESC)
+        elif char:
+            self._keys.append(ord(char[0]))
+
+    def _on_close(self) -> None:
+        self.close()
+
+    def show(self, image_bgr: np.ndarray) -> None:
+        if not self._open:
+            return
+        rgb = np.ascontiguousarray(image_bgr[:, :, ::-1])
+        height_px, width_px = rgb.shape[:2]
+        ppm = b"P6 %d %d 255\n" % (width_px, height_px) + rgb.tobytes()
+        self._photo.configure(data=ppm, format="PPM", width=width_px, height=height_px)
+
+    def poll_key(self, wait_ms: int = 1) -> int | None:
+        if self._open:
+            try:
+                if wait_ms > 1:
+                    time.sleep(wait_ms / 1000.0)
+                self._root.update()
+            except self._tk.TclError:
+                self._open = False
+        return self._keys.pop(0) if self._keys else None
+
+    @property
+    def is_open(self) -> bool:
+        return self._open
+
+    def close(self) -> None:
+        if self._open:
+            self._open = False
+            try:
+                self._root.destroy()
+            except self._tk.TclError:
+                log.debug("window already gone")

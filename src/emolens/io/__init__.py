@@ -1,0 +1,8 @@
+"""Media in and out: still images, video files and cameras as sources; JSONL, CSV and video files as sinks."""
+
+from emolens.io.sinks import CsvSink as CsvSink
+from emolens.io.sinks import JsonlSink as JsonlSink
+from emolens.io.sinks import VideoSink as VideoSink
+from emolens.io.video import CameraSource as CameraSource
+from emolens.io.video import Frame as Frame
+from emolens.io.video import VideoFileSource as VideoFileSource

@@ -1,0 +1,202 @@
+"""Sinks for results and frames: JSON Lines, CSV, and a browser-playable video file.
+
+All are context managers; each names its file in the MediaError it raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import logging
+import subprocess
+from pathlib import Path
+from types import TracebackType
+from typing import IO, ClassVar, TypeVar
+
+import cv2
+import numpy as np
+
+from emolens.errors import MediaError
+from emolens.types import EMOTIONS, FrameResult
+
+log = logging.getLogger(__name__)
+
+_Sink = TypeVar("_Sink", bound="_TextSink")
+
+CSV_COLUMNS: tuple[str, ...] = (
+    "frame", "time_s", "track_id", "x1", "y1", "x2", "y2", "score", "emotion",
+    *(f"p_{name}" for name in EMOTIONS),
+)  # fmt: skip
+
+
+class _TextSink:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh: IO[str] = self.path.open("w", encoding="utf-8", newline="")
+        except OSError as err:
+            raise MediaError(f"{self.path}: cannot write ({err.strerror or err})") from err
+
+    def __enter__(self: _Sink) -> _Sink:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+class JsonlSink(_TextSink):
+    """One JSON object per frame: FrameResult.to_dict()."""
+
+    def append(self, result: FrameResult) -> None:
+        self._fh.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+
+
+class CsvSink(_TextSink):
+    """One row per face per frame (a frame without faces writes no row); columns CSV_COLUMNS."""
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(path)
+        self._writer = csv.writer(self._fh)
+        self._writer.writerow(CSV_COLUMNS)
+
+    def append(self, result: FrameResult) -> None:
+        for face in result.faces:
+            self._writer.writerow(
+                [
+                    result.frame_index,
+                    f"{result.time_s:.4f}",
+                    "" if face.track_id is None else face.track_id,
+                    *face.box.xyxy(),
+                    "" if face.score is None else f"{face.score:.4f}",
+                    face.emotion,
+                    *(f"{p:.4f}" for p in face.probs),
+                ]
+            )
+
+
+class VideoSink:
+    """Writes BGR frames to `.mp4` (H.264, yuv420p, faststart) or `.webm` (VP9), which browsers play.
+
+    Encoding runs in the ffmpeg binary bundled with imageio-ffmpeg, fed raw frames through a pipe: the
+    OpenCV wheels cannot write H.264, and their VP9 encoder runs at ~5 fps at 640x360. Without
+    imageio-ffmpeg a `.webm` still works through OpenCV (slowly); an `.mp4` then raises MediaError.
+    """
+
+    _CODECS: ClassVar[dict[str, tuple[str, ...]]] = {
+        ".mp4": ("-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
+                 "-movflags", "+faststart"),
+        ".webm": ("-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-row-mt", "1",
+                  "-b:v", "0", "-crf", "33", "-pix_fmt", "yuv420p"),
+    }  # fmt: skip
+
+    def __init__(self, path: str | Path, fps: float, size_px: tuple[int, int]) -> None:
+        self.path = Path(path)
+        self.fps = fps if fps > 0 else 25.0
+        self.size_px = size_px
+        self.frames_written = 0
+        suffix = self.path.suffix.lower()
+        if suffix not in self._CODECS:
+            raise MediaError(f"{self.path}: video output must end in .mp4 (H.264) or .webm (VP9)")
+        width, height = size_px
+        if width <= 0 or height <= 0:
+            raise MediaError(f"{self.path}: invalid frame size {size_px}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise MediaError(f"{self.path}: cannot write ({err.strerror or err})") from err
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._cv_writer: cv2.VideoWriter | None = None
+        exe = _ffmpeg_exe()
+        if exe is not None:
+            self._proc = self._start_ffmpeg(exe, suffix)
+        elif suffix == ".webm":
+            self._cv_writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"VP90"), self.fps, size_px)
+            if not self._cv_writer.isOpened():
+                raise MediaError(f"{self.path}: OpenCV cannot write VP9 here; install imageio-ffmpeg")
+        else:
+            raise MediaError(f"{self.path}: writing H.264 needs the imageio-ffmpeg package (or choose .webm)")
+
+    def _start_ffmpeg(self, exe: str, suffix: str) -> subprocess.Popen[bytes]:
+        width, height = self.size_px
+        # yuv420p needs even sides; pad by one pixel rather than fail on odd camera sizes.
+        pad = ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"] if width % 2 or height % 2 else []
+        cmd = [
+            exe, "-y", "-hide_banner", "-loglevel", "error",
+            "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{width}x{height}", "-r", f"{self.fps:.6f}", "-i", "-",
+            "-an", *pad, *self._CODECS[suffix], str(self.path),
+        ]  # fmt: skip
+        try:
+            return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        except OSError as err:
+            raise MediaError(f"{self.path}: cannot start the video encoder ({err})") from err
+
+    def __enter__(self) -> VideoSink:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def write(self, image: np.ndarray) -> None:
+        if image.shape[:2] != (self.size_px[1], self.size_px[0]) or image.dtype != np.uint8:
+            raise MediaError(f"{self.path}: frame {image.shape} {image.dtype} does not match size {self.size_px} uint8")
+        if image.ndim == 2:
+            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        elif image.shape[2] == 4:
+            image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+        if self._proc is not None:
+            assert self._proc.stdin is not None
+            try:
+                self._proc.stdin.write(np.ascontiguousarray(image).tobytes())
+            except BrokenPipeError as err:
+                raise MediaError(f"{self.path}: the video encoder stopped: {self._stderr_tail()}") from err
+        elif self._cv_writer is not None:
+            self._cv_writer.write(image)
+        self.frames_written += 1
+
+    def close(self) -> None:
+        if self._cv_writer is not None:
+            self._cv_writer.release()
+            self._cv_writer = None
+        if self._proc is None:
+            return
+        proc, self._proc = self._proc, None
+        if proc.stdin is not None:
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.close()
+        returncode = proc.wait()
+        message = proc.stderr.read().decode("utf-8", "replace").strip() if proc.stderr else ""
+        if proc.stderr is not None:
+            proc.stderr.close()
+        if returncode != 0 and self.frames_written:
+            raise MediaError(
+                f"{self.path}: the video encoder failed: {message.splitlines()[-1] if message else returncode}"
+            )
+
+    def _stderr_tail(self) -> str:
+        if self._proc is None or self._proc.stderr is None:
+            return "unknown error"
+        self._proc.wait()
+        lines = self._proc.stderr.read().decode("utf-8", "replace").strip().splitlines()
+        return lines[-1] if lines else f"exit status {self._proc.returncode}"
+
+
+def _ffmpeg_exe() -> str | None:
+    """The bundled ffmpeg binary, or None without imageio-ffmpeg."""
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        return None
+    try:
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except RuntimeError:
+        log.debug("imageio-ffmpeg is installed but has no ffmpeg binary for this platform")
+        return None

@@ -1,0 +1,297 @@
+"""Drawing results onto images: boxes, localised labels, probability bars, fps, and per-track timelines.
+
+numpy + OpenCV only. cv2.putText knows ASCII alone, so emotion names come from a glyph atlas rendered
+at build time (scripts/make_label_atlas.py, DejaVu Sans) and are pasted as alpha masks; numbers use
+putText. Nothing here opens a window or keeps state between calls: pass a loaded `LabelAtlas` to avoid
+re-reading it for every frame.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+
+import cv2
+import numpy as np
+
+from emolens.errors import EmolensError
+from emolens.labels import LANGUAGES
+from emolens.types import EMOTIONS, FaceResult, FrameResult
+
+#: BGR colour per emotion, in EMOTIONS order; chosen to stay apart on screen and in the timeline.
+COLORS_BGR: tuple[tuple[int, int, int], ...] = (
+    (40, 40, 220),  # angry: red
+    (60, 150, 40),  # disgust: green
+    (150, 50, 130),  # fear: purple
+    (0, 210, 255),  # happy: yellow
+    (190, 110, 30),  # sad: blue
+    (210, 90, 255),  # surprise: pink
+    (170, 170, 170),  # neutral: grey
+)
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+@dataclass(frozen=True)
+class LabelAtlas:
+    """Glyph coverage masks (uint8, 255 = ink) of every display name, keyed "lang:emotion"."""
+
+    mask: np.ndarray
+    entries: Mapping[str, tuple[int, int, int, int]]
+
+    def name_mask(self, emotion: str, lang: str) -> np.ndarray:
+        try:
+            x, y, w, h = self.entries[f"{lang}:{emotion}"]
+        except KeyError:
+            raise ValueError(
+                f"no glyphs for {emotion!r} in language {lang!r}; choose from {', '.join(LANGUAGES)}"
+            ) from None
+        return self.mask[y : y + h, x : x + w]
+
+    def scaled(self, emotion: str, lang: str, height_px: int) -> np.ndarray:
+        glyphs = self.name_mask(emotion, lang)
+        width_px = max(1, round(glyphs.shape[1] * height_px / glyphs.shape[0]))
+        return cv2.resize(glyphs, (width_px, height_px), interpolation=cv2.INTER_AREA)
+
+
+def load_label_atlas() -> LabelAtlas:
+    """Read the atlas shipped in emolens/assets."""
+    assets = resources.files("emolens") / "assets"
+    try:
+        data = np.frombuffer((assets / "labels.png").read_bytes(), np.uint8)
+        index = json.loads((assets / "labels.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise EmolensError(f"emolens/assets/labels.png|json: label atlas missing or unreadable ({err})") from err
+    mask = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+    if mask is None:
+        raise EmolensError("emolens/assets/labels.png: not a PNG image")
+    entries = {key: (int(v[0]), int(v[1]), int(v[2]), int(v[3])) for key, v in index["entries"].items()}
+    return LabelAtlas(mask=mask, entries=entries)
+
+
+def annotate(
+    image: np.ndarray,
+    result: FrameResult,
+    lang: str = "en",
+    fps: float | None = None,
+    *,
+    atlas: LabelAtlas | None = None,
+    bars: bool = True,
+) -> np.ndarray:
+    """A new BGR image: every face boxed and labelled (name in `lang`, confidence), with its 7
+    probabilities as bars beside the box, and `fps` in the top-left corner when given."""
+    atlas = atlas or load_label_atlas()
+    out = _as_bgr(image)
+    height_px, width_px = out.shape[:2]
+    label_px = int(np.clip(min(height_px, width_px) / 22, 14, 40))
+    for face in result.faces:
+        _draw_face(out, face, lang, atlas, label_px, bars)
+    if fps is not None:
+        _draw_text_box(out, f"{fps:.1f} fps", (4, 4), label_px, (0, 0, 0), (255, 255, 255))
+    return out
+
+
+def _draw_face(out: np.ndarray, face: FaceResult, lang: str, atlas: LabelAtlas, label_px: int, bars: bool) -> None:
+    box = face.box.clip(out.shape[1], out.shape[0])
+    color = COLORS_BGR[EMOTIONS.index(face.emotion)]
+    thickness = max(2, label_px // 8)
+    cv2.rectangle(out, (box.x1, box.y1), (box.x2 - 1, box.y2 - 1), color, thickness, cv2.LINE_AA)
+    # Label: localised name + confidence, on the box's colour, above the box (inside it at the top edge).
+    name = atlas.scaled(face.emotion, lang, label_px)
+    percent = f" {round(100 * face.confidence)}%"
+    scale = _font_scale(label_px * 0.5)
+    (text_w, _), _ = cv2.getTextSize(percent, _FONT, scale, 1)
+    label_w = name.shape[1] + text_w + 4
+    label_y = box.y1 - label_px if box.y1 >= label_px else box.y1
+    label_x = min(max(box.x1, 0), max(0, out.shape[1] - label_w))
+    ink = _ink_for(color)
+    _fill(out, label_x, label_y, label_w, label_px, color)
+    _paste(out, name, label_x + 2, label_y, ink)
+    baseline_y = label_y + round(label_px * 0.78)
+    cv2.putText(out, percent, (label_x + 2 + name.shape[1], baseline_y), _FONT, scale, ink, 1, cv2.LINE_AA)
+    if bars:
+        _draw_bars(out, face, lang, atlas, label_px, box.x1, box.x2, box.y1)
+
+
+def _draw_bars(
+    out: np.ndarray, face: FaceResult, lang: str, atlas: LabelAtlas, label_px: int, x1: int, x2: int, top: int
+) -> None:
+    row_px = max(10, round(label_px * 0.7))
+    names = [atlas.scaled(emotion, lang, row_px) for emotion in EMOTIONS]
+    name_w = max(n.shape[1] for n in names)
+    bar_w = 4 * row_px
+    panel_w, panel_h = name_w + bar_w + 6, row_px * len(EMOTIONS) + 4
+    height_px, width_px = out.shape[:2]
+    # Beside the box where it fits: right, else left, else inside along the left edge.
+    if x2 + 4 + panel_w <= width_px:
+        px = x2 + 4
+    elif x1 - 4 - panel_w >= 0:
+        px = x1 - 4 - panel_w
+    else:
+        px = max(0, min(x1, width_px - panel_w))
+    py = int(np.clip(top, 0, max(0, height_px - panel_h)))
+    _shade(out, px, py, panel_w, panel_h)
+    for i, (glyphs, p) in enumerate(zip(names, face.probs, strict=True)):
+        y = py + 2 + i * row_px
+        _paste(out, glyphs, px + 2, y, (255, 255, 255))
+        bx = px + 4 + name_w
+        filled = round(bar_w * float(np.clip(p, 0.0, 1.0)))
+        cv2.rectangle(out, (bx, y + 2), (bx + bar_w - 1, y + row_px - 3), (90, 90, 90), 1)
+        if filled > 0:
+            cv2.rectangle(out, (bx, y + 2), (bx + filled - 1, y + row_px - 3), COLORS_BGR[i], -1)
+
+
+def timeline_image(
+    results: Sequence[FrameResult],
+    track_id: int,
+    lang: str = "en",
+    *,
+    atlas: LabelAtlas | None = None,
+    size_px: tuple[int, int] = (960, 360),
+) -> np.ndarray:
+    """A BGR chart of one track's 7 probabilities over time (x: time_s, y: probability 0..1), with a
+    strip of the top emotion per frame above it and a legend. Frames where the track is absent leave gaps."""
+    atlas = atlas or load_label_atlas()
+    width_px, height_px = size_px
+    legend_w, margin, strip_px = 150, 36, 14
+    out = np.full((height_px, width_px, 3), 255, np.uint8)
+    left, right = margin + 8, width_px - legend_w - 10
+    top, bottom = margin + strip_px + 6, height_px - margin
+    points = [(r.time_s, f) for r in results for f in r.faces if f.track_id == track_id]
+    times = [r.time_s for r in results]
+    t0, t1 = (min(times), max(times)) if times else (0.0, 1.0)
+    span_s = max(t1 - t0, 1e-6)
+
+    def x_of(t: float) -> int:
+        return round(left + (t - t0) / span_s * (right - left))
+
+    def y_of(p: float) -> int:
+        return round(bottom - p * (bottom - top))
+
+    # Axes and grid.
+    scale = _font_scale(11)
+    for p in (0.0, 0.25, 0.5, 0.75, 1.0):
+        cv2.line(out, (left, y_of(p)), (right, y_of(p)), (225, 225, 225), 1)
+        cv2.putText(out, f"{p:.2f}", (4, y_of(p) + 4), _FONT, scale, (80, 80, 80), 1, cv2.LINE_AA)
+    for t in _ticks(t0, t1):
+        cv2.line(out, (x_of(t), bottom), (x_of(t), bottom + 4), (80, 80, 80), 1)
+        cv2.putText(out, f"{t:g}s", (x_of(t) - 8, bottom + 18), _FONT, scale, (80, 80, 80), 1, cv2.LINE_AA)
+    cv2.rectangle(out, (left, top), (right, bottom), (120, 120, 120), 1)
+    cv2.putText(out, f"track {track_id}", (left, 20), _FONT, _font_scale(14), (0, 0, 0), 1, cv2.LINE_AA)
+    # Gaps: a new polyline starts whenever the track misses a frame.
+    segments: list[list[tuple[float, FaceResult]]] = []
+    previous: int | None = None
+    for r in results:
+        for face in r.faces:
+            if face.track_id != track_id:
+                continue
+            if previous is None or r.frame_index != previous + 1:
+                segments.append([])
+            segments[-1].append((r.time_s, face))
+            previous = r.frame_index
+    for k in range(len(EMOTIONS)):
+        for segment in segments:
+            pts = np.array([[x_of(t), y_of(f.probs[k])] for t, f in segment], np.int32)
+            if len(pts) == 1:
+                cv2.circle(out, tuple(int(v) for v in pts[0]), 2, COLORS_BGR[k], -1)
+            elif len(pts) > 1:
+                cv2.polylines(out, [pts], False, COLORS_BGR[k], 2, cv2.LINE_AA)
+    # Strip: the top emotion of each frame, so a glance shows the story of the clip.
+    frame_s = float(np.median(np.diff(times))) if len(times) > 1 else span_s
+    for time_s, face in points:
+        xa = x_of(time_s)
+        xb = max(xa + 1, x_of(min(time_s + frame_s, t1)))
+        cv2.rectangle(out, (xa, margin), (xb, margin + strip_px), COLORS_BGR[EMOTIONS.index(face.emotion)], -1)
+    # Legend in the chosen language.
+    row_px = 22
+    for k, emotion in enumerate(EMOTIONS):
+        y = top + k * (row_px + 4)
+        lx = width_px - legend_w
+        cv2.rectangle(out, (lx, y + 6), (lx + 14, y + 16), COLORS_BGR[k], -1)
+        _paste(out, atlas.scaled(emotion, lang, row_px), lx + 20, y, (0, 0, 0))
+    if not points:
+        cv2.putText(out, "no data for this track", (left + 10, (top + bottom) // 2), _FONT, _font_scale(16),
+                    (0, 0, 200), 1, cv2.LINE_AA)  # fmt: skip
+    return out
+
+
+def track_ids(results: Sequence[FrameResult]) -> list[int]:
+    """Every track id that occurs in `results`, ascending."""
+    return sorted({f.track_id for r in results for f in r.faces if f.track_id is not None})
+
+
+def _as_bgr(image: np.ndarray) -> np.ndarray:
+    if image.dtype != np.uint8:
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    if image.ndim == 3 and image.shape[2] == 3:
+        return image.copy()
+    raise ValueError(f"expected an image of shape (H, W), (H, W, 3) or (H, W, 4), got {image.shape}")
+
+
+def _font_scale(text_height_px: float) -> float:
+    # HERSHEY_SIMPLEX capitals are ~22 px tall at scale 1.
+    return max(0.3, text_height_px / 22.0)
+
+
+def _ink_for(color: tuple[int, int, int]) -> tuple[int, int, int]:
+    b, g, r = color
+    return (0, 0, 0) if 0.114 * b + 0.587 * g + 0.299 * r > 140 else (255, 255, 255)
+
+
+def _clip_roi(out: np.ndarray, x: int, y: int, w: int, h: int) -> tuple[int, int, int, int] | None:
+    x0, y0 = max(x, 0), max(y, 0)
+    x1, y1 = min(x + w, out.shape[1]), min(y + h, out.shape[0])
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+def _fill(out: np.ndarray, x: int, y: int, w: int, h: int, color: tuple[int, int, int]) -> None:
+    roi = _clip_roi(out, x, y, w, h)
+    if roi:
+        out[roi[1] : roi[3], roi[0] : roi[2]] = color
+
+
+def _shade(out: np.ndarray, x: int, y: int, w: int, h: int) -> None:
+    """Darken a panel so white text and bars read on any background."""
+    roi = _clip_roi(out, x, y, w, h)
+    if roi:
+        region = out[roi[1] : roi[3], roi[0] : roi[2]]
+        region[:] = (region.astype(np.uint16) * 2 // 5).astype(np.uint8)
+
+
+def _paste(out: np.ndarray, mask: np.ndarray, x: int, y: int, color: tuple[int, int, int]) -> None:
+    """Alpha-blend `color` into `out` through coverage `mask` placed at (x, y), clipped to the image."""
+    roi = _clip_roi(out, x, y, mask.shape[1], mask.shape[0])
+    if not roi:
+        return
+    x0, y0, x1, y1 = roi
+    alpha = mask[y0 - y : y1 - y, x0 - x : x1 - x].astype(np.float32)[:, :, None] * (1.0 / 255.0)
+    region = out[y0:y1, x0:x1]
+    blended = region * (1.0 - alpha) + np.asarray(color, np.float32) * alpha
+    region[:] = (blended + 0.5).astype(np.uint8)
+
+
+def _draw_text_box(
+    out: np.ndarray,
+    text: str,
+    origin: tuple[int, int],
+    height_px: int,
+    bg: tuple[int, int, int],
+    fg: tuple[int, int, int],
+) -> None:
+    scale = _font_scale(height_px * 0.6)
+    (w, h), base = cv2.getTextSize(text, _FONT, scale, 1)
+    x, y = origin
+    _fill(out, x, y, w + 8, h + base + 8, bg)
+    cv2.putText(out, text, (x + 4, y + 4 + h), _FONT, scale, fg, 1, cv2.LINE_AA)
+
+
+def _ticks(t0: float, t1: float) -> list[float]:
+    span = max(t1 - t0, 1e-6)
+    step = next((s for s in (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600) if span / s <= 8), 1200)
+    first = np.ceil(t0 / step) * step
+    return [round(float(t), 3) for t in np.arange(first, t1 + 1e-9, step)]

@@ -1,0 +1,161 @@
+"""Analyse a whole video file: every frame through a Recognizer's video stream, out to the sinks asked for.
+
+A damaged file is processed as far as it decodes; the report's `error` then says what went wrong, and
+every output holds the frames before the damage.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import cv2
+
+from emolens.errors import MediaError
+from emolens.io.sinks import CsvSink, JsonlSink, VideoSink
+from emolens.io.video import VideoFileSource
+from emolens.labels import display_names
+from emolens.render import LabelAtlas, annotate, load_label_atlas, timeline_image, track_ids
+from emolens.types import FrameResult
+
+if TYPE_CHECKING:
+    from emolens.api import Recognizer, VideoStream
+
+#: Stages timed by analyze_video, in the order a frame meets them.
+STAGES: tuple[str, ...] = ("decode", "analyze", "draw", "encode", "write")
+
+
+@dataclass(frozen=True)
+class VideoReport:
+    """What analyze_video did: counts, wall time, the error that stopped it early (if any), and its files."""
+
+    frames: int
+    faces: int
+    track_ids: tuple[int, ...]
+    seconds: float
+    fps: float
+    error: str | None = None
+    annotated_path: Path | None = None
+    jsonl_path: Path | None = None
+    csv_path: Path | None = None
+    timeline_paths: tuple[Path, ...] = ()
+    #: Wall seconds per stage (STAGES); "encode" is the time spent handing frames to the encoder process.
+    stage_seconds: Mapping[str, float] = field(default_factory=dict)
+
+
+def analyze_video(
+    recognizer: Recognizer,
+    path: str | Path,
+    *,
+    annotated_path: str | Path | None = None,
+    jsonl_path: str | Path | None = None,
+    csv_path: str | Path | None = None,
+    timeline_dir: str | Path | None = None,
+    lang: str = "en",
+    smooth: bool = True,
+    on_progress: Callable[[int, int | None], None] | None = None,
+) -> VideoReport:
+    """Run `recognizer` over every frame of the video at `path` (tracking faces, smoothing their
+    probabilities unless smooth=False) and write the outputs requested.
+
+    Raises MediaError when the file cannot be opened or an output cannot be written; a video that breaks
+    off part-way is not an exception: see VideoReport.error.
+    """
+    display_names(lang)  # an unknown language fails before any work
+    atlas = load_label_atlas() if annotated_path is not None or timeline_dir is not None else None
+    stream = _stream(recognizer, smooth)
+    stage_s = dict.fromkeys(STAGES, 0.0)
+    kept: list[FrameResult] = []
+    frames = faces = 0
+    ids: set[int] = set()
+    started = time.perf_counter()
+    with VideoFileSource(path) as source, contextlib.ExitStack() as outputs:
+        jsonl = outputs.enter_context(JsonlSink(jsonl_path)) if jsonl_path is not None else None
+        table = outputs.enter_context(CsvSink(csv_path)) if csv_path is not None else None
+        writer = (
+            outputs.enter_context(VideoSink(annotated_path, source.fps, source.size_px))
+            if annotated_path is not None
+            else None
+        )
+        frame_iter = iter(source)
+        while True:
+            t0 = time.perf_counter()
+            frame = next(frame_iter, None)
+            t1 = time.perf_counter()
+            stage_s["decode"] += t1 - t0
+            if frame is None:
+                break
+            result = stream.process(frame.image, frame.time_s, frame.index)
+            t2 = time.perf_counter()
+            stage_s["analyze"] += t2 - t1
+            if writer is not None:
+                image = annotate(frame.image, result, lang, atlas=atlas)
+                t3 = time.perf_counter()
+                stage_s["draw"] += t3 - t2
+                if image.shape[:2] != (source.size_px[1], source.size_px[0]):
+                    # Some containers report a size that differs from the decoded frames (rotation).
+                    image = cv2.resize(image, source.size_px)
+                writer.write(image)
+                t2 = time.perf_counter()
+                stage_s["encode"] += t2 - t3
+            if jsonl is not None:
+                jsonl.append(result)
+            if table is not None:
+                table.append(result)
+            stage_s["write"] += time.perf_counter() - t2
+            if timeline_dir is not None:
+                kept.append(result)
+            frames += 1
+            faces += len(result.faces)
+            ids.update(f.track_id for f in result.faces if f.track_id is not None)
+            if on_progress is not None:
+                on_progress(frames, source.frame_count)
+        t_close = time.perf_counter()
+        outputs.close()  # waits for the encoder to finish the file
+        stage_s["encode"] += time.perf_counter() - t_close
+        error = source.error
+    timelines = _write_timelines(kept, Path(timeline_dir), lang, atlas) if timeline_dir is not None else ()
+    seconds = time.perf_counter() - started
+    return VideoReport(
+        frames=frames,
+        faces=faces,
+        track_ids=tuple(sorted(ids)),
+        seconds=seconds,
+        fps=frames / seconds if seconds > 0 else 0.0,
+        error=error,
+        annotated_path=None if annotated_path is None else Path(annotated_path),
+        jsonl_path=None if jsonl_path is None else Path(jsonl_path),
+        csv_path=None if csv_path is None else Path(csv_path),
+        timeline_paths=timelines,
+        stage_seconds=stage_s,
+    )
+
+
+def _stream(recognizer: Recognizer, smooth: bool) -> VideoStream:
+    """A fresh video stream with smoothing as asked, sharing the recognizer's loaded model and detector."""
+    if recognizer.options.smooth == smooth:
+        return recognizer.stream()
+    # A shallow copy with other options: the classifier and detector objects stay shared, nothing reloads.
+    view = copy.copy(recognizer)
+    view.options = dataclasses.replace(recognizer.options, smooth=smooth)
+    return view.stream()
+
+
+def _write_timelines(results: list[FrameResult], folder: Path, lang: str, atlas: LabelAtlas | None) -> tuple[Path, ...]:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise MediaError(f"{folder}: cannot create the timeline folder ({err.strerror or err})") from err
+    written = []
+    for track_id in track_ids(results):
+        out = folder / f"track_{track_id}.png"
+        if not cv2.imwrite(str(out), timeline_image(results, track_id, lang, atlas=atlas)):
+            raise MediaError(f"{out}: could not write the timeline image")
+        written.append(out)
+    return tuple(written)
