@@ -145,3 +145,78 @@ def emolens_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str
         return run_emolens(*args, timeout_s=timeout_s, env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
 
     return run
+
+
+# --- a tiny trained run, made once per session through the real command line ------------------------
+
+#: Small on purpose: a one-epoch run takes seconds on one CPU thread.
+TINY_TRAIN_ARGS: tuple[str, ...] = (
+    "--model", "mini_xception", "--batch-size", "16", "--threads", "1", "--no-cache", "--device", "cpu",
+)  # fmt: skip
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "trained_model: needs the trained shipped model (fails on the untrained placeholder by design)"
+    )
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run folder from `emolens train --epochs 1` on the tiny csv: best.pt, last.pt, log.csv, reports."""
+    root = tmp_path_factory.mktemp("trained")
+    data = write_fer_csv(root / "tiny.csv", fer_rows())
+    out = root / "run"
+    done = run_emolens(
+        "train", "--data", data, "--out", out, "--epochs", "1", *TINY_TRAIN_ARGS,
+        env={"XDG_CACHE_HOME": str(root / "cache")},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_onnx(trained_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's trained checkpoint exported through `emolens export`."""
+    out = tmp_path_factory.mktemp("onnx") / "tiny.onnx"
+    done = run_emolens("export", trained_run / "best.pt", "--out", out)
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+# --- shared media and small synthetic images (runtime, API, CLI tests) -------------------------------
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """../shared beside the repository, or a skip saying so."""
+    return shared_path()
+
+
+@pytest.fixture
+def media(shared_dir: Path) -> Path:
+    """../shared/media: real photos and clips with faces."""
+    return shared_path("media")
+
+
+def read_video_frames(path: Path, limit: int | None = None) -> list[np.ndarray]:
+    """Frames of a clip read straight with OpenCV (the tests of io/video.py test the project's reader)."""
+    capture = cv2.VideoCapture(str(path))
+    frames: list[np.ndarray] = []
+    try:
+        while limit is None or len(frames) < limit:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            frames.append(frame)
+    finally:
+        capture.release()
+    assert frames, f"OpenCV read no frames from {path}"
+    return frames
+
+
+@pytest.fixture
+def tiny_bgr() -> np.ndarray:
+    """A 64x80 BGR uint8 image with a gradient, so that colour conversions are visible."""
+    ramp = np.linspace(0, 255, 80, dtype=np.uint8)
+    return np.stack([np.tile(ramp, (64, 1)), np.full((64, 80), 40, np.uint8), np.full((64, 80), 200, np.uint8)], -1)

@@ -128,6 +128,19 @@ def predict_logits(
     return torch.cat(out) if out else torch.zeros(0, 7)
 
 
+def _truncate_log(log_path: Path, start_epoch: int) -> None:
+    """A kill between a log row and its checkpoint leaves a row for an epoch that resume will redo: drop it."""
+    if not log_path.exists():
+        with open(log_path, "w", newline="") as f:
+            csv.writer(f).writerow(LOG_FIELDS)
+        return
+    with open(log_path, newline="") as f:
+        rows = list(csv.reader(f))
+    kept = [rows[0], *(r for r in rows[1:] if r and float(r[0]) < start_epoch)] if rows else [list(LOG_FIELDS)]
+    with open(log_path, "w", newline="") as f:
+        csv.writer(f).writerows(kept)
+
+
 def train(
     cfg: TrainConfig, train_set: FaceDataset, val_set: FaceDataset, out_dir: Path,
     resume: bool = False, reporter: Reporter | None = None,
@@ -187,6 +200,8 @@ def train(
     if start_epoch == 1:
         with open(log_path, "w", newline="") as f:
             csv.writer(f).writerow(LOG_FIELDS)
+    else:
+        _truncate_log(log_path, start_epoch)
     log.info("model %s: %d parameters, device %s, bf16 %s", cfg.model, count_parameters(model), device, bf16)
 
     t_start = time.perf_counter()
@@ -202,7 +217,8 @@ def train(
             x = augment(x_train[idx], cfg.augment, gen).contiguous(memory_format=memory_format)
             y = y_train[idx]
             if cfg.mixup_alpha > 0:
-                lam = float(np.random.default_rng(cfg.seed * 100_003 + epoch * 1009 + i).beta(cfg.mixup_alpha, cfg.mixup_alpha))
+                mix_rng = np.random.default_rng(cfg.seed * 100_003 + epoch * 1009 + i)
+                lam = float(mix_rng.beta(cfg.mixup_alpha, cfg.mixup_alpha))
                 perm = torch.randperm(len(x), generator=gen, device=device)
                 x, y = lam * x + (1 - lam) * x[perm], lam * y + (1 - lam) * y[perm]
             with _autocast(device, bf16):

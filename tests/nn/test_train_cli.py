@@ -1,0 +1,149 @@
+"""`emolens train` as a user runs it: a one-epoch run, --resume, and a run killed mid-way then resumed."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import pytest
+
+from conftest import TINY_TRAIN_ARGS, emolens_command, fer_rows, write_fer_csv
+
+LOG_FIELDS = ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"]
+
+
+def _log_rows(run: Path) -> list[dict[str, str]]:
+    with open(run / "log.csv", newline="") as f:
+        reader = csv.DictReader(f)
+        assert reader.fieldnames == LOG_FIELDS
+        return list(reader)
+
+
+def _check_reports(run: Path, epochs: int) -> dict[str, object]:
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["split"] == "PublicTest"
+    assert metrics["n"] == 14  # the tiny set's PublicTest; PrivateTest is never scored by training
+    assert metrics["epochs_run"] == epochs and 1 <= metrics["best_epoch"] <= epochs
+    assert metrics["accuracy"] == metrics["PublicTest_acc"]
+    assert set(metrics["per_class"]) == {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}
+    assert sum(map(sum, metrics["confusion_matrix"])) == 14
+    assert sorted(metrics["files"]) == ["confusion_matrix.png", "metrics.json", "training_curves.png"]
+    for png in ("confusion_matrix.png", "training_curves.png"):
+        image = cv2.imread(str(run / png))
+        assert image is not None and image.shape[0] > 200 and image.shape[1] > 200
+    return metrics
+
+
+def test_one_epoch_run_writes_checkpoints_log_and_reports(trained_run: Path) -> None:
+    for name in ("best.pt", "last.pt", "train.json"):
+        assert (trained_run / name).stat().st_size > 0
+    rows = _log_rows(trained_run)
+    assert [r["epoch"] for r in rows] == ["1"]
+    assert 0.0 <= float(rows[0]["val_acc"]) <= 1.0
+    metrics = _check_reports(trained_run, epochs=1)
+    # The report scores best.pt in float32; the log scored it during training (maybe in bfloat16).
+    assert abs(metrics["accuracy"] - float(rows[0]["val_acc"])) <= 2 / 14
+
+
+def test_resume_continues_to_more_epochs(
+    trained_run: Path, tmp_path: Path, emolens_cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    data = trained_run.parent / "tiny.csv"
+    # A kill after epoch 2's log row but before its checkpoint leaves a row that resume must not keep twice.
+    with open(run / "log.csv", "a") as f:
+        f.write("2,0.05,9,0,9,0,1\n")
+    done = emolens_cli("train", "--data", data, "--out", run, "--epochs", "2", "--resume", *TINY_TRAIN_ARGS)
+    assert done.returncode == 0, done.stderr
+    assert "resumed from" in done.stderr
+    rows = _log_rows(run)
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert rows[1]["train_loss"] != "9"
+    _check_reports(run, epochs=2)
+    assert json.loads((run / "train.json").read_text())["epochs_run"] == 2
+
+
+def _start(data: Path, out: Path, epochs: int, cache: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*emolens_command(), "train", "--data", str(data), "--out", str(out), "--epochs", str(epochs),
+         *TINY_TRAIN_ARGS, *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "XDG_CACHE_HOME": str(cache)},
+    )  # fmt: skip
+
+
+def test_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path: Path) -> None:
+    # Enough rows that an epoch takes a moment, so the kill lands mid-run.
+    data = write_fer_csv(tmp_path / "data.csv", fer_rows((("Training", 280), ("PublicTest", 14), ("PrivateTest", 7))))
+    epochs = 4
+    killed = tmp_path / "killed"
+    proc = _start(data, killed, epochs, tmp_path / "cache")
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if (killed / "log.csv").exists() and len((killed / "log.csv").read_text().splitlines()) >= 2:
+                break
+            time.sleep(0.01)
+        if proc.poll() is not None:
+            pytest.fail(f"training ended before it could be killed:\n{proc.stderr.read() if proc.stderr else ''}")
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    done_before = len(_log_rows(killed))
+    assert 1 <= done_before < epochs, "the kill should land between the first and the last epoch"
+    assert not (killed / "metrics.json").exists()
+
+    resumed = subprocess.run(
+        [*emolens_command(), "train", "--data", str(data), "--out", str(killed), "--epochs", str(epochs),
+         "--resume", *TINY_TRAIN_ARGS],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "XDG_CACHE_HOME": str(tmp_path / "cache")},
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    killed_rows = _log_rows(killed)
+    assert [r["epoch"] for r in killed_rows] == [str(e) for e in range(1, epochs + 1)], "no epoch lost or repeated"
+    _check_reports(killed, epochs=epochs)
+
+    straight = tmp_path / "straight"
+    whole = _start(data, straight, epochs, tmp_path / "cache")
+    _, stderr = whole.communicate(timeout=300)
+    assert whole.returncode == 0, stderr
+    # Resuming restores model, optimiser, schedule and random state: the same numbers as one unbroken run.
+    for a, b in zip(_log_rows(straight), killed_rows, strict=True):
+        assert a["train_loss"] == b["train_loss"] and a["val_acc"] == b["val_acc"] and a["lr"] == b["lr"]
+
+
+def test_bad_data_is_a_one_line_error_naming_file_and_line(
+    tmp_path: Path, emolens_cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    lines = fer_rows()
+    lines.insert(2, "3,1 2 3,Training")
+    data = write_fer_csv(tmp_path / "broken.csv", lines)
+    done = emolens_cli("train", "--data", data, "--out", tmp_path / "run", "--epochs", "1", *TINY_TRAIN_ARGS)
+    assert done.returncode == 2
+    error_lines = [ln for ln in done.stderr.splitlines() if ln.startswith("emolens: error:")]
+    assert error_lines == [f"emolens: error: {data}:4: expected 2304 pixels, found 3"]
+    assert not (tmp_path / "run" / "best.pt").exists()
+
+
+def test_on_bad_row_skip_trains_on_the_rest(
+    tmp_path: Path, emolens_cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    lines = fer_rows()
+    lines.insert(2, "3,1 2 3,Training")
+    data = write_fer_csv(tmp_path / "broken.csv", lines)
+    run = tmp_path / "run"
+    done = emolens_cli("train", "--data", data, "--out", run, "--epochs", "1", "--on-bad-row", "skip", *TINY_TRAIN_ARGS)
+    assert done.returncode == 0, done.stderr
+    assert "1 malformed rows skipped" in done.stderr
+    assert (run / "best.pt").exists() and (run / "metrics.json").exists()
