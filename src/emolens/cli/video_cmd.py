@@ -31,10 +31,14 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
-def quiet_ffmpeg(args: argparse.Namespace) -> None:
-    """OpenCV's FFmpeg prints decoder complaints straight to stderr; a damaged file is reported in one line instead."""
+def quiet_opencv(args: argparse.Namespace) -> None:
+    """OpenCV and its FFmpeg print warnings (damaged file, absent camera) straight to stderr; the commands
+    report such problems in one line themselves, so those stay quiet unless --verbose."""
     if not getattr(args, "verbose", False):
-        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+        import cv2
+
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # read when the first video is opened
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from emolens.api import Recognizer, RecognizerOptions
     from emolens.video import analyze_video
 
-    quiet_ffmpeg(args)
+    quiet_opencv(args)
     recognizer = Recognizer(
         RecognizerOptions(
             model=args.model,

@@ -15,7 +15,7 @@ from typing import Any
 
 from emolens.labels import LANGUAGES
 
-from .video_cmd import quiet_ffmpeg
+from .video_cmd import quiet_opencv
 from .window import KEY_ESC, open_window
 
 WINDOW_TITLE = "emolens webcam"
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from emolens.io.video import CameraSource
     from emolens.render import annotate, load_label_atlas
 
-    quiet_ffmpeg(args)
+    quiet_opencv(args)
     try:
         source = CameraSource(camera_arg(args.camera))  # first: a missing camera should not wait for the model
     except MediaError as err:

@@ -1,0 +1,78 @@
+"""`emolens video` as a user runs it, on real clips: every output, and a damaged file."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from pathlib import Path
+from subprocess import CompletedProcess
+
+import cv2
+
+from conftest import shared_path
+from emolens.io.sinks import CSV_COLUMNS
+from emolens.types import EMOTIONS
+
+Cli = Callable[..., CompletedProcess[str]]
+
+
+def test_video_writes_jsonl_csv_annotated_video_and_timeline(emolens_cli: Cli, tmp_path: Path) -> None:
+    clip = shared_path("media", "single_face.mp4")
+    out, jsonl, table, timeline = tmp_path / "a.mp4", tmp_path / "f.jsonl", tmp_path / "f.csv", tmp_path / "tl"
+    proc = emolens_cli(
+        "video", clip, "--out", out, "--jsonl", jsonl, "--csv", table, "--timeline", timeline, "--lang", "vi"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "72 frames" in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+    lines = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()]
+    assert [line["frame"] for line in lines] == list(range(72))
+    assert lines[1]["time_s"] > lines[0]["time_s"] == 0.0
+    with_faces = [line for line in lines if line["faces"]]
+    assert len(with_faces) >= 60, "the face is visible throughout single_face.mp4"
+    face = with_faces[0]["faces"][0]
+    assert set(face) == {"track_id", "box", "score", "emotion", "probs"}
+    assert len(face["box"]) == 4 and face["emotion"] in EMOTIONS
+    assert list(face["probs"]) == list(EMOTIONS)
+    assert abs(sum(face["probs"].values()) - 1.0) < 1e-2
+
+    with table.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert len(rows) == sum(len(line["faces"]) for line in lines)
+
+    cap = cv2.VideoCapture(str(out))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 72
+    assert (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))) == (640, 360)
+    assert int(cap.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little") in (b"avc1", b"h264", b"H264")
+    cap.release()
+
+    track_ids = {f["track_id"] for line in lines for f in line["faces"]}
+    pngs = sorted(timeline.glob("track_*.png"))
+    assert [p.name for p in pngs] == [f"track_{t}.png" for t in sorted(track_ids)]
+    chart = cv2.imread(str(pngs[0]))
+    assert chart is not None and chart.shape[0] > 100 and chart.std() > 10
+
+
+def test_truncated_video_keeps_frames_before_the_cut_and_exits_1(emolens_cli: Cli, tmp_path: Path) -> None:
+    cut = tmp_path / "cut.mp4"
+    # WolfgangLanger_Pexels.mp4 keeps its index in front: the first ~15% of its bytes decode to ~60 frames.
+    cut.write_bytes(shared_path("media", "WolfgangLanger_Pexels.mp4").read_bytes()[:250_000])
+    jsonl, out = tmp_path / "f.jsonl", tmp_path / "a.mp4"
+    proc = emolens_cli("video", cut, "--jsonl", jsonl, "--out", out, "--detect-every", "3")
+    assert proc.returncode == 1
+    errors = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1, proc.stderr
+    assert errors[0].startswith("emolens: error: ") and "cut.mp4" in errors[0] and "truncated" in errors[0]
+    frames = [json.loads(line)["frame"] for line in jsonl.read_text(encoding="utf-8").splitlines()]
+    assert len(frames) > 20 and frames == list(range(len(frames)))
+    cap = cv2.VideoCapture(str(out))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == len(frames)
+
+
+def test_missing_input_is_one_line_and_exit_2(emolens_cli: Cli, tmp_path: Path) -> None:
+    proc = emolens_cli("video", tmp_path / "nope.mp4", "--jsonl", tmp_path / "f.jsonl")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [f"emolens: error: {tmp_path / 'nope.mp4'}: no such video file"]
