@@ -52,7 +52,10 @@ class HaarFaceDetector:
     def _cascade(self) -> cv2.CascadeClassifier:
         cascade = getattr(self._local, "cascade", None)
         if cascade is None:
-            cascade = cv2.CascadeClassifier(str(self.cascade_path))
+            try:
+                cascade = cv2.CascadeClassifier(str(self.cascade_path))
+            except (cv2.error, SystemError) as err:  # OpenCV raises from a malformed XML file
+                raise ModelFileError(f"{self.cascade_path}: could not load the Haar cascade") from err
             if cascade.empty():
                 raise ModelFileError(f"{self.cascade_path}: could not load the Haar cascade")
             self._local.cascade = cascade

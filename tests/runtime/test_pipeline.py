@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emolens.runtime.classifier import EmotionClassifier
+from emolens.runtime.models import model_path
+from emolens.runtime.pipeline import DEFAULT_CROP_MARGIN, FramePipeline, PipelineOptions, crop_with_margin
+from emolens.types import Box
+
+
+class CountingDetector:
+    """A real object with the FaceDetector interface: a fixed face, and a count of calls (for detect_every)."""
+
+    def __init__(self, box: Box) -> None:
+        self.box = box
+        self.calls = 0
+
+    def detect(self, image_bgr: np.ndarray) -> list[tuple[Box, float | None]]:
+        self.calls += 1
+        return [(self.box, 0.9)]
+
+
+@pytest.fixture(scope="module")
+def classifier() -> EmotionClassifier:
+    return EmotionClassifier(model_path("fast"))
+
+
+def test_crop_margin_grows_the_box_into_a_square():
+    image = np.arange(100 * 100, dtype=np.uint16).reshape(100, 100)
+    assert crop_with_margin(image, Box(40, 40, 60, 60), 0.0).shape == (20, 20)
+    crop = crop_with_margin(image, Box(40, 40, 60, 60), 0.25)
+    assert crop.shape == (30, 30)
+    assert crop[0, 0] == image[35, 35]
+    assert crop_with_margin(image, Box(40, 30, 60, 70), 0.0).shape == (40, 40)  # tall box -> square
+
+
+def test_crop_past_the_edge_repeats_the_edge():
+    image = np.tile(np.arange(50, dtype=np.uint8), (50, 1))
+    crop = crop_with_margin(image, Box(0, 0, 20, 20), 0.5)
+    assert crop.shape == (40, 40)
+    assert np.all(crop[:, :10] == 0)  # left of the frame: the first column again
+
+
+def test_default_margin_is_the_measured_one():
+    assert abs(DEFAULT_CROP_MARGIN) <= 0.05  # docs/crop-margin.md
+
+
+def test_detect_every_reuses_boxes_between_detections(classifier):
+    detector = CountingDetector(Box(10, 10, 60, 60))
+    pipeline = FramePipeline(detector, classifier, PipelineOptions(detect_every=3))
+    frames = np.random.default_rng(0).integers(0, 256, (7, 80, 80, 3), dtype=np.uint8)
+    results = [pipeline.process(frame, time_s=i / 10) for i, frame in enumerate(frames)]
+    assert detector.calls == 3  # frames 0, 3, 6
+    assert [r.frame_index for r in results] == list(range(7))
+    assert all(len(r.faces) == 1 and r.faces[0].track_id == 1 and r.faces[0].score == 0.9 for r in results)
+    assert results[5].time_s == pytest.approx(0.5)
+
+
+def test_whole_image_mode_skips_the_detector(classifier):
+    detector = CountingDetector(Box(0, 0, 1, 1))
+    pipeline = FramePipeline(detector, classifier, PipelineOptions(whole_image=True))
+    result = pipeline.process(np.zeros((48, 64, 3), np.uint8), time_s=0.0, frame_index=41)
+    assert detector.calls == 0
+    assert result.frame_index == 41
+    (face,) = result.faces
+    assert face.box == Box(0, 0, 64, 48) and face.score is None
+    assert sum(face.probs) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_smoothing_averages_a_track_and_reset_starts_over(classifier):
+    detector = CountingDetector(Box(0, 0, 48, 48))
+    frames = np.random.default_rng(2).integers(0, 256, (2, 48, 48), dtype=np.uint8)
+    raw = classifier.predict(list(frames))
+    pipeline = FramePipeline(detector, classifier, PipelineOptions(smoothing_alpha=0.5))
+    first = pipeline.process(frames[0])
+    second = pipeline.process(frames[1])
+    np.testing.assert_allclose(first.faces[0].probs, raw[0], atol=1e-5)
+    expected = (raw[0] + raw[1]) / 2
+    np.testing.assert_allclose(second.faces[0].probs, expected / expected.sum(), atol=1e-5)
+    pipeline.reset()
+    again = pipeline.process(frames[1])
+    np.testing.assert_allclose(again.faces[0].probs, raw[1], atol=1e-5)
+    assert again.frame_index == 0
+
+
+def test_no_smoothing_gives_raw_probabilities(classifier):
+    detector = CountingDetector(Box(0, 0, 48, 48))
+    frames = np.random.default_rng(3).integers(0, 256, (2, 48, 48), dtype=np.uint8)
+    pipeline = FramePipeline(detector, classifier, PipelineOptions(smooth=False))
+    pipeline.process(frames[0])
+    np.testing.assert_allclose(
+        pipeline.process(frames[1]).faces[0].probs, classifier.predict([frames[1]])[0], atol=1e-5
+    )

@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+
+import cv2
+import numpy as np
+import pytest
+
+import emolens
+from conftest import read_video_frames
+from emolens.api import Recognizer, RecognizerOptions
+from emolens.errors import MediaError, ModelFileError
+from emolens.types import EMOTIONS, FrameResult
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Recognizer:
+    return Recognizer()
+
+
+def assert_probabilities(probs: tuple[float, ...]) -> None:
+    assert len(probs) == len(EMOTIONS)
+    assert all(0.0 <= p <= 1.0 for p in probs)
+    assert sum(probs) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_analyze_a_path_and_an_array(media, recognizer):
+    from_path = recognizer.analyze(media / "multi_face.jpg")
+    from_array = recognizer.analyze(cv2.imread(str(media / "multi_face.jpg")))
+    assert isinstance(from_path, FrameResult) and len(from_path.faces) == 5
+    assert [f.box for f in from_path.faces] == [f.box for f in from_array.faces]
+    for face in from_path.faces:
+        assert_probabilities(face.probs)
+        assert face.track_id is None and face.emotion in EMOTIONS
+
+
+def test_module_level_analyze_and_options(media):
+    result = emolens.analyze(str(media / "single_face.jpg"))
+    assert len(result.faces) == 1
+    whole = emolens.analyze(media / "single_face.jpg", whole_image=True)
+    (face,) = whole.faces
+    assert face.box.xyxy() == [0, 0, 572, 562]
+    with pytest.raises(TypeError, match="colour"):
+        emolens.analyze(media / "single_face.jpg", colour="red")
+
+
+def test_bad_inputs_and_options(tmp_path, recognizer):
+    with pytest.raises(MediaError, match=r"nothing\.jpg: no such file"):
+        recognizer.analyze(tmp_path / "nothing.jpg")
+    with pytest.raises(ValueError, match="shape"):
+        recognizer.analyze(np.zeros((4, 4, 2), np.uint8))
+    with pytest.raises(ValueError, match="detect_every"):
+        RecognizerOptions(detect_every=0)
+    with pytest.raises(ValueError, match="unknown detector"):
+        RecognizerOptions(detector="dlib")
+    with pytest.raises(ModelFileError, match=r"absent\.onnx"):
+        Recognizer(RecognizerOptions(model=tmp_path / "absent.onnx"))
+
+
+def test_analyze_is_thread_safe(media, recognizer):
+    images = [cv2.imread(str(media / name)) for name in ("multi_face.jpg", "single_face.jpg", "astronaut.png")]
+    expected = [recognizer.analyze(image) for image in images]
+    got: dict[int, FrameResult] = {}
+
+    def work(i: int) -> None:
+        got[i] = recognizer.analyze(images[i % 3])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i in range(6):
+        assert got[i] == expected[i % 3]
+
+
+def test_stream_finds_the_face_in_single_face_mp4(media, recognizer):
+    stream = recognizer.stream()
+    results = [
+        stream.process(frame, time_s=i / 30) for i, frame in enumerate(read_video_frames(media / "single_face.mp4"))
+    ]
+    assert all(len(r.faces) == 1 for r in results)
+    assert {r.faces[0].track_id for r in results} == {1}
+    assert results[-1].frame_index == len(results) - 1
+
+
+def test_stream_keeps_the_track_id_until_the_face_leaves(media, recognizer):
+    stream = recognizer.stream()
+    results = [
+        stream.process(frame, time_s=i / 26.4) for i, frame in enumerate(read_video_frames(media / "face_noface.mov"))
+    ]
+    with_face = [i for i, r in enumerate(results) if r.faces]
+    assert len(with_face) > 40 and with_face[0] == 0
+    last = with_face[-1]
+    assert with_face == list(range(last + 1))  # one unbroken stretch, then the face is gone
+    assert last < len(results) - 20
+    assert {face.track_id for r in results for face in r.faces} == {1}
+    for r in results[: last + 1]:
+        assert_probabilities(r.faces[0].probs)
+
+
+def test_stream_sees_nothing_in_no_face_mp4(media, recognizer):
+    stream = recognizer.stream()
+    assert all(not stream.process(frame, time_s=0.0).faces for frame in read_video_frames(media / "no_face.mp4"))
+
+
+def test_streams_are_independent(media, recognizer):
+    frame = read_video_frames(media / "single_face.mp4", limit=1)[0]
+    first, second = recognizer.stream(), recognizer.stream()
+    first.process(frame, 0.0)
+    first.process(np.zeros_like(frame), 0.1)
+    assert second.process(frame, 0.0).faces[0].track_id == 1
+
+
+def test_import_and_analyze_never_load_torch(media):
+    code = (
+        "import sys, json, emolens\n"
+        "lazy = 'onnxruntime' not in sys.modules\n"
+        f"r = emolens.analyze({str(media / 'single_face.jpg')!r})\n"
+        "torch = sorted(m for m in sys.modules if m.split('.')[0] == 'torch')\n"
+        "print(json.dumps({'lazy': lazy, 'faces': len(r.faces), 'torch': torch}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    report = json.loads(done.stdout)
+    assert report == {"lazy": True, "faces": 1, "torch": []}
