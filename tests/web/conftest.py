@@ -39,7 +39,7 @@ def media(name: str) -> Path:
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def media_file() -> Callable[[str], Path]:
     """`media_file("x.jpg")`: the shared media file's path, or the test skips with a reason."""
     return media

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import gradio as gr
 from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 
 from emolens.api import Recognizer
 
 from .api_routes import build_router
 from .limits import BodySizeLimit, WorkPool, install_error_handlers
+from .offline import StripRemoteAssets, docs_page
 from .options import WebOptions
 from .ui import build_ui
 
@@ -39,9 +41,17 @@ def build_app(options: WebOptions, recognizer: Recognizer | None = None) -> Fast
         summary="Facial emotion recognition, offline, on a CPU",
         description="Upload an image or a video clip; every detected face gets a box and 7 emotion probabilities.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limit_bytes=options.max_upload_bytes)
+    app.add_middleware(StripRemoteAssets)
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return HTMLResponse(docs_page(app.openapi()))
+
     app.include_router(build_router(recognizer, pool, options))
     blocks = build_ui(recognizer, pool, options, work_dir)
     # Gradio 5.50's mount_gradio_app prints a stray "new /" line; a library must not write to stdout.

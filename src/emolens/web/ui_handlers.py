@@ -5,6 +5,7 @@ Images arrive from Gradio as RGB; emolens works in BGR as OpenCV reads, so each 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import time
 import uuid
@@ -107,8 +108,7 @@ class Handlers:
     def video(self, path: Path, lang: str, on_progress: Callable[[int, int | None], None] | None) -> VideoOutput:
         out_dir = self._new_dir()
         stem = path.stem or "video"
-        # This OpenCV build encodes VP9 WebM but not H.264, and every browser plays VP9.
-        annotated = out_dir / f"{stem}-annotated.webm"
+        annotated = out_dir / f"{stem}-annotated{_browser_video_suffix()}"
         csv_path, jsonl_path, timeline_dir = out_dir / f"{stem}.csv", out_dir / f"{stem}.jsonl", out_dir / "timelines"
         report = self.pool.call(
             lambda: analyze_video(
@@ -132,14 +132,20 @@ class Handlers:
         )
         if report.error:
             summary += f"  \n⚠ {report.error}"
-        timelines = sorted(timeline_dir.glob("*.png")) if timeline_dir.is_dir() else []
+        timelines = list(report.timeline_paths)
         downloads = [p for p in (csv_path, jsonl_path) if p.exists()]
-        return VideoOutput(annotated, timelines, downloads, summary)
+        return VideoOutput(report.annotated_path or annotated, timelines, downloads, summary)
 
     def _new_dir(self) -> Path:
         out = self.work_dir / uuid.uuid4().hex
         out.mkdir(parents=True)
         return out
+
+
+def _browser_video_suffix() -> str:
+    # H.264 needs the ffmpeg that imageio-ffmpeg bundles; without it OpenCV still writes VP9 WebM.
+    # Both play in every current browser.
+    return ".mp4" if importlib.util.find_spec("imageio_ffmpeg") is not None else ".webm"
 
 
 def _faces_summary(result: FrameResult, lang: str) -> str:
