@@ -109,7 +109,9 @@ def _video_tab(handlers: Handlers, lang: gr.Radio) -> None:
         shown = gr.Video(label="Annotated", interactive=False, autoplay=True, elem_id="video-output")
     run = gr.Button("Analyse", variant="primary", elem_id="video-run")
     summary = gr.Markdown(elem_id="video-summary")
-    timelines = gr.Gallery(label="Emotion timeline per face", columns=1, height="auto", elem_id="video-timelines")
+    timelines = gr.Gallery(
+        label="Emotion timeline per face", columns=1, height=320, object_fit="contain", elem_id="video-timelines"
+    )
     downloads = gr.File(label="CSV and JSONL", file_count="multiple", elem_id="video-downloads")
 
     def on_video(path: str | None, lang_code: str, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008

@@ -1,0 +1,144 @@
+"""Load on the REST API: N concurrent clients posting one photo to /api/v1/analyze for a bounded time.
+
+    python benchmarks/bench_load.py [--url http://127.0.0.1:7860] [--clients 4] [--seconds 15]
+                                    [--image ../shared/media/single_face.jpg] [--workers 0]
+
+Without --url it starts `emolens serve` on a free loopback port (with --workers) and stops it at the end.
+Prints requests/s, p50/p99 latency, errors (must be 0), and the server's resident memory before and after
+(read from /proc, so only for a server this script started or one given by --pid).
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_IMAGE = REPO.parent / "shared" / "media" / "single_face.jpg"
+
+
+@dataclass
+class Tally:
+    latencies_s: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def rss_mb(pid: int | None) -> float | None:
+    if pid is None:
+        return None
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        return None
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(workers: int) -> tuple[str, subprocess.Popen[bytes]]:
+    port = free_port()
+    cmd = [sys.executable, "-c", "import sys; from emolens.cli import main; sys.exit(main())"]
+    cmd += ["serve", "--port", str(port), "--workers", str(workers)]
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"emolens serve exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return url, process
+        except httpx.TransportError:
+            time.sleep(0.5)
+    process.terminate()
+    raise SystemExit("emolens serve did not start in 180 s")
+
+
+def client(url: str, data: bytes, name: str, stop_at: float, tally: Tally) -> None:
+    with httpx.Client(timeout=120) as http:
+        while time.monotonic() < stop_at:
+            start = time.perf_counter()
+            try:
+                response = http.post(f"{url}/api/v1/analyze", files={"file": (name, data)})
+                problem = None if response.status_code == 200 else f"HTTP {response.status_code}"
+            except httpx.HTTPError as err:
+                problem = type(err).__name__
+            elapsed = time.perf_counter() - start
+            with tally.lock:
+                if problem:
+                    tally.errors.append(problem)
+                else:
+                    tally.latencies_s.append(elapsed)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", help="a running server; default: start one")
+    parser.add_argument("--pid", type=int, help="the running server's process id, for its memory")
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--image", type=Path, default=DEFAULT_IMAGE)
+    parser.add_argument("--workers", type=int, default=0, help="for a server this script starts")
+    args = parser.parse_args()
+    data = args.image.read_bytes()
+    process = None
+    url, pid = args.url, args.pid
+    if url is None:
+        url, process = start_server(args.workers)
+        pid = process.pid
+    try:
+        # One warm-up request: the first call pays for lazy initialisation, not for load.
+        httpx.post(f"{url}/api/v1/analyze", files={"file": (args.image.name, data)}, timeout=120).raise_for_status()
+        rss_before = rss_mb(pid)
+        tally = Tally()
+        start = time.monotonic()
+        threads = [
+            threading.Thread(target=client, args=(url, data, args.image.name, start + args.seconds, tally))
+            for _ in range(args.clients)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wall_s = time.monotonic() - start
+        rss_after = rss_mb(pid)
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=30)
+    ms = sorted(x * 1000 for x in tally.latencies_s)
+    p99 = ms[min(len(ms) - 1, int(0.99 * len(ms)))] if ms else float("nan")
+
+    def mem(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.0f} MB"
+
+    print(f"\n{args.image.name} ({len(data) / 1024:.0f} KB), {args.clients} clients, {wall_s:.1f} s, {url}\n")
+    print("| clients | requests | requests/s | p50 ms | p99 ms | errors | server RSS before | after |")
+    print("|---|---|---|---|---|---|---|---|")
+    print(
+        f"| {args.clients} | {len(ms)} | {len(ms) / wall_s:.1f} | {statistics.median(ms) if ms else float('nan'):.0f} "
+        f"| {p99:.0f} | {len(tally.errors)} | {mem(rss_before)} | {mem(rss_after)} |"
+    )
+    if tally.errors:
+        print(f"errors: {sorted(set(tally.errors))}")
+    return 1 if tally.errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
