@@ -16,6 +16,7 @@ from emolens.evaluate import (
     JITTER_KINDS,
     ClassificationMetrics,
     Predictor,
+    ReliabilityBins,
     as_logits,
     classification_metrics,
     fit_temperature,
@@ -92,12 +93,13 @@ def run(args: argparse.Namespace) -> int:
         "skipped_rows": len(dataset.skipped_rows),
         **scores.to_dict(),
     }
+    bins: tuple[ReliabilityBins, ReliabilityBins] | None = None
     if args.calibration:
-        report["calibration"] = _calibration(predictor, dataset, test, probs, args)
+        report["calibration"], bins = _calibration(predictor, dataset, test, probs, args)
     if args.jitter:
         report["jitter"] = _jitter(predictor, test, scores, args)
     if args.out:
-        report["files"] = _write_outputs(args.out, report, scores, probs, test, args)
+        report["files"] = _write_outputs(args.out, report, scores, bins, args.split)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -107,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _calibration(
     predictor: Predictor, dataset: FaceDataset, test: FaceDataset, probs: np.ndarray, args: argparse.Namespace
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], tuple[ReliabilityBins, ReliabilityBins]]:
     """Temperature fitted on PublicTest (never on the reported split), applied to `probs` of the test split."""
     val = dataset.split("PublicTest")
     if len(val) == 0:
@@ -118,7 +120,7 @@ def _calibration(
     relative_t = fit_temperature(as_logits(val_probs), val.labels)
     calibrated = softmax(as_logits(probs), relative_t)
     before, after = reliability_bins(probs, test.labels), reliability_bins(calibrated, test.labels)
-    return {
+    summary = {
         "fitted_on": "PublicTest",
         "temperature_relative": round(relative_t, 4),
         # Temperatures compose: softmax(log softmax(z / T0) / T) == softmax(z / (T0 * T)).
@@ -128,8 +130,8 @@ def _calibration(
         "nll_before": round(nll(probs, test.labels), 6),
         "nll_after": round(nll(calibrated, test.labels), 6),
         "accuracy_after": round(classification_metrics(test.labels, calibrated).accuracy, 6),
-        "_bins": (before, after),
     }
+    return summary, (before, after)
 
 
 def _jitter(
@@ -148,35 +150,24 @@ def _write_outputs(
     out: Path,
     report: dict[str, Any],
     scores: ClassificationMetrics,
-    probs: np.ndarray,
-    test: FaceDataset,
-    args: argparse.Namespace,
+    bins: tuple[ReliabilityBins, ReliabilityBins] | None,
+    split: str,
 ) -> list[str]:
     out.mkdir(parents=True, exist_ok=True)
     files = [METRICS_FILE]
     try:
         from emolens.reports import plot_confusion, plot_reliability
 
-        plot_confusion(scores, out / CONFUSION_FILE, title=f"{args.split}")
+        plot_confusion(scores, out / CONFUSION_FILE, title=split)
         files.append(CONFUSION_FILE)
-        if "calibration" in report:
-            before, after = report["calibration"]["_bins"]
-            title = f"{args.split}, T fitted on PublicTest = {report['calibration']['temperature_relative']:.3f}"
-            plot_reliability(before, after, out / RELIABILITY_FILE, title=title)
+        if bins is not None:
+            title = f"{split}, T fitted on PublicTest = {report['calibration']['temperature_relative']:.3f}"
+            plot_reliability(bins[0], bins[1], out / RELIABILITY_FILE, title=title)
             files.append(RELIABILITY_FILE)
     except ImportError:
         log.warning("matplotlib is not installed (pip install 'emolens[train]'); no PNGs written")
-    report["files"] = files
-    (out / METRICS_FILE).write_text(json.dumps(_public(report), indent=2) + "\n")
+    (out / METRICS_FILE).write_text(json.dumps({**report, "files": files}, indent=2) + "\n")
     return files
-
-
-def _public(report: dict[str, Any]) -> dict[str, Any]:
-    """The report without its private plotting data."""
-    out = dict(report)
-    if "calibration" in out:
-        out["calibration"] = {k: v for k, v in out["calibration"].items() if not k.startswith("_")}
-    return out
 
 
 def _tables(report: dict[str, Any], scores: ClassificationMetrics) -> str:
