@@ -1,0 +1,75 @@
+"""The web layer's small pure parts, without a server: container sniffing, the offline docs page, page stripping."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the web tests need the 'web' extra")
+
+from emolens.web.offline import StripRemoteAssets, docs_page
+from emolens.web.sniff import video_suffix
+
+
+@pytest.mark.parametrize(
+    ("head", "suffix"),
+    [
+        (b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00", ".mp4"),
+        (b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00", ".mov"),
+        (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81", ".mkv"),
+        (b"RIFF\x00\x00\x00\x00AVI LIST", ".avi"),
+        (b"OggS\x00\x02\x00\x00\x00\x00\x00\x00", ".ogv"),
+        (b"just some text\n" * 4, None),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01", None),
+        (b"\x00\x00", None),
+    ],
+)
+def test_video_suffix_recognises_real_containers_only(head: bytes, suffix: str | None) -> None:
+    assert video_suffix(head) == suffix
+
+
+def test_docs_page_lists_routes_and_fetches_nothing() -> None:
+    schema = {
+        "info": {"title": "emolens", "version": "1.0", "description": "d <b>"},
+        "paths": {
+            "/api/v1/analyze": {
+                "post": {
+                    "summary": "emotions",
+                    "requestBody": {"content": {"multipart/form-data": {"schema": {"$ref": "#/components/schemas/B"}}}},
+                    "responses": {"200": {"description": "ok"}, "413": {"description": "too big"}},
+                }
+            }
+        },
+        "components": {"schemas": {"B": {"properties": {"file": {"description": "an image"}}}}},
+    }
+    page = docs_page(schema)
+    assert "POST /api/v1/analyze" in page and "-F file=@FILE" in page and "too big" in page
+    assert "d &lt;b&gt;" in page  # escaped
+    assert "http://" not in page.replace("http://HOST:PORT", "") and "https://" not in page
+
+
+def test_strip_remote_assets_removes_cdn_tags_and_fixes_length() -> None:
+    page = (
+        b'<html><head><link rel="preconnect" href="https://fonts.googleapis.com" />'
+        b'<script src="https://cdn.example/x.js" async></script><script src="./local.js"></script></head></html>'
+    )
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        headers = [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(page)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})  # type: ignore[operator]
+        await send({"type": "http.response.body", "body": page})  # type: ignore[operator]
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b""}
+
+    asyncio.run(StripRemoteAssets(app)({"type": "http", "method": "GET", "path": "/"}, receive, send))
+    body = sent[1]["body"]
+    assert isinstance(body, bytes)
+    assert b"https://" not in body and b'<script src="./local.js"></script>' in body
+    assert dict(sent[0]["headers"])[b"content-length"] == str(len(body)).encode()  # type: ignore[call-overload]
