@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -146,3 +147,15 @@ def test_bad_model_is_a_one_line_error(model: str, tmp_path: Path, tiny_csv: Pat
     done = emolens_cli("eval", path, "--data", tiny_csv)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith(f"emolens: error: {path}: ")
+
+
+def test_evaluating_an_onnx_model_never_imports_torch(tiny_onnx: Path, tiny_csv: Path, tmp_path: Path) -> None:
+    code = (
+        "import sys; from emolens.cli import main; "
+        f"rc = main(['eval', {str(tiny_onnx)!r}, '--data', {str(tiny_csv)!r}, '--no-cache', '--calibration', "
+        f"'--jitter', '--out', {str(tmp_path / 'out')!r}]); "
+        "sys.exit(10 if 'torch' in sys.modules else rc)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"rc {done.returncode} (10: torch was imported)\n{done.stderr}"
+    assert (tmp_path / "out" / "reliability.png").exists()
