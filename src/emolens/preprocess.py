@@ -42,8 +42,10 @@ def preprocess_faces(crops: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
     if isinstance(crops, np.ndarray) and crops.ndim == 3 and crops.shape[1:] == (INPUT_SIZE_PX, INPUT_SIZE_PX):
         gray = crops if crops.dtype == np.uint8 else np.stack([to_gray_u8(c) for c in crops])
     else:
-        gray = np.stack([_resize(to_gray_u8(np.asarray(c))) for c in crops]) if len(crops) else (
-            np.zeros((0, INPUT_SIZE_PX, INPUT_SIZE_PX), np.uint8)
+        gray = (
+            np.stack([_resize(to_gray_u8(np.asarray(c))) for c in crops])
+            if len(crops)
+            else (np.zeros((0, INPUT_SIZE_PX, INPUT_SIZE_PX), np.uint8))
         )
     out = (gray.astype(np.float32) * (1.0 / 255.0) - MEAN) * (1.0 / STD)
     return out[:, None, :, :]

@@ -75,7 +75,7 @@ class FaceResult:
         out["box"] = self.box.xyxy()
         out["score"] = None if self.score is None else round(float(self.score), 4)
         out["emotion"] = self.emotion
-        out["probs"] = {name: round(float(p), 4) for name, p in zip(EMOTIONS, self.probs)}
+        out["probs"] = {name: round(float(p), 4) for name, p in zip(EMOTIONS, self.probs, strict=True)}
         return out
 
 

@@ -19,8 +19,12 @@ def default_cache_dir() -> Path:
 def load_data(path: str, on_bad_row: str = "error", no_cache: bool = False) -> FaceDataset:
     dataset = load_dataset(path, on_bad_row=on_bad_row, cache_dir=None if no_cache else default_cache_dir())  # type: ignore[arg-type]
     if dataset.skipped_rows:
-        log.warning("%s: %d malformed rows skipped (first lines: %s)", path, len(dataset.skipped_rows),
-                    ", ".join(map(str, dataset.skipped_rows[:5])))
+        log.warning(
+            "%s: %d malformed rows skipped (first lines: %s)",
+            path,
+            len(dataset.skipped_rows),
+            ", ".join(map(str, dataset.skipped_rows[:5])),
+        )
     return dataset
 
 

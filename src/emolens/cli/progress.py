@@ -17,8 +17,15 @@ class TrainProgress:
         self._n = 0
 
     def epoch_start(self, epoch: int, epochs: int, batches: int) -> None:
-        self._bar = tqdm(total=batches, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False,
-                         file=sys.stderr, dynamic_ncols=True, disable=None)
+        self._bar = tqdm(
+            total=batches,
+            desc=f"epoch {epoch}/{epochs}",
+            unit="batch",
+            leave=False,
+            file=sys.stderr,
+            dynamic_ncols=True,
+            disable=None,
+        )
         self._loss = self._acc = 0.0
         self._n = 0
 
@@ -35,6 +42,7 @@ class TrainProgress:
             self._bar.close()
         tqdm.write(
             f"epoch {int(row['epoch'])}: train loss {row['train_loss']:.3f} acc {row['train_acc']:.3f} | "
-            f"PublicTest loss {row['val_loss']:.3f} acc {row['val_acc']:.4f} | lr {row['lr']:.4f} | {row['seconds']:.0f}s",
+            f"PublicTest loss {row['val_loss']:.3f} acc {row['val_acc']:.4f} | "
+            f"lr {row['lr']:.4f} | {row['seconds']:.0f}s",
             file=sys.stderr,
         )

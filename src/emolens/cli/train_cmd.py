@@ -17,7 +17,7 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("train", help="train a model on FER2013", description=__doc__)
     p.add_argument("--data", required=True, help="fer2013.csv(.gz|.xz) or an image-folder tree")
     p.add_argument("--model", default="resnet_s", help="architecture name (see emolens.nn.MODELS)")
-    p.add_argument("--model-kwargs", default="{}", help='JSON, e.g. \'{"width": 48}\'')
+    p.add_argument("--model-kwargs", default="{}", help="JSON, e.g. '{\"width\": 48}'")
     p.add_argument("--out", required=True, type=Path, help="run folder: checkpoints, log.csv, plots")
     p.add_argument("--epochs", type=int, default=60)
     p.add_argument("--batch-size", type=int, default=128)
@@ -57,10 +57,19 @@ def run(args: argparse.Namespace) -> int:
         log.info("resuming with the run's own config (epochs now %d)", cfg.epochs)
     else:
         cfg = TrainConfig(
-            model=args.model, model_kwargs=json.loads(args.model_kwargs), epochs=args.epochs,
-            batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
-            label_smoothing=args.label_smoothing, mixup_alpha=args.mixup, patience=args.patience,
-            seed=args.seed, device=args.device, bf16=not args.no_bf16,
+            model=args.model,
+            model_kwargs=json.loads(args.model_kwargs),
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            optimizer=args.optimizer,
+            lr=args.lr,
+            weight_decay=args.weight_decay,
+            label_smoothing=args.label_smoothing,
+            mixup_alpha=args.mixup,
+            patience=args.patience,
+            seed=args.seed,
+            device=args.device,
+            bf16=not args.no_bf16,
         )
     dataset = load_data(args.data, args.on_bad_row, args.no_cache)
     if args.labels != "fer":

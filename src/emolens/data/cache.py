@@ -41,7 +41,10 @@ def load_dataset(path: str | Path, on_bad_row: OnBadRow = "error", cache_dir: Pa
         try:
             with np.load(cached) as z:
                 return FaceDataset(
-                    images=z["images"], labels=z["labels"], usage=z["usage"], source=str(path),
+                    images=z["images"],
+                    labels=z["labels"],
+                    usage=z["usage"],
+                    source=str(path),
                     skipped_rows=tuple(int(r) for r in z["skipped_rows"]),
                 )
         except (OSError, KeyError, ValueError) as err:
@@ -50,8 +53,13 @@ def load_dataset(path: str | Path, on_bad_row: OnBadRow = "error", cache_dir: Pa
     cache_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".npz")
     with os.fdopen(fd, "wb") as f:
-        np.savez(f, images=dataset.images, labels=dataset.labels, usage=dataset.usage,
-                 skipped_rows=np.array(dataset.skipped_rows, dtype=np.int64))
+        np.savez(
+            f,
+            images=dataset.images,
+            labels=dataset.labels,
+            usage=dataset.usage,
+            skipped_rows=np.array(dataset.skipped_rows, dtype=np.int64),
+        )
     os.replace(tmp, cached)
     log.info("cached parsed data set at %s", cached)
     return dataset

@@ -62,7 +62,8 @@ def read_fer2013_csv(path: str | Path, on_bad_row: OnBadRow = "error") -> FaceDa
         try:
             cols = {name: header.index(name) for name in ("emotion", "pixels", "Usage")}
         except ValueError:
-            raise DataFormatError(str(path), 1, f"header must name emotion,pixels,Usage; got {','.join(header)}") from None
+            got = ",".join(header)
+            raise DataFormatError(str(path), 1, f"header must name emotion,pixels,Usage; got {got}") from None
         for line_no, line in enumerate(f, start=2):
             if not line.strip():
                 continue
@@ -153,7 +154,7 @@ def _class_dirs(root: Path) -> Iterator[tuple[Path, Path, int]]:
         for class_dir in sorted(d for d in split_dir.iterdir() if d.is_dir()):
             label = CLASS_ALIASES.get(class_dir.name.lower())
             if label is None:
-                raise DataFormatError(
-                    str(class_dir), None, f"unknown class folder {class_dir.name!r}; expected one of {', '.join(EMOTIONS)}"
-                )
+                expected = ", ".join(EMOTIONS)
+                reason = f"unknown class folder {class_dir.name!r}; expected one of {expected}"
+                raise DataFormatError(str(class_dir), None, reason)
             yield split_dir, class_dir, label

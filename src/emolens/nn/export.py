@@ -57,7 +57,10 @@ def metadata_for(state: dict[str, Any], temperature: float, extra: dict[str, str
 
 
 def export_onnx(
-    checkpoint: str | Path, out: str | Path, temperature: float = 1.0, extra_metadata: dict[str, str] | None = None,
+    checkpoint: str | Path,
+    out: str | Path,
+    temperature: float = 1.0,
+    extra_metadata: dict[str, str] | None = None,
     parity_samples: int = 64,
 ) -> ExportReport:
     import onnx
@@ -69,8 +72,14 @@ def export_onnx(
     dummy = torch.zeros(1, 1, INPUT_SIZE_PX, INPUT_SIZE_PX)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(
-        model, (dummy,), str(out), input_names=["input"], output_names=["probs"],
-        dynamic_axes={"input": {0: "batch"}, "probs": {0: "batch"}}, opset_version=17, dynamo=False,
+        model,
+        (dummy,),
+        str(out),
+        input_names=["input"],
+        output_names=["probs"],
+        dynamic_axes={"input": {0: "batch"}, "probs": {0: "batch"}},
+        opset_version=17,
+        dynamo=False,
     )
     proto = onnx.load(str(out))
     for key, value in metadata_for(state, temperature, extra_metadata).items():

@@ -88,9 +88,7 @@ class _SeparableResidual(nn.Module):
                 nn.BatchNorm2d(b),
             ]
 
-        self.body = nn.Sequential(
-            *sep(c_in, c_out), nn.ReLU(inplace=True), *sep(c_out, c_out), nn.MaxPool2d(3, 2, 1)
-        )
+        self.body = nn.Sequential(*sep(c_in, c_out), nn.ReLU(inplace=True), *sep(c_out, c_out), nn.MaxPool2d(3, 2, 1))
         self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=2, bias=False), nn.BatchNorm2d(c_out))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -112,8 +112,12 @@ def _autocast(device: torch.device, enabled: bool) -> torch.autocast:
 
 @torch.no_grad()
 def predict_logits(
-    model: nn.Module, inputs: torch.Tensor, device: torch.device, batch_size: int = 512,
-    bf16: bool = False, flip_tta: bool = False,
+    model: nn.Module,
+    inputs: torch.Tensor,
+    device: torch.device,
+    batch_size: int = 512,
+    bf16: bool = False,
+    flip_tta: bool = False,
 ) -> torch.Tensor:
     """Logits (N, 7) in float32 on the CPU for preprocessed inputs (N, 1, 48, 48)."""
     model.eval()
@@ -142,8 +146,12 @@ def _truncate_log(log_path: Path, start_epoch: int) -> None:
 
 
 def train(
-    cfg: TrainConfig, train_set: FaceDataset, val_set: FaceDataset, out_dir: Path,
-    resume: bool = False, reporter: Reporter | None = None,
+    cfg: TrainConfig,
+    train_set: FaceDataset,
+    val_set: FaceDataset,
+    out_dir: Path,
+    resume: bool = False,
+    reporter: Reporter | None = None,
 ) -> TrainResult:
     reporter = reporter or _SilentReporter()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -192,7 +200,10 @@ def train(
         gen.set_state(state["rng_device"].to(gen.get_state().device) if device.type == "cuda" else state["rng_device"])
         cpu_gen.set_state(state["rng_cpu"])
         start_epoch, best_acc, best_epoch, stale = (
-            state["epoch"] + 1, state["best_val_acc"], state["best_epoch"], state["stale"],
+            state["epoch"] + 1,
+            state["best_val_acc"],
+            state["best_epoch"],
+            state["stale"],
         )
         log.info("resumed from %s at epoch %d (best PublicTest %.4f)", last_path, start_epoch, best_acc)
     elif resume:
@@ -238,8 +249,12 @@ def train(
         val_loss = float(F.cross_entropy(val_logits, y_val))
         val_acc = float((val_logits.argmax(1) == y_val).float().mean())
         row = {
-            "epoch": epoch, "lr": opt.param_groups[0]["lr"], "train_loss": loss_sum / seen,
-            "train_acc": correct / seen, "val_loss": val_loss, "val_acc": val_acc,
+            "epoch": epoch,
+            "lr": opt.param_groups[0]["lr"],
+            "train_loss": loss_sum / seen,
+            "train_acc": correct / seen,
+            "val_loss": val_loss,
+            "val_acc": val_acc,
             "seconds": time.perf_counter() - t_epoch,
         }
         with open(log_path, "a", newline="") as f:
@@ -250,9 +265,16 @@ def train(
         else:
             stale += 1
         state = {
-            "config": asdict(cfg), "model": model.state_dict(), "optimizer": opt.state_dict(),
-            "scheduler": sched.state_dict(), "rng_device": gen.get_state(), "rng_cpu": cpu_gen.get_state(),
-            "epoch": epoch, "best_val_acc": best_acc, "best_epoch": best_epoch, "stale": stale,
+            "config": asdict(cfg),
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict(),
+            "rng_device": gen.get_state(),
+            "rng_cpu": cpu_gen.get_state(),
+            "epoch": epoch,
+            "best_val_acc": best_acc,
+            "best_epoch": best_epoch,
+            "stale": stale,
             "val_acc": val_acc,
         }
         if improved:
@@ -264,7 +286,16 @@ def train(
             break
 
     result = TrainResult(best_epoch, best_acc, epoch, time.perf_counter() - t_start, out_dir)
-    (out_dir / "train.json").write_text(json.dumps(
-        {"config": asdict(cfg), "best_epoch": best_epoch, "best_PublicTest_acc": best_acc,
-         "epochs_run": epoch, "seconds_this_run": round(result.seconds, 1)}, indent=2))
+    (out_dir / "train.json").write_text(
+        json.dumps(
+            {
+                "config": asdict(cfg),
+                "best_epoch": best_epoch,
+                "best_PublicTest_acc": best_acc,
+                "epochs_run": epoch,
+                "seconds_this_run": round(result.seconds, 1),
+            },
+            indent=2,
+        )
+    )
     return result
