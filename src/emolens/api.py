@@ -20,6 +20,7 @@ class RecognizerOptions:
     model: str | Path = "fast"  # a shipped model's name or a path to an .onnx file
     detector: str = "haar"
     min_face_px: int = 40  # smaller faces are ignored
+    detector_max_side_px: int = 640  # frames are shrunk to this longest side before detection (speed)
     threads: int = 1  # onnxruntime intra-op threads
     smooth: bool = True  # video only: per-face moving average of probabilities
     smoothing_alpha: float = 0.5  # weight of the newest frame in that average
@@ -31,7 +32,7 @@ class RecognizerOptions:
     def __post_init__(self) -> None:
         if self.detector not in DETECTORS:
             raise ValueError(f"unknown detector {self.detector!r}; choose from {', '.join(DETECTORS)}")
-        for name in ("min_face_px", "threads", "detect_every"):
+        for name in ("min_face_px", "threads", "detect_every", "detector_max_side_px"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not 0.0 < self.smoothing_alpha <= 1.0:
@@ -46,7 +47,9 @@ class Recognizer:
     def __init__(self, options: RecognizerOptions | None = None) -> None:
         self.options = options or RecognizerOptions()
         self.classifier = EmotionClassifier(model_path(self.options.model), threads=self.options.threads)
-        self.detector: FaceDetector = make_detector(self.options.detector, self.options.min_face_px)
+        self.detector: FaceDetector = make_detector(
+            self.options.detector, self.options.min_face_px, self.options.detector_max_side_px
+        )
 
     @property
     def model_path(self) -> Path:

@@ -27,6 +27,13 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the labels drawn")
     p.add_argument("--model", default="fast", help="shipped model name (fast) or a path to an .onnx file")
     p.add_argument("--min-face-px", type=int, default=40, metavar="N", help="ignore faces smaller than N pixels")
+    p.add_argument(
+        "--detector-side-px",
+        type=int,
+        default=640,
+        metavar="PX",
+        help="shrink frames to this longest side before detection (320 with --min-face-px 80 is about 3x faster)",
+    )
     p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
     p.set_defaults(run=run)
 
@@ -52,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         RecognizerOptions(
             model=args.model,
             min_face_px=args.min_face_px,
+            detector_max_side_px=args.detector_side_px,
             threads=args.threads,
             detect_every=args.detect_every,
             smooth=not args.no_smooth,

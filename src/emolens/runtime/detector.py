@@ -105,7 +105,7 @@ def _mostly_inside(a: Box, b: Box) -> bool:
     return inter > 0.6 * min(a.area, b.area)
 
 
-def make_detector(name: str = "haar", min_face_px: int = 40) -> FaceDetector:
+def make_detector(name: str = "haar", min_face_px: int = 40, max_side_px: int = 640) -> FaceDetector:
     if name == "haar":
-        return HaarFaceDetector(min_face_px=min_face_px)
+        return HaarFaceDetector(min_face_px=min_face_px, max_side_px=max_side_px)
     raise ValueError(f"unknown detector {name!r}; choose from {', '.join(DETECTORS)}")

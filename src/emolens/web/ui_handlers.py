@@ -19,7 +19,7 @@ import numpy as np
 from emolens.api import Recognizer, VideoStream
 from emolens.errors import EmolensError
 from emolens.labels import display_name, display_names
-from emolens.render import annotate
+from emolens.render import annotate, load_label_atlas
 from emolens.types import EMOTIONS, FrameResult
 from emolens.video import analyze_video
 
@@ -64,6 +64,7 @@ class Handlers:
         self.recognizer = recognizer
         self.pool = pool
         self.work_dir = work_dir
+        self.atlas = load_label_atlas()  # read once: camera frames arrive many times a second
 
     def camera_frame(
         self, frame_rgb: np.ndarray, session: CameraSession | None, lang: str
@@ -80,7 +81,7 @@ class Handlers:
         result = self.pool.call(session.stream.process, bgr, now_s - session.started_s, session.frames)
         server_ms = (time.perf_counter() - start_s) * 1000.0
         session.frames += 1
-        annotated = annotate(bgr, result, lang=lang, fps=session.fps)
+        annotated = annotate(bgr, result, lang=lang, fps=session.fps, atlas=self.atlas)
         return (
             cv2.cvtColor(annotated, cv2.COLOR_BGR2RGB),
             session,
@@ -89,7 +90,7 @@ class Handlers:
 
     def photo(self, image_bgr: np.ndarray, name: str, lang: str) -> PhotoOutput:
         result = self.pool.call(self.recognizer.analyze, image_bgr)
-        annotated = annotate(image_bgr, result, lang=lang)
+        annotated = annotate(image_bgr, result, lang=lang, atlas=self.atlas)
         names = display_names(lang)
         rows: list[list[object]] = []
         bars: list[tuple[str, str, float]] = []
