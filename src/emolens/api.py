@@ -67,15 +67,16 @@ class Recognizer:
         )
         return FrameResult(faces=faces)
 
-    def stream(self) -> VideoStream:
-        """A video stream with its own tracker and smoother; it shares this recognizer's model."""
-        return VideoStream(self)
+    def stream(self, *, smooth: bool | None = None) -> VideoStream:
+        """A video stream with its own tracker and smoother; it shares this recognizer's model.
+        `smooth` overrides the options' choice for this stream only."""
+        return VideoStream(self, smooth=self.options.smooth if smooth is None else smooth)
 
 
 class VideoStream:
     """Consecutive frames of one video or camera: faces keep track ids and probabilities are smoothed."""
 
-    def __init__(self, recognizer: Recognizer) -> None:
+    def __init__(self, recognizer: Recognizer, smooth: bool = True) -> None:
         opts = recognizer.options
         self._pipeline = FramePipeline(
             recognizer.detector,
@@ -84,7 +85,7 @@ class VideoStream:
                 crop_margin=opts.crop_margin,
                 detect_every=opts.detect_every,
                 whole_image=opts.whole_image,
-                smooth=opts.smooth,
+                smooth=smooth,
                 smoothing_alpha=opts.smoothing_alpha,
                 max_missed=opts.max_missed,
             ),

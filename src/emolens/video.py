@@ -7,8 +7,6 @@ every output holds the frames before the damage.
 from __future__ import annotations
 
 import contextlib
-import copy
-import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +23,7 @@ from emolens.render import LabelAtlas, annotate, load_label_atlas, timeline_imag
 from emolens.types import FrameResult
 
 if TYPE_CHECKING:
-    from emolens.api import Recognizer, VideoStream
+    from emolens.api import Recognizer
 
 #: Stages timed by analyze_video, in the order a frame meets them.
 STAGES: tuple[str, ...] = ("decode", "analyze", "draw", "encode", "write")
@@ -69,7 +67,7 @@ def analyze_video(
     """
     display_names(lang)  # an unknown language fails before any work
     atlas = load_label_atlas() if annotated_path is not None or timeline_dir is not None else None
-    stream = _stream(recognizer, smooth)
+    stream = recognizer.stream(smooth=smooth)
     stage_s = dict.fromkeys(STAGES, 0.0)
     kept: list[FrameResult] = []
     frames = faces = 0
@@ -135,16 +133,6 @@ def analyze_video(
         timeline_paths=timelines,
         stage_seconds=stage_s,
     )
-
-
-def _stream(recognizer: Recognizer, smooth: bool) -> VideoStream:
-    """A fresh video stream with smoothing as asked, sharing the recognizer's loaded model and detector."""
-    if recognizer.options.smooth == smooth:
-        return recognizer.stream()
-    # A shallow copy with other options: the classifier and detector objects stay shared, nothing reloads.
-    view = copy.copy(recognizer)
-    view.options = dataclasses.replace(recognizer.options, smooth=smooth)
-    return view.stream()
 
 
 def _write_timelines(results: list[FrameResult], folder: Path, lang: str, atlas: LabelAtlas | None) -> tuple[Path, ...]:
