@@ -86,3 +86,27 @@ def test_non_positive_temperature_is_refused(
 ) -> None:
     done = emolens_cli("export", trained_run / "best.pt", "--out", tmp_path / "m.onnx", "--temperature", "0")
     assert done.returncode == 2 and "--temperature must be positive" in done.stderr
+
+
+def test_int8_export_keeps_metadata_and_agrees_with_float(
+    trained_run: Path, tiny_fer_csv: Path, tmp_path: Path, emolens_cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    out = tmp_path / "model.onnx"
+    done = emolens_cli("export", trained_run / "best.pt", "--out", out, "--int8", "--data", tiny_fer_csv)
+    assert done.returncode == 0, done.stderr
+    float_out = tmp_path / "model-float32.onnx"
+    assert out.stat().st_size < float_out.stat().st_size
+    meta = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
+    assert meta["emolens.quantization"] == "int8-static-qdq"
+    assert json.loads(meta["emolens.labels"]) == list(EMOTIONS)
+    agreement = float(re.search(r"same top emotion (\S+)%", done.stdout).group(1))  # type: ignore[union-attr]
+    assert agreement >= 80.0
+
+
+def test_int8_export_without_data_is_a_one_line_error(
+    trained_run: Path, tmp_path: Path, emolens_cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    done = emolens_cli("export", trained_run / "best.pt", "--out", tmp_path / "m.onnx", "--int8")
+    assert done.returncode == 2
+    assert "--int8 needs --data" in done.stderr
+    assert "Traceback" not in done.stderr

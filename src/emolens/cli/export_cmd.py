@@ -25,6 +25,13 @@ def add_parser(sub: Any) -> None:
         help="softmax temperature baked into the model (see `emolens eval --calibration`)",
     )
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument(
+        "--int8",
+        action="store_true",
+        help="also quantise to int8 (about 3x faster on CPUs with VNNI); needs --data for calibration faces",
+    )
+    p.add_argument("--data", help="fer2013.csv(.gz|.xz) or image folders: Training faces calibrate, PublicTest checks")
+    p.add_argument("--calibration-faces", type=int, default=1024, help="Training faces used to calibrate int8")
     p.set_defaults(run=run)
 
 
@@ -37,10 +44,38 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--temperature must be positive, got {args.temperature}")
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    report = export_onnx(args.checkpoint, args.out, temperature=args.temperature)
+    if args.int8 and not args.data:
+        raise ValueError("--int8 needs --data (Training faces to calibrate on, PublicTest faces to check on)")
+    out: Path = args.out
+    float_out = out.with_name(out.stem + "-float32.onnx") if args.int8 else out
+    report = export_onnx(args.checkpoint, float_out, temperature=args.temperature)
     print(f"wrote {report.path} ({report.size_bytes / 1e6:.2f} MB, {report.size_bytes} bytes)")
     print(f"max |onnxruntime - torch| = {report.max_abs_diff:.2e} (tolerance {PARITY_TOLERANCE:.0e})")
     if report.max_abs_diff > PARITY_TOLERANCE:
         print(f"emolens: error: {report.path}: onnxruntime and torch disagree beyond the tolerance", file=sys.stderr)
         return 1
+    if args.int8:
+        return _quantize(args, float_out, out)
+    return 0
+
+
+def _quantize(args: argparse.Namespace, float_out: Path, out: Path) -> int:
+    import numpy as np
+
+    from emolens.nn.export import quantize_int8
+    from emolens.preprocess import preprocess_faces
+
+    from .common import load_data
+
+    dataset = load_data(args.data)
+    training, public = dataset.split("Training"), dataset.split("PublicTest")
+    pick = np.random.default_rng(0).permutation(len(training))[: args.calibration_faces]
+    report = quantize_int8(
+        float_out, out, preprocess_faces(training.images[np.sort(pick)]), preprocess_faces(public.images)
+    )
+    print(f"wrote {report.path} ({report.size_bytes / 1e6:.2f} MB, int8, calibrated on {len(pick)} Training faces)")
+    print(
+        f"int8 vs float32 on {len(public)} PublicTest faces: same top emotion {report.top1_agreement:.2%}, "
+        f"max |probability difference| {report.max_abs_diff:.3f}"
+    )
     return 0

@@ -95,3 +95,59 @@ def export_onnx(
     got = session.run(None, {"input": x.numpy()})[0]
     diff = float(np.abs(got - expected).max())
     return ExportReport(out, diff, out.stat().st_size)
+
+
+@dataclass(frozen=True)
+class QuantizeReport:
+    path: Path
+    size_bytes: int
+    top1_agreement: float  # share of check inputs where int8 and float32 pick the same emotion
+    max_abs_diff: float  # largest probability difference between the two on the check inputs
+
+
+def quantize_int8(
+    float_model: str | Path, out: str | Path, calibration: np.ndarray, check: np.ndarray
+) -> QuantizeReport:
+    """Static int8 quantisation (QDQ, per-channel weights) of an exported float model.
+
+    `calibration` (N, 1, 48, 48): preprocessed Training faces that set the activation ranges; `check`: other
+    preprocessed faces (PublicTest) on which the int8 model is compared with the float one. The float model's
+    metadata is carried over. Why: int8 convolutions run about 3x faster on CPUs with VNNI.
+    """
+    import onnx
+    import onnxruntime as ort
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class _Batches(CalibrationDataReader):
+        def __init__(self) -> None:
+            self._it = iter(calibration[i : i + 64] for i in range(0, len(calibration), 64))
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            batch = next(self._it, None)
+            return None if batch is None else {"input": batch.astype(np.float32)}
+
+    out = Path(out)
+    pre = out.with_suffix(".pre.onnx")
+    try:
+        quant_pre_process(str(float_model), str(pre))
+        quantize_static(
+            str(pre), str(out), _Batches(), quant_format=QuantFormat.QDQ,
+            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
+        )  # fmt: skip
+    finally:
+        pre.unlink(missing_ok=True)
+    source = onnx.load(str(float_model))
+    proto = onnx.load(str(out))
+    del proto.metadata_props[:]
+    for entry in source.metadata_props:
+        proto.metadata_props.add(key=entry.key, value=entry.value)
+    proto.metadata_props.add(key="emolens.quantization", value="int8-static-qdq")
+    onnx.save(proto, str(out))
+
+    float_probs = ort.InferenceSession(str(float_model), providers=["CPUExecutionProvider"]).run(
+        None, {"input": check}
+    )[0]
+    int8_probs = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(None, {"input": check})[0]
+    agreement = float((float_probs.argmax(1) == int8_probs.argmax(1)).mean())
+    return QuantizeReport(out, out.stat().st_size, agreement, float(np.abs(float_probs - int8_probs).max()))
