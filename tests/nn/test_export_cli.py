@@ -92,9 +92,11 @@ def test_int8_export_keeps_metadata_and_agrees_with_float(
     trained_run: Path, tiny_fer_csv: Path, tmp_path: Path, emolens_cli: Callable[..., subprocess.CompletedProcess[str]]
 ) -> None:
     out = tmp_path / "model.onnx"
-    done = emolens_cli("export", trained_run / "best.pt", "--out", out, "--int8", "--data", tiny_fer_csv)
+    float_out = tmp_path / "float32.onnx"
+    done = emolens_cli(
+        "export", trained_run / "best.pt", "--out", out, "--int8", "--data", tiny_fer_csv, "--float-out", float_out
+    )
     assert done.returncode == 0, done.stderr
-    float_out = tmp_path / "model-float32.onnx"
     assert out.stat().st_size < float_out.stat().st_size
     meta = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map
     assert meta["emolens.quantization"] == "int8-static-qdq"

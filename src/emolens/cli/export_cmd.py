@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ def add_parser(sub: Any) -> None:
         help="also quantise to int8 (about 3x faster on CPUs with VNNI); needs --data for calibration faces",
     )
     p.add_argument("--data", help="fer2013.csv(.gz|.xz) or image folders: Training faces calibrate, PublicTest checks")
+    p.add_argument("--float-out", type=Path, help="with --int8: also keep the float32 model at this path")
     p.add_argument("--calibration-faces", type=int, default=1024, help="Training faces used to calibrate int8")
     p.set_defaults(run=run)
 
@@ -47,15 +49,20 @@ def run(args: argparse.Namespace) -> int:
     if args.int8 and not args.data:
         raise ValueError("--int8 needs --data (Training faces to calibrate on, PublicTest faces to check on)")
     out: Path = args.out
-    float_out = out.with_name(out.stem + "-float32.onnx") if args.int8 else out
-    report = export_onnx(args.checkpoint, float_out, temperature=args.temperature)
+    if not args.int8:
+        return _check(export_onnx(args.checkpoint, out, temperature=args.temperature))
+    with tempfile.TemporaryDirectory() as tmp:
+        float_out: Path = args.float_out or Path(tmp) / "float32.onnx"
+        status = _check(export_onnx(args.checkpoint, float_out, temperature=args.temperature))
+        return status or _quantize(args, float_out, out)
+
+
+def _check(report: Any) -> int:
     print(f"wrote {report.path} ({report.size_bytes / 1e6:.2f} MB, {report.size_bytes} bytes)")
     print(f"max |onnxruntime - torch| = {report.max_abs_diff:.2e} (tolerance {PARITY_TOLERANCE:.0e})")
     if report.max_abs_diff > PARITY_TOLERANCE:
         print(f"emolens: error: {report.path}: onnxruntime and torch disagree beyond the tolerance", file=sys.stderr)
         return 1
-    if args.int8:
-        return _quantize(args, float_out, out)
     return 0
 
 
