@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 import emolens
-from conftest import read_video_frames
 from emolens.api import Recognizer, RecognizerOptions
 from emolens.errors import MediaError, ModelFileError
 from emolens.types import EMOTIONS, FrameResult
+from support import read_video_frames
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from conftest import run_emolens, shared_path
+from support import run_emolens, shared_path
 
 #: PrivateTest accuracy the shipped model must reach (FER2013's human accuracy is about 0.65).
 MIN_PRIVATETEST_ACCURACY = 0.66
@@ -20,7 +20,8 @@ MIN_PRIVATETEST_ACCURACY = 0.66
 def test_fast_model_reaches_its_accuracy_on_privatetest(request: pytest.FixtureRequest) -> None:
     data = shared_path("data", "fer2013", "fer2013.csv.xz")
     # The parsed csv is cached in pytest's own cache folder, so later runs skip the 35,887-row parse.
-    cache = request.config.cache.mkdir("emolens-xdg-cache") if request.config.cache else None
+    pytest_cache = getattr(request.config, "cache", None)
+    cache = pytest_cache.mkdir("emolens-xdg-cache") if pytest_cache else None
     env = {"XDG_CACHE_HOME": str(cache)} if cache else None
     done = run_emolens("eval", "fast", "--data", data, "--split", "PrivateTest", "--json", "--threads", "2", env=env)
     assert done.returncode == 0, done.stderr

@@ -12,10 +12,10 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import fer_rows, write_fer_csv
 from emolens.data import read_fer2013_csv
 from emolens.evaluate import classification_metrics, predict_probs
 from emolens.types import EMOTIONS
+from support import fer_rows, write_fer_csv
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 

@@ -10,9 +10,9 @@ from subprocess import CompletedProcess
 
 import cv2
 
-from conftest import shared_path
 from emolens.io.sinks import CSV_COLUMNS
 from emolens.types import EMOTIONS
+from support import shared_path
 
 Cli = Callable[..., CompletedProcess[str]]
 

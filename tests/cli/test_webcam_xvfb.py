@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import REPO, emolens_command, run_emolens, shared_path
+from support import REPO, emolens_command, run_emolens, shared_path
 
 SCREEN = (1024, 768)
 ARTIFACTS = REPO / "artifacts"

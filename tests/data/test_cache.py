@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import fer_rows
 from emolens.data import cache as cache_module
 from emolens.data import load_dataset
+from support import fer_rows
 
 
 def _refuse_to_parse(*args: object, **kwargs: object) -> None:

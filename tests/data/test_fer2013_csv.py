@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import TINY_SPLITS, fer_rows
 from emolens.data import SPLITS, read_fer2013_csv
 from emolens.errors import DataFormatError
+from support import TINY_SPLITS, fer_rows
 
 
 @pytest.mark.parametrize("name", ["tiny.csv", "tiny.csv.gz", "tiny.csv.xz"])

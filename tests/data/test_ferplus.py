@@ -75,7 +75,7 @@ def test_header_without_vote_columns_is_rejected(tmp_path: Path) -> None:
 
 
 def test_real_ferplus_file_aligns_with_fer2013() -> None:
-    from conftest import shared_path
+    from support import shared_path
 
     votes = read_ferplus_votes(shared_path("data", "ferplus", "fer2013new.csv"))
     assert votes.shape == (35887, 7)

@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import FOLDER_CLASSES, write_image_folders
 from emolens.data import load_dataset, read_image_folders
 from emolens.errors import DataFormatError
 from emolens.types import EMOTIONS
+from support import FOLDER_CLASSES, write_image_folders
 
 
 def test_reads_splits_and_class_aliases(tiny_image_folders: Path) -> None:

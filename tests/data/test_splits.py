@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import fer_rows
 from emolens.data import available_splits, read_fer2013_csv
+from support import fer_rows
 
 
 def test_dedup_removes_test_rows_duplicated_in_training(make_fer_csv: Callable[..., Path]) -> None:

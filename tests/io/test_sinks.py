@@ -11,11 +11,11 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import shared_path
 from emolens.errors import MediaError
 from emolens.io.sinks import CSV_COLUMNS, CsvSink, JsonlSink, VideoSink
 from emolens.io.video import VideoFileSource
 from emolens.types import EMOTIONS, Box, FaceResult, FrameResult
+from support import shared_path
 
 PROBS = (0.05, 0.01, 0.04, 0.7, 0.1, 0.05, 0.05)
 RESULTS = [

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import shared_path
 from emolens.errors import MediaError
 from emolens.io.video import CameraSource, Frame, VideoFileSource
+from support import shared_path
 
 
 def test_reads_every_frame_with_index_and_time() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from conftest import TINY_TRAIN_ARGS, emolens_command, fer_rows, write_fer_csv
+from support import TINY_TRAIN_ARGS, emolens_command, fer_rows, write_fer_csv
 
 LOG_FIELDS = ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"]
 

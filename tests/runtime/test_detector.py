@@ -4,10 +4,10 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import read_video_frames
 from emolens.errors import ModelFileError
 from emolens.runtime.detector import HaarFaceDetector, make_detector
 from emolens.types import Box
+from support import read_video_frames
 
 
 @pytest.fixture(scope="module")

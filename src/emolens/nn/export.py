@@ -97,6 +97,10 @@ def export_onnx(
     return ExportReport(out, diff, out.stat().st_size)
 
 
+#: The network's own layers; the final softmax stays float so that probabilities still sum to 1.
+QUANTIZED_OPS = ["Conv", "Gemm", "MatMul", "Add", "Relu", "GlobalAveragePool", "MaxPool"]
+
+
 @dataclass(frozen=True)
 class QuantizeReport:
     path: Path
@@ -134,6 +138,7 @@ def quantize_int8(
         quantize_static(
             str(pre), str(out), _Batches(), quant_format=QuantFormat.QDQ,
             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
+            op_types_to_quantize=QUANTIZED_OPS,
         )  # fmt: skip
     finally:
         pre.unlink(missing_ok=True)
