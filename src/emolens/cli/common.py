@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from emolens.data import FaceDataset, load_dataset, read_ferplus_votes, votes_to_labels
+
+if TYPE_CHECKING:
+    from emolens.api import RecognizerOptions
 
 log = logging.getLogger("emolens")
 
@@ -39,3 +44,38 @@ def attach_ferplus(dataset: FaceDataset, votes_path: str, mode: str) -> FaceData
     with_votes = dataclasses.replace(dataset, soft_labels=soft)
     log.info("FER+ %s labels: %d of %d rows usable", mode, int(usable.sum()), len(usable))
     return with_votes.subset(usable)
+
+
+def add_stream_args(p: Any) -> None:
+    """The recognizer options that `video` and `webcam` share."""
+    p.add_argument("--no-smooth", action="store_true", help="raw per-frame probabilities, no moving average")
+    p.add_argument(
+        "--detect-every",
+        type=int,
+        default=3,
+        metavar="K",
+        help="detect faces on every K-th frame, track them in between (default 3: real time on 2 cores; 1: all)",
+    )
+    p.add_argument("--model", default="fast", help="shipped model name (fast) or a path to an .onnx file")
+    p.add_argument("--min-face-px", type=int, default=40, metavar="N", help="ignore faces smaller than N pixels")
+    p.add_argument(
+        "--detector-side-px",
+        type=int,
+        default=640,
+        metavar="PX",
+        help="shrink frames to this longest side before detection (320 with --min-face-px 80 is about 3x faster)",
+    )
+    p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+
+
+def stream_options(args: argparse.Namespace) -> RecognizerOptions:
+    from emolens.api import RecognizerOptions
+
+    return RecognizerOptions(
+        model=args.model,
+        min_face_px=args.min_face_px,
+        detector_max_side_px=args.detector_side_px,
+        threads=args.threads,
+        detect_every=args.detect_every,
+        smooth=not args.no_smooth,
+    )

@@ -14,6 +14,8 @@ from typing import Any
 
 from emolens.labels import LANGUAGES
 
+from .common import add_stream_args, stream_options
+
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("video", help="recognise emotions in a video file", description=__doc__)
@@ -22,25 +24,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--jsonl", type=Path, metavar="FILE", help="one JSON object per frame")
     p.add_argument("--csv", type=Path, metavar="FILE", help="one row per face per frame")
     p.add_argument("--timeline", type=Path, metavar="DIR", help="a PNG chart of each tracked face's emotions")
-    p.add_argument("--no-smooth", action="store_true", help="raw per-frame probabilities, no moving average")
-    p.add_argument(
-        "--detect-every",
-        type=int,
-        default=3,
-        metavar="K",
-        help="detect faces on every K-th frame, track them in between (default 3: real time on 2 cores; 1: all)",
-    )
     p.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the labels drawn")
-    p.add_argument("--model", default="fast", help="shipped model name (fast) or a path to an .onnx file")
-    p.add_argument("--min-face-px", type=int, default=40, metavar="N", help="ignore faces smaller than N pixels")
-    p.add_argument(
-        "--detector-side-px",
-        type=int,
-        default=640,
-        metavar="PX",
-        help="shrink frames to this longest side before detection (320 with --min-face-px 80 is about 3x faster)",
-    )
-    p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+    add_stream_args(p)
     p.set_defaults(run=run)
 
 
@@ -57,20 +42,11 @@ def quiet_opencv(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from emolens.api import Recognizer, RecognizerOptions
+    from emolens.api import Recognizer
     from emolens.video import analyze_video
 
     quiet_opencv(args)
-    recognizer = Recognizer(
-        RecognizerOptions(
-            model=args.model,
-            min_face_px=args.min_face_px,
-            detector_max_side_px=args.detector_side_px,
-            threads=args.threads,
-            detect_every=args.detect_every,
-            smooth=not args.no_smooth,
-        )
-    )
+    recognizer = Recognizer(stream_options(args))
     if not any((args.out, args.jsonl, args.csv, args.timeline)):
         print("emolens: note: no --out, --jsonl, --csv or --timeline given; only a summary is printed", file=sys.stderr)
     with tqdm(unit="frame", desc=args.input.name, file=sys.stderr, dynamic_ncols=True, disable=None) as bar:

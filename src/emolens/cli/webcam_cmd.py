@@ -15,6 +15,7 @@ from typing import Any
 
 from emolens.labels import LANGUAGES
 
+from .common import add_stream_args, stream_options
 from .video_cmd import quiet_opencv
 from .window import KEY_ESC, open_window
 
@@ -29,24 +30,7 @@ def add_parser(sub: Any) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     p.add_argument("--camera", default="0", help="camera index, or a video file played as if live (default 0)")
     p.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the labels drawn")
-    p.add_argument("--no-smooth", action="store_true", help="raw per-frame probabilities, no moving average")
-    p.add_argument(
-        "--detect-every",
-        type=int,
-        default=3,
-        metavar="K",
-        help="detect faces on every K-th frame, track them in between (default 3: real time on 2 cores; 1: all)",
-    )
-    p.add_argument("--model", default="fast", help="shipped model name (fast) or a path to an .onnx file")
-    p.add_argument("--min-face-px", type=int, default=40, metavar="N", help="ignore faces smaller than N pixels")
-    p.add_argument(
-        "--detector-side-px",
-        type=int,
-        default=640,
-        metavar="PX",
-        help="shrink frames to this longest side before detection (320 with --min-face-px 80 is about 3x faster)",
-    )
-    p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+    add_stream_args(p)
     p.set_defaults(run=run)
 
 
@@ -55,7 +39,7 @@ def camera_arg(value: str) -> int | Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from emolens.api import Recognizer, RecognizerOptions
+    from emolens.api import Recognizer
     from emolens.errors import MediaError
     from emolens.io.video import CameraSource
     from emolens.render import annotate, load_label_atlas
@@ -67,16 +51,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"emolens: error: {err}", file=sys.stderr)
         return 2
     with source:
-        recognizer = Recognizer(
-            RecognizerOptions(
-                model=args.model,
-                min_face_px=args.min_face_px,
-                detector_max_side_px=args.detector_side_px,
-                threads=args.threads,
-                detect_every=args.detect_every,
-                smooth=not args.no_smooth,
-            )
-        )
+        recognizer = Recognizer(stream_options(args))
         stream = recognizer.stream()
         atlas = load_label_atlas()
         window = open_window(WINDOW_TITLE)
