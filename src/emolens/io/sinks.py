@@ -11,18 +11,17 @@ import json
 import logging
 import subprocess
 from pathlib import Path
-from types import TracebackType
-from typing import IO, ClassVar, TypeVar
+from typing import IO, ClassVar
 
 import cv2
 import numpy as np
 
 from emolens.errors import MediaError
+from emolens.io.closing import ClosesOnExit
 from emolens.types import EMOTIONS, FrameResult
 
 log = logging.getLogger(__name__)
 
-_Sink = TypeVar("_Sink", bound="_TextSink")
 
 CSV_COLUMNS: tuple[str, ...] = (
     "frame", "time_s", "track_id", "x1", "y1", "x2", "y2", "score", "emotion",
@@ -30,7 +29,7 @@ CSV_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-class _TextSink:
+class _TextSink(ClosesOnExit):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         try:
@@ -38,14 +37,6 @@ class _TextSink:
             self._fh: IO[str] = self.path.open("w", encoding="utf-8", newline="")
         except OSError as err:
             raise MediaError(f"{self.path}: cannot write ({err.strerror or err})") from err
-
-    def __enter__(self: _Sink) -> _Sink:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         self._fh.close()
@@ -81,7 +72,7 @@ class CsvSink(_TextSink):
             )
 
 
-class VideoSink:
+class VideoSink(ClosesOnExit):
     """Writes BGR frames to `.mp4` (H.264, yuv420p, faststart) or `.webm` (VP9), which browsers play.
 
     Encoding runs in the ffmpeg binary bundled with imageio-ffmpeg, fed raw frames through a pipe: the
@@ -136,14 +127,6 @@ class VideoSink:
             return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         except OSError as err:
             raise MediaError(f"{self.path}: cannot start the video encoder ({err})") from err
-
-    def __enter__(self) -> VideoSink:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def write(self, image: np.ndarray) -> None:
         if image.shape[:2] != (self.size_px[1], self.size_px[0]) or image.dtype != np.uint8:

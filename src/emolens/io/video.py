@@ -11,12 +11,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 import cv2
 import numpy as np
 
 from emolens.errors import MediaError
+from emolens.io.closing import ClosesOnExit
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class Frame:
     image: np.ndarray
 
 
-class VideoFileSource:
+class VideoFileSource(ClosesOnExit):
     """Frames of a video file, in order. Raises MediaError naming the file when it cannot be opened at all."""
 
     def __init__(self, path: str | Path) -> None:
@@ -56,14 +56,6 @@ class VideoFileSource:
             int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
         )
         self._truncation = _iso_bmff_truncation(self.path)
-
-    def __enter__(self) -> VideoFileSource:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         self._cap.release()
@@ -98,7 +90,7 @@ class VideoFileSource:
             log.debug("%s", self.error)
 
 
-class CameraSource:
+class CameraSource(ClosesOnExit):
     """Live frames from camera `index`; time_s counts from the first frame. A video file path may stand in
     for a camera (useful for demos and tests): it is then paced at its own frame rate, like a live feed."""
 
@@ -123,14 +115,6 @@ class CameraSource:
         self.fps: float = fps if 0 < fps < 1000 else 0.0
         self.size_px = (int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
         self._pace = realtime and self._file and self.fps > 0
-
-    def __enter__(self) -> CameraSource:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         self._cap.release()
