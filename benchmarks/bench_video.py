@@ -16,8 +16,7 @@ For each configuration two passes run over the same frames:
 
 Configurations: "every frame" is the default; "detect every 3" reuses boxes (the tracker keeps ids) on
 two frames of three, as `--detect-every 3` does; "... + detector at 320 px" also runs the cascade on a
-half-size frame (HaarFaceDetector(max_side_px=320, min_face_px=80), available through the library; the
-command line's --min-face-px alone does not shrink a 640 px frame). Speed does not depend on the weights,
+half-size frame, as `--detector-side-px 320 --min-face-px 80` does. Speed does not depend on the weights,
 so the placeholder model gives the same figures as the trained one.
 """
 
