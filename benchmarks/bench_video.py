@@ -14,10 +14,10 @@ For each configuration two passes run over the same frames:
    the Python loop: end-to-end fps can beat 1000 / (sum of stages). It also counts the faces found
    (one face is in every frame of the clip): a cheaper detector setting must still find her.
 
-Configurations: "every frame" is the default; "detect every 3" reuses boxes (the tracker keeps ids) on
-two frames of three, as `--detect-every 3` does; "... + detector at 320 px" also runs the cascade on a
-half-size frame, as `--detector-side-px 320 --min-face-px 80` does. Speed does not depend on the weights,
-so the placeholder model gives the same figures as the trained one.
+Configurations: "every frame" is `--detect-every 1`; "detect every 3" reuses boxes (the tracker keeps
+ids) on two frames of three, as the CLI default `--detect-every 3` does; "... + detector at 320 px" also
+runs the cascade on a half-size frame, as `--detector-side-px 320 --min-face-px 80` does. Speed does not
+depend on the weights, so the placeholder model gives the same figures as the trained one.
 """
 
 from __future__ import annotations
