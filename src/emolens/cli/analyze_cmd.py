@@ -36,8 +36,12 @@ def run(args: argparse.Namespace) -> int:
             model=args.model, min_face_px=args.min_face_px, whole_image=args.whole_image, threads=args.threads
         )
     )
+    atlas = None
     if args.out:
+        from emolens.render import load_label_atlas
+
         args.out.mkdir(parents=True, exist_ok=True)
+        atlas = load_label_atlas()  # once, not per image
     written: set[Path] = set()
     failures = 0
     for path, problem in expand_inputs(args.paths):
@@ -47,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
             image = read_image(path)
             result = recognizer.analyze(image)
             if args.out:
-                _write_annotated(image, result, path, args.out, args.lang, written)
+                _write_annotated(image, result, path, args.out, args.lang, atlas, written)
         except MediaError as err:
             failures += 1
             if args.json:
@@ -89,7 +93,9 @@ def _print_text(path: Path, result: Any, lang: str) -> None:
         print(f"{path}: face {number} at [{box}]: {display_name(face.emotion, lang)} {face.confidence:.0%}")
 
 
-def _write_annotated(image: Any, result: Any, path: Path, out_dir: Path, lang: str, written: set[Path]) -> None:
+def _write_annotated(
+    image: Any, result: Any, path: Path, out_dir: Path, lang: str, atlas: Any, written: set[Path]
+) -> None:
     import cv2
 
     from emolens.render import annotate
@@ -102,6 +108,6 @@ def _write_annotated(image: Any, result: Any, path: Path, out_dir: Path, lang: s
         counter += 1
     if target.resolve() == path.resolve():
         raise MediaError(f"{path}: --out would overwrite the input itself; choose another folder")
-    if not cv2.imwrite(str(target), annotate(image, result, lang=lang)):
+    if not cv2.imwrite(str(target), annotate(image, result, lang=lang, atlas=atlas)):
         raise MediaError(f"{target}: could not write the annotated image")
     written.add(target)
