@@ -26,6 +26,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--weight-decay", type=float, default=5e-4)
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--mixup", type=float, default=0.0, help="mixup alpha; 0 turns it off")
+    p.add_argument(
+        "--blur-p",
+        type=float,
+        help="share of training faces blurred like a detector's soft crops; default: the recipe's (0.5); "
+        "0: the recipe before blur augmentation",
+    )
     p.add_argument("--patience", type=int, default=20, help="early stopping, in epochs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
@@ -42,6 +48,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from emolens.nn.augment import AugmentConfig
     from emolens.nn.train import TrainConfig, train
 
     from .progress import TrainProgress
@@ -70,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             device=args.device,
             bf16=not args.no_bf16,
+            augment=AugmentConfig() if args.blur_p is None else AugmentConfig(blur_p=args.blur_p),
         )
     dataset = load_data(args.data, args.on_bad_row, args.no_cache)
     if args.labels != "fer":

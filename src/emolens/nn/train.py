@@ -56,7 +56,10 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> TrainConfig:
         raw = dict(raw)
-        raw["augment"] = AugmentConfig(**raw.get("augment", {}))
+        augment_raw = dict(raw.get("augment", {}))
+        if augment_raw and "blur_p" not in augment_raw:
+            augment_raw["blur_p"] = 0.0  # a run from before blur augmentation keeps its recipe on --resume
+        raw["augment"] = AugmentConfig(**augment_raw)
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in raw.items() if k in names})
 

@@ -1,0 +1,50 @@
+"""Training augmentation: blur behaves like a Gaussian blur and sigma 0 changes nothing."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+cv2 = pytest.importorskip("cv2")
+
+from emolens.nn.augment import AugmentConfig, augment, gaussian_blur  # noqa: E402
+from emolens.nn.train import TrainConfig  # noqa: E402
+
+
+def _images(n: int = 4) -> torch.Tensor:
+    rng = np.random.default_rng(0)
+    return torch.from_numpy(rng.normal(size=(n, 1, 48, 48)).astype(np.float32))
+
+
+def test_blur_with_sigma_zero_is_identity():
+    x = _images()
+    out = gaussian_blur(x, torch.zeros(4))
+    assert torch.allclose(out, x, atol=1e-6)
+
+
+def test_blur_matches_opencv_gaussian_blur_per_image():
+    x = _images(3)
+    sigmas = torch.tensor([0.6, 1.0, 1.5])
+    out = gaussian_blur(x, sigmas).numpy()
+    for i, s in enumerate(sigmas.tolist()):
+        ref = cv2.GaussianBlur(x[i, 0].numpy(), (9, 9), s, borderType=cv2.BORDER_REPLICATE)
+        assert np.abs(out[i, 0] - ref).max() < 1e-4
+    # Blur removes high frequencies: each image's variance drops, the more the larger its sigma.
+    var = out.reshape(3, -1).var(axis=1)
+    assert var[0] > var[1] > var[2]
+
+
+def test_augment_blurs_only_when_asked():
+    x = _images(64)
+    sharp = AugmentConfig(
+        rotation_deg=0, shift_frac=0, zoom_frac=0, hflip_p=0, brightness=0, contrast=0, erase_p=0, blur_p=0.0
+    )
+    blurred = AugmentConfig(**{**sharp.__dict__, "blur_p": 1.0, "blur_sigma_max_px": 1.5})
+    g = torch.Generator().manual_seed(0)
+    assert torch.allclose(augment(x, sharp, g), x, atol=1e-5)
+    assert augment(x, blurred, g).var() < 0.8 * x.var()
+
+
+def test_old_run_configs_resume_without_blur():
+    old = TrainConfig.from_dict({"augment": {"rotation_deg": 10.0, "erase_p": 0.25}})
+    assert old.augment.blur_p == 0.0
+    assert TrainConfig.from_dict({}).augment.blur_p == AugmentConfig().blur_p > 0
