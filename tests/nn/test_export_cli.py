@@ -112,3 +112,30 @@ def test_int8_export_without_data_is_a_one_line_error(
     assert done.returncode == 2
     assert "--int8 needs --data" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_ensemble_with_flip_averages_members_and_mirror_images(
+    trained_run: Path, tiny_onnx: Path, tmp_path: Path, emolens_cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    out = tmp_path / "ensemble.onnx"
+    best, last = trained_run / "best.pt", trained_run / "last.pt"
+    done = emolens_cli("export", best, last, "--tta", "flip", "--out", out)
+    assert done.returncode == 0, done.stderr
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    meta = session.get_modelmeta().custom_metadata_map
+    assert meta["emolens.architecture"] == "ensemble[2 x mini_xception]+flip"
+    assert meta["emolens.tta"] == "flip" and len(json.loads(meta["emolens.members"])) == 2
+
+    x = preprocess_faces(np.random.default_rng(3).integers(0, 256, (6, 48, 48), dtype=np.uint8))
+    views = [x, np.ascontiguousarray(x[:, :, :, ::-1])]
+    expected = []
+    for checkpoint in (best, last):
+        model = model_from_checkpoint(load_checkpoint(checkpoint)).float()
+        with torch.no_grad():
+            expected += [torch.softmax(model(torch.from_numpy(v)), dim=1).numpy() for v in views]
+    got = session.run(None, {"input": x})[0]
+    np.testing.assert_allclose(got, np.mean(expected, axis=0), atol=1e-4)
+    # One face alone gets the same answer as in a batch: the views do not mix faces.
+    np.testing.assert_allclose(session.run(None, {"input": x[2:3]})[0], got[2:3], atol=1e-5)
+    # A mirrored face gets the same probabilities: flip TTA makes the model symmetric.
+    np.testing.assert_allclose(session.run(None, {"input": views[1]})[0], got, atol=1e-4)

@@ -19,7 +19,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files, or folders of them")
     p.add_argument("--json", action="store_true", help="one JSON object per input on stdout")
     p.add_argument("--out", type=Path, metavar="DIR", help="write annotated copies into DIR")
-    p.add_argument("--model", default="fast", help="shipped model name (fast) or a path to an .onnx file")
+    p.add_argument("--model", default="fast", help="shipped model name (fast, accurate) or a path to an .onnx file")
     p.add_argument("--lang", choices=["en", "vi", "id"], default="en", help="language of labels in text and images")
     p.add_argument("--min-face-px", type=int, default=40, metavar="N", help="ignore faces smaller than N pixels")
     p.add_argument("--whole-image", action="store_true", help="each image is already a face crop: no detection")

@@ -56,7 +56,7 @@ def add_stream_args(p: Any) -> None:
         metavar="K",
         help="detect faces on every K-th frame, track them in between (default 3: real time on 2 cores; 1: all)",
     )
-    p.add_argument("--model", default="fast", help="shipped model name (fast) or a path to an .onnx file")
+    p.add_argument("--model", default="fast", help="shipped model name (fast, accurate) or a path to an .onnx file")
     p.add_argument("--min-face-px", type=int, default=40, metavar="N", help="ignore faces smaller than N pixels")
     p.add_argument(
         "--detector-side-px",

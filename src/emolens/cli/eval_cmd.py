@@ -42,7 +42,9 @@ RELIABILITY_FILE = "reliability.png"
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("eval", help="score a model on a FER2013 split", description=__doc__)
-    p.add_argument("model", metavar="MODEL", help="'fast' (the shipped model), an .onnx file or a checkpoint (.pt)")
+    p.add_argument(
+        "model", metavar="MODEL", help="'fast' or 'accurate' (shipped models), an .onnx file or a checkpoint (.pt)"
+    )
     p.add_argument("--data", required=True, help="fer2013.csv(.gz|.xz) or an image-folder tree")
     p.add_argument("--split", default="PrivateTest", choices=available_splits())
     p.add_argument("--tta", choices=["none", "flip"], default="none", help="flip: average with the mirrored face")
@@ -63,7 +65,7 @@ def add_parser(sub: Any) -> None:
 
 
 def resolve_model(name_or_path: str) -> Path:
-    """'fast' -> the shipped model; a checkpoint or .onnx path -> itself."""
+    """'fast', 'accurate' -> a shipped model; a checkpoint or .onnx path -> itself."""
     path = Path(name_or_path)
     if path.suffix and is_checkpoint(path):
         if not path.is_file():

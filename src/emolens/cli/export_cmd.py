@@ -17,7 +17,19 @@ PARITY_TOLERANCE = 1e-4
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("export", help="export a checkpoint to ONNX", description=__doc__)
-    p.add_argument("checkpoint", metavar="CHECKPOINT", type=Path, help="best.pt or last.pt of a training run")
+    p.add_argument(
+        "checkpoint",
+        metavar="CHECKPOINT",
+        type=Path,
+        nargs="+",
+        help="best.pt or last.pt of a training run; several: one model that averages them (an ensemble)",
+    )
+    p.add_argument(
+        "--tta",
+        choices=["none", "flip"],
+        default="none",
+        help="flip: the model also looks at each face's mirror image and averages (twice the cost)",
+    )
     p.add_argument("--out", required=True, type=Path, help="the .onnx file to write")
     p.add_argument(
         "--temperature",
@@ -50,10 +62,10 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--int8 needs --data (Training faces to calibrate on, PublicTest faces to check on)")
     out: Path = args.out
     if not args.int8:
-        return _check(export_onnx(args.checkpoint, out, temperature=args.temperature))
+        return _check(export_onnx(args.checkpoint, out, temperature=args.temperature, tta=args.tta))
     with tempfile.TemporaryDirectory() as tmp:
         float_out: Path = args.float_out or Path(tmp) / "float32.onnx"
-        status = _check(export_onnx(args.checkpoint, float_out, temperature=args.temperature))
+        status = _check(export_onnx(args.checkpoint, float_out, temperature=args.temperature, tta=args.tta))
         return status or _quantize(args, float_out, out)
 
 

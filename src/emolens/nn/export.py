@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -17,6 +18,8 @@ from emolens.preprocess import INPUT_SIZE_PX, MEAN, STD
 from emolens.types import EMOTIONS
 
 log = logging.getLogger(__name__)
+
+ExportTta = Literal["none", "flip"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,27 @@ class _WithSoftmax(nn.Module):
         return torch.softmax(self.model(x) * self.inv_t, dim=1)
 
 
+class _Ensemble(nn.Module):
+    """Several members and, with flip, each face's mirror image, in one graph.
+
+    The members' probabilities are averaged over members and views; the temperature then applies to the log of
+    that average, so that one number calibrates the whole ensemble (`emolens eval --calibration` fits it).
+    """
+
+    def __init__(self, members: Sequence[nn.Module], flip: bool, temperature: float) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.flip = flip
+        self.inv_t = 1.0 / temperature
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        views = torch.cat([x, torch.flip(x, dims=[3])]) if self.flip else x  # one batch: one call per member
+        n_views = 2 if self.flip else 1
+        probs = torch.stack([torch.softmax(m(views), dim=1) for m in self.members])
+        mean = probs.reshape(len(self.members) * n_views, -1, probs.shape[-1]).mean(dim=0)
+        return torch.softmax(torch.log(mean.clamp_min(1e-12)) * self.inv_t, dim=1)
+
+
 def metadata_for(state: dict[str, Any], temperature: float, extra: dict[str, str] | None = None) -> dict[str, str]:
     cfg = state["config"]
     meta = {
@@ -56,19 +80,51 @@ def metadata_for(state: dict[str, Any], temperature: float, extra: dict[str, str
     return meta
 
 
+def _ensemble_metadata(states: Sequence[dict[str, Any]], tta: ExportTta) -> dict[str, str]:
+    members = [
+        {
+            "architecture": st["config"]["model"],
+            "seed": st["config"].get("seed"),
+            "best_epoch": st.get("best_epoch", st.get("epoch")),
+            "PublicTest_acc": round(float(st.get("best_val_acc", float("nan"))), 4),
+        }
+        for st in states
+    ]
+    names = sorted({m["architecture"] for m in members})
+    return {
+        "emolens.architecture": f"ensemble[{len(states)} x {'+'.join(names)}]" + ("+flip" if tta == "flip" else ""),
+        "emolens.members": json.dumps(members),
+        "emolens.tta": tta,
+        "emolens.PublicTest_acc": "",  # the ensemble's own accuracy comes from `emolens eval`, not from training
+    }
+
+
 def export_onnx(
-    checkpoint: str | Path,
+    checkpoint: str | Path | Sequence[str | Path],
     out: str | Path,
     temperature: float = 1.0,
     extra_metadata: dict[str, str] | None = None,
     parity_samples: int = 64,
+    tta: ExportTta = "none",
 ) -> ExportReport:
+    """One checkpoint -> its model with softmax; several checkpoints or tta="flip" -> one averaging graph."""
     import onnx
     import onnxruntime as ort
 
+    if tta not in ("none", "flip"):
+        raise ValueError(f"unknown test-time augmentation {tta!r}; choose none or flip")
     out = Path(out)
-    state = load_checkpoint(checkpoint)
-    model = _WithSoftmax(model_from_checkpoint(state).float(), temperature).eval()
+    paths = [checkpoint] if isinstance(checkpoint, (str, Path)) else list(checkpoint)
+    if not paths:
+        raise ValueError("export needs at least one checkpoint")
+    states = [load_checkpoint(p) for p in paths]
+    state = states[0]
+    if len(states) == 1 and tta == "none":
+        model: nn.Module = _WithSoftmax(model_from_checkpoint(state).float(), temperature).eval()
+    else:
+        members = [model_from_checkpoint(st).float() for st in states]
+        model = _Ensemble(members, tta == "flip", temperature).eval()
+        extra_metadata = {**_ensemble_metadata(states, tta), **(extra_metadata or {})}
     dummy = torch.zeros(1, 1, INPUT_SIZE_PX, INPUT_SIZE_PX)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(

@@ -8,11 +8,11 @@ from pathlib import Path
 from emolens.errors import ModelFileError
 
 #: Short names of the models that ship inside the package, as models/emolens-<name>.onnx.
-SHIPPED_MODELS: tuple[str, ...] = ("fast",)
+SHIPPED_MODELS: tuple[str, ...] = ("fast", "accurate")
 
 
 def model_path(name_or_path: str | Path = "fast") -> Path:
-    """ "fast" -> the packaged models/emolens-fast.onnx; a path -> that path, which must exist."""
+    """ "fast" or "accurate" -> the packaged models/emolens-<name>.onnx; a path -> that path, which must exist."""
     if isinstance(name_or_path, str) and name_or_path in SHIPPED_MODELS:
         path = Path(str(resources.files("emolens") / "models" / f"emolens-{name_or_path}.onnx"))
         if not path.is_file():
