@@ -1,6 +1,6 @@
 """Where the time goes when `emolens video` annotates a clip, and the end-to-end frame rate.
 
-    python benchmarks/bench_video.py [VIDEO] [--frames N] [--threads 1]
+    python benchmarks/bench_video.py [VIDEO] [--frames N] [--threads 1] [--model fast|accurate]
 
 For each configuration two passes run over the same frames:
 1. a stage pass that calls the parts one by one and times each: decode (OpenCV reads a frame), detect
@@ -118,12 +118,15 @@ def main() -> None:
     parser.add_argument("video", nargs="?", type=Path, default=DEFAULT_VIDEO)
     parser.add_argument("--frames", type=int, default=10**9, help="stage pass: at most this many frames")
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+    parser.add_argument("--model", default="fast", help="shipped model name (fast, accurate) or an .onnx path")
     args = parser.parse_args()
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     rows = []
     for cfg in CONFIGS:
         recognizer = Recognizer(
-            RecognizerOptions(detect_every=cfg.detect_every, min_face_px=cfg.min_face_px, threads=args.threads)
+            RecognizerOptions(
+                model=args.model, detect_every=cfg.detect_every, min_face_px=cfg.min_face_px, threads=args.threads
+            )
         )
         detector = HaarFaceDetector(min_face_px=cfg.min_face_px, max_side_px=cfg.detector_side_px)
         recognizer.detector = detector  # the stream built by analyze_video picks this one up
