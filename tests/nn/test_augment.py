@@ -48,3 +48,14 @@ def test_old_run_configs_resume_without_blur():
     old = TrainConfig.from_dict({"augment": {"rotation_deg": 10.0, "erase_p": 0.25}})
     assert old.augment.blur_p == 0.0
     assert TrainConfig.from_dict({}).augment.blur_p == AugmentConfig().blur_p > 0
+
+
+def test_distillation_loss_is_zero_when_the_student_agrees_and_grows_with_disagreement():
+    from emolens.nn.train import distillation_loss
+
+    teacher_logits = torch.tensor([[2.0, 0.5, -1.0, 0.0, 0.3, -0.2, 1.0]])
+    soft = torch.softmax(teacher_logits / 2.0, dim=1)
+    assert distillation_loss(teacher_logits, soft, 2.0).item() == pytest.approx(0.0, abs=1e-6)
+    near = distillation_loss(teacher_logits + torch.tensor([[0.5, 0, 0, 0, 0, 0, 0]]), soft, 2.0).item()
+    far = distillation_loss(-teacher_logits, soft, 2.0).item()
+    assert 0 < near < far

@@ -147,3 +147,34 @@ def test_on_bad_row_skip_trains_on_the_rest(
     assert done.returncode == 0, done.stderr
     assert "1 malformed rows skipped" in done.stderr
     assert (run / "best.pt").exists() and (run / "metrics.json").exists()
+
+
+def test_distillation_from_a_teacher_checkpoint(
+    trained_run: Path, tmp_path: Path, emolens_cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    teacher = trained_run / "best.pt"
+    run = tmp_path / "student"
+    data = trained_run.parent / "tiny.csv"
+    args = ("--teacher", teacher, "--distill-weight", "0.7", "--distill-temperature", "3")
+    done = emolens_cli("train", "--data", data, "--out", run, "--epochs", "1", *TINY_TRAIN_ARGS, *args)
+    assert done.returncode == 0, done.stderr
+    config = json.loads((run / "train.json").read_text())["config"]
+    assert config["teachers"] == [str(teacher)]
+    assert config["distill_weight"] == 0.7 and config["distill_temperature"] == 3.0
+    assert [r["epoch"] for r in _log_rows(run)] == ["1"]
+
+
+@pytest.mark.parametrize("args", [("--distill-weight", "0.5"), ("--teacher", "best.pt"), ("--distill-weight", "2")])
+def test_distillation_flags_that_do_not_go_together_are_a_one_line_error(
+    args: tuple[str, ...],
+    trained_run: Path,
+    tmp_path: Path,
+    emolens_cli: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    args = tuple(str(trained_run / a) if a == "best.pt" else a for a in args)
+    if "2" in args:
+        args = (*args, "--teacher", str(trained_run / "best.pt"))
+    done = emolens_cli("train", "--data", trained_run.parent / "tiny.csv", "--out", tmp_path / "r", *args)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith("emolens: error: --")
+    assert not (tmp_path / "r" / "last.pt").exists()

@@ -32,6 +32,15 @@ def add_parser(sub: Any) -> None:
         help="share of training faces blurred like a detector's soft crops; default: the recipe's (0.5); "
         "0: the recipe before blur augmentation",
     )
+    p.add_argument(
+        "--teacher",
+        action="append",
+        default=[],
+        type=Path,
+        help="distil from this checkpoint (repeat for an ensemble of teachers); needs --distill-weight",
+    )
+    p.add_argument("--distill-weight", type=float, default=0.0, help="share of the loss from the teachers, 0-1")
+    p.add_argument("--distill-temperature", type=float, default=2.0, help="softening temperature for distillation")
     p.add_argument("--patience", type=int, default=20, help="early stopping, in epochs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
@@ -78,7 +87,14 @@ def run(args: argparse.Namespace) -> int:
             device=args.device,
             bf16=not args.no_bf16,
             augment=AugmentConfig() if args.blur_p is None else AugmentConfig(blur_p=args.blur_p),
+            teachers=[str(t) for t in args.teacher],
+            distill_weight=args.distill_weight,
+            distill_temperature=args.distill_temperature,
         )
+        if not 0.0 <= cfg.distill_weight <= 1.0:
+            raise ValueError(f"--distill-weight must be between 0 and 1, got {cfg.distill_weight}")
+        if bool(cfg.teachers) != (cfg.distill_weight > 0):
+            raise ValueError("--teacher and --distill-weight go together: give both or neither")
     dataset = load_data(args.data, args.on_bad_row, args.no_cache)
     if args.labels != "fer":
         if not args.ferplus:

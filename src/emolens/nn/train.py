@@ -25,7 +25,7 @@ from torch import nn
 
 from emolens.data.dataset import FaceDataset
 from emolens.nn.augment import AugmentConfig, augment
-from emolens.nn.checkpoint import load_checkpoint, save_checkpoint
+from emolens.nn.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from emolens.nn.models import count_parameters, create_model
 from emolens.preprocess import preprocess_faces
 
@@ -46,6 +46,10 @@ class TrainConfig:
     warmup_epochs: int = 2
     label_smoothing: float = 0.1
     mixup_alpha: float = 0.0
+    # Knowledge distillation: checkpoints whose averaged softened probabilities the student also learns from.
+    teachers: list[str] = field(default_factory=list)
+    distill_weight: float = 0.0  # share of the loss from the teachers; the rest is the labels' cross-entropy
+    distill_temperature: float = 2.0
     patience: int = 20  # epochs without a better PublicTest accuracy before stopping early
     seed: int = 0
     device: str = "auto"  # auto, cpu, cuda, cuda:N
@@ -107,6 +111,29 @@ def _targets(ds: FaceDataset) -> np.ndarray:
     if ds.soft_labels is not None:
         return ds.soft_labels
     return np.eye(7, dtype=np.float32)[ds.labels]
+
+
+def distillation_loss(student_logits: torch.Tensor, teacher_probs: torch.Tensor, temperature: float) -> torch.Tensor:
+    """KL(teacher || student) at `temperature`, scaled by T^2 so its gradients keep their size (Hinton et al.).
+
+    `teacher_probs` are the teachers' averaged softmax(logits / temperature)."""
+    log_student = F.log_softmax(student_logits.float() / temperature, dim=1)
+    return F.kl_div(log_student, teacher_probs, reduction="batchmean") * temperature**2
+
+
+def _load_teachers(paths: list[str], device: torch.device, memory_format: torch.memory_format) -> list[nn.Module]:
+    teachers = [model_from_checkpoint(load_checkpoint(p)).to(device, memory_format=memory_format) for p in paths]
+    for t in teachers:
+        t.requires_grad_(False)
+    return teachers
+
+
+@torch.no_grad()
+def _teacher_probs(
+    teachers: list[nn.Module], x: torch.Tensor, temperature: float, device: torch.device, bf16: bool
+) -> torch.Tensor:
+    with _autocast(device, bf16):
+        return torch.stack([torch.softmax(t(x).float() / temperature, dim=1) for t in teachers]).mean(dim=0)
 
 
 def _autocast(device: torch.device, enabled: bool) -> torch.autocast:
@@ -190,6 +217,9 @@ def train(
         return 0.5 * (1 + math.cos(math.pi * (step - warmup_steps) / max(1, total_steps - warmup_steps)))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
+    if cfg.distill_weight > 0 and not cfg.teachers:
+        raise ValueError("distillation (distill_weight > 0) needs at least one teacher checkpoint")
+    teachers = _load_teachers(cfg.teachers, device, memory_format) if cfg.distill_weight > 0 else []
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
     cpu_gen = torch.Generator().manual_seed(cfg.seed)
 
@@ -238,6 +268,10 @@ def train(
             with _autocast(device, bf16):
                 logits = model(x)
             loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
+            if teachers:
+                soft = _teacher_probs(teachers, x, cfg.distill_temperature, device, bf16)
+                distilled = distillation_loss(logits, soft, cfg.distill_temperature)
+                loss = (1 - cfg.distill_weight) * loss + cfg.distill_weight * distilled
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
