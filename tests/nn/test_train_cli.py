@@ -164,17 +164,43 @@ def test_distillation_from_a_teacher_checkpoint(
     assert [r["epoch"] for r in _log_rows(run)] == ["1"]
 
 
-@pytest.mark.parametrize("args", [("--distill-weight", "0.5"), ("--teacher", "best.pt"), ("--distill-weight", "2")])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(("--distill-weight", "0.5"), "needs both teachers", id="weight-without-teacher"),
+        pytest.param(("--teacher", "{teacher}"), "needs both teachers", id="teacher-without-weight"),
+        pytest.param(("--teacher", "{teacher}", "--distill-weight", "2"), "between 0 and 1", id="weight-above-one"),
+    ],
+)
 def test_distillation_flags_that_do_not_go_together_are_a_one_line_error(
     args: tuple[str, ...],
+    message: str,
     trained_run: Path,
     tmp_path: Path,
     emolens_cli: Callable[..., subprocess.CompletedProcess[str]],
 ) -> None:
-    args = tuple(str(trained_run / a) if a == "best.pt" else a for a in args)
-    if "2" in args:
-        args = (*args, "--teacher", str(trained_run / "best.pt"))
-    done = emolens_cli("train", "--data", trained_run.parent / "tiny.csv", "--out", tmp_path / "r", *args)
+    argv = [a.format(teacher=trained_run / "best.pt") for a in args]
+    data = trained_run.parent / "tiny.csv"
+    done = emolens_cli("train", "--data", data, "--out", tmp_path / "r", "--epochs", "1", *TINY_TRAIN_ARGS, *argv)
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines()[-1].startswith("emolens: error: --")
+    last_line = done.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("emolens: error: ") and message in last_line
     assert not (tmp_path / "r" / "last.pt").exists()
+
+
+def test_resuming_a_run_that_stopped_early_changes_nothing(
+    trained_run: Path, tmp_path: Path, emolens_cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    import torch
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    state = torch.load(run / "last.pt", weights_only=False)
+    state["stale"] = state["config"]["patience"]  # as if early stopping had ended the run after epoch 1
+    torch.save(state, run / "last.pt")
+    best_before = (run / "best.pt").read_bytes()
+    data = trained_run.parent / "tiny.csv"
+    done = emolens_cli("train", "--data", data, "--out", run, "--epochs", "3", "--resume", *TINY_TRAIN_ARGS)
+    assert done.returncode == 0, done.stderr
+    assert [r["epoch"] for r in _log_rows(run)] == ["1"]
+    assert (run / "best.pt").read_bytes() == best_before

@@ -91,10 +91,6 @@ def run(args: argparse.Namespace) -> int:
             distill_weight=args.distill_weight,
             distill_temperature=args.distill_temperature,
         )
-        if not 0.0 <= cfg.distill_weight <= 1.0:
-            raise ValueError(f"--distill-weight must be between 0 and 1, got {cfg.distill_weight}")
-        if bool(cfg.teachers) != (cfg.distill_weight > 0):
-            raise ValueError("--teacher and --distill-weight go together: give both or neither")
     dataset = load_data(args.data, args.on_bad_row, args.no_cache)
     if args.labels != "fer":
         if not args.ferplus:

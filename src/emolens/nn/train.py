@@ -57,6 +57,12 @@ class TrainConfig:
     channels_last: bool = True
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.distill_weight <= 1.0:
+            raise ValueError(f"distill_weight (--distill-weight) must be between 0 and 1, got {self.distill_weight}")
+        if bool(self.teachers) != (self.distill_weight > 0):
+            raise ValueError("distillation needs both teachers (--teacher) and distill_weight > 0, or neither")
+
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> TrainConfig:
         raw = dict(raw)
@@ -217,9 +223,7 @@ def train(
         return 0.5 * (1 + math.cos(math.pi * (step - warmup_steps) / max(1, total_steps - warmup_steps)))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
-    if cfg.distill_weight > 0 and not cfg.teachers:
-        raise ValueError("distillation (distill_weight > 0) needs at least one teacher checkpoint")
-    teachers = _load_teachers(cfg.teachers, device, memory_format) if cfg.distill_weight > 0 else []
+    teachers = _load_teachers(cfg.teachers, device, memory_format)
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
     cpu_gen = torch.Generator().manual_seed(cfg.seed)
 
@@ -241,16 +245,14 @@ def train(
         log.info("resumed from %s at epoch %d (best PublicTest %.4f)", last_path, start_epoch, best_acc)
     elif resume:
         log.warning("--resume: no %s yet, starting from scratch", last_path)
-    if start_epoch == 1:
-        with open(log_path, "w", newline="") as f:
-            csv.writer(f).writerow(LOG_FIELDS)
-    else:
-        _truncate_log(log_path, start_epoch)
+    _truncate_log(log_path, start_epoch)
     log.info("model %s: %d parameters, device %s, bf16 %s", cfg.model, count_parameters(model), device, bf16)
 
     t_start = time.perf_counter()
     epoch = start_epoch - 1
-    for epoch in range(start_epoch, cfg.epochs + 1):
+    # A run that already stopped early stays stopped: resuming it is a no-op, like resuming a finished one.
+    last_epoch = cfg.epochs if stale < cfg.patience else start_epoch - 1
+    for epoch in range(start_epoch, last_epoch + 1):
         t_epoch = time.perf_counter()
         model.train()
         reporter.epoch_start(epoch, cfg.epochs, steps_per_epoch)
