@@ -95,7 +95,10 @@ def _ensemble_metadata(states: Sequence[dict[str, Any]], tta: ExportTta) -> dict
         "emolens.architecture": f"ensemble[{len(states)} x {'+'.join(names)}]" + ("+flip" if tta == "flip" else ""),
         "emolens.members": json.dumps(members),
         "emolens.tta": tta,
-        "emolens.PublicTest_acc": "",  # the ensemble's own accuracy comes from `emolens eval`, not from training
+        # Per-member figures live in emolens.members; the ensemble's own accuracy comes from `emolens eval`.
+        "emolens.PublicTest_acc": "",
+        "emolens.best_epoch": "",
+        "emolens.model_kwargs": json.dumps([st["config"].get("model_kwargs", {}) for st in states]),
     }
 
 
