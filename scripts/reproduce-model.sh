@@ -27,21 +27,21 @@ json_field() { "$PY" -c "import json, sys; print(json.load(sys.stdin)$1)"; }
 # 1. Train. --resume continues an interrupted run and is a no-op for a finished one.
 mkdir -p "$RUNS"
 pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT  # a failed seed does not leave the other one training
 for seed in "${SEEDS[@]}"; do
   "$EMOLENS" train --data "$DATA" --model resnet_s --epochs 60 --seed "$seed" --threads 1 --resume \
     --out "$RUNS/resnet_s-seed$seed" > "$RUNS/resnet_s-seed$seed.log" 2>&1 &
   pids+=($!)
 done
 for pid in "${pids[@]}"; do wait "$pid"; done
+trap - EXIT
 
 # 2. Choose on PublicTest.
 mkdir -p "$CARD/seeds"
 best_acc=-1
 for seed in "${SEEDS[@]}"; do
   run="$RUNS/resnet_s-seed$seed"
-  for split in "${SPLITS[@]}"; do
-    "$EMOLENS" eval "$run/best.pt" --data "$DATA" --split "$split" --threads 2 --json > "$CARD/seeds/seed$seed-$split.json"
-  done
+  "$EMOLENS" eval "$run/best.pt" --data "$DATA" --split PublicTest --threads 2 --json > "$CARD/seeds/seed$seed-PublicTest.json"
   cp "$run/log.csv" "$CARD/seeds/log-seed$seed.csv"
   cp "$run/training_curves.png" "$CARD/seeds/training_curves-seed$seed.png"
   acc=$(json_field '["accuracy"]' < "$CARD/seeds/seed$seed-PublicTest.json")
@@ -63,7 +63,13 @@ T_ACCURATE=$("$EMOLENS" eval "$RUNS/emolens-accurate-T1-float32.onnx" --data "$D
   --int8 --data "$DATA" --float-out "$RUNS/emolens-accurate-float32.onnx"
 echo "temperatures fitted on PublicTest: fast $T_FAST, accurate $T_ACCURATE"
 
-# 4. Measure.
+# 4. Measure: PrivateTest is looked at from here on only.
+for seed in "${SEEDS[@]}"; do
+  for split in PrivateTest PrivateTest-dedup; do
+    "$EMOLENS" eval "$RUNS/resnet_s-seed$seed/best.pt" --data "$DATA" --split "$split" --threads 2 --json \
+      > "$CARD/seeds/seed$seed-$split.json"
+  done
+done
 for name in fast accurate; do
   mkdir -p "$CARD/$name"
   for split in "${SPLITS[@]}"; do
