@@ -56,11 +56,12 @@ def analyze_video(
     csv_path: str | Path | None = None,
     timeline_dir: str | Path | None = None,
     lang: str = "en",
-    smooth: bool = True,
+    smooth: bool | None = None,
     on_progress: Callable[[int, int | None], None] | None = None,
 ) -> VideoReport:
     """Run `recognizer` over every frame of the video at `path` (tracking faces, smoothing their
-    probabilities unless smooth=False) and write the outputs requested.
+    probabilities as the recognizer's options say unless `smooth` overrides them) and write the outputs
+    requested.
 
     Raises MediaError when the file cannot be opened or an output cannot be written; a video that breaks
     off part-way is not an exception: see VideoReport.error.

@@ -79,3 +79,13 @@ def stream_options(args: argparse.Namespace) -> RecognizerOptions:
         detect_every=args.detect_every,
         smooth=not args.no_smooth,
     )
+
+
+def quiet_opencv(args: argparse.Namespace) -> None:
+    """OpenCV and its FFmpeg print warnings (damaged file, absent camera) straight to stderr; the commands
+    report such problems in one line themselves, so those stay quiet unless --verbose."""
+    if not getattr(args, "verbose", False):
+        import cv2
+
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # read when the first video is opened
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)

@@ -7,14 +7,13 @@ A video that breaks off part-way is processed up to the break; the command then 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from emolens.labels import LANGUAGES
 
-from .common import add_stream_args, stream_options
+from .common import add_stream_args, quiet_opencv, stream_options
 
 
 def add_parser(sub: Any) -> None:
@@ -27,16 +26,6 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the labels drawn")
     add_stream_args(p)
     p.set_defaults(run=run)
-
-
-def quiet_opencv(args: argparse.Namespace) -> None:
-    """OpenCV and its FFmpeg print warnings (damaged file, absent camera) straight to stderr; the commands
-    report such problems in one line themselves, so those stay quiet unless --verbose."""
-    if not getattr(args, "verbose", False):
-        import cv2
-
-        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # read when the first video is opened
-        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,7 +53,6 @@ def run(args: argparse.Namespace) -> int:
             csv_path=args.csv,
             timeline_dir=args.timeline,
             lang=args.lang,
-            smooth=not args.no_smooth,
             on_progress=on_progress,
         )
     tracks = ", ".join(map(str, report.track_ids)) or "none"

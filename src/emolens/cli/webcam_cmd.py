@@ -15,8 +15,7 @@ from typing import Any
 
 from emolens.labels import LANGUAGES
 
-from .common import add_stream_args, stream_options
-from .video_cmd import quiet_opencv
+from .common import add_stream_args, quiet_opencv, stream_options
 from .window import KEY_ESC, open_window
 
 WINDOW_TITLE = "emolens webcam"
