@@ -123,14 +123,15 @@ def main() -> None:
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     rows = []
     for cfg in CONFIGS:
-        recognizer = Recognizer(
-            RecognizerOptions(
-                model=args.model, detect_every=cfg.detect_every, min_face_px=cfg.min_face_px, threads=args.threads
-            )
+        options = RecognizerOptions(
+            model=args.model,
+            detect_every=cfg.detect_every,
+            min_face_px=cfg.min_face_px,
+            detector_max_side_px=cfg.detector_side_px,
+            threads=args.threads,
         )
-        detector = HaarFaceDetector(min_face_px=cfg.min_face_px, max_side_px=cfg.detector_side_px)
-        recognizer.detector = detector  # the stream built by analyze_video picks this one up
-        stages = stage_pass(recognizer, detector, cfg, args.video, args.frames)
+        recognizer = Recognizer(options)
+        stages = stage_pass(recognizer, recognizer.detector, cfg, args.video, args.frames)
         frames, faces, fps = end_to_end(recognizer, args.video)
         rows.append((cfg, stages, frames, faces, fps))
     print(f"video: {args.video.name}; CPU cores: {os.cpu_count()}; load average at the end: "

@@ -172,6 +172,11 @@ class VideoSink(ClosesOnExit):
         return lines[-1] if lines else f"exit status {self._proc.returncode}"
 
 
+def h264_available() -> bool:
+    """Whether VideoSink can write H.264 .mp4 here (it needs imageio-ffmpeg's bundled ffmpeg)."""
+    return _ffmpeg_exe() is not None
+
+
 def _ffmpeg_exe() -> str | None:
     """The bundled ffmpeg binary, or None without imageio-ffmpeg."""
     try:

@@ -5,7 +5,6 @@ Images arrive from Gradio as RGB; emolens works in BGR as OpenCV reads, so each 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import time
 import uuid
@@ -18,6 +17,7 @@ import numpy as np
 
 from emolens.api import Recognizer, VideoStream
 from emolens.errors import EmolensError
+from emolens.io.sinks import h264_available
 from emolens.labels import display_name, display_names
 from emolens.render import annotate, load_label_atlas
 from emolens.types import EMOTIONS, FrameResult
@@ -135,7 +135,7 @@ class Handlers:
             summary += f"  \n⚠ {report.error}"
         timelines = list(report.timeline_paths)
         downloads = [p for p in (csv_path, jsonl_path) if p.exists()]
-        return VideoOutput(report.annotated_path or annotated, timelines, downloads, summary)
+        return VideoOutput(annotated, timelines, downloads, summary)
 
     def _new_dir(self) -> Path:
         out = self.work_dir / uuid.uuid4().hex
@@ -144,9 +144,8 @@ class Handlers:
 
 
 def _browser_video_suffix() -> str:
-    # H.264 needs the ffmpeg that imageio-ffmpeg bundles; without it OpenCV still writes VP9 WebM.
-    # Both play in every current browser.
-    return ".mp4" if importlib.util.find_spec("imageio_ffmpeg") is not None else ".webm"
+    # Without the ffmpeg that imageio-ffmpeg bundles, OpenCV still writes VP9 WebM; both play in every browser.
+    return ".mp4" if h264_available() else ".webm"
 
 
 def _faces_summary(result: FrameResult, lang: str) -> str:
