@@ -18,7 +18,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-FER2013_CSV = SHARED / "data" / "fer2013" / "fer2013.csv.xz"
 
 
 def shared_path(*parts: str) -> Path:
@@ -190,14 +189,8 @@ def tiny_onnx(trained_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 
 @pytest.fixture
-def shared_dir() -> Path:
-    """../shared beside the repository, or a skip saying so."""
-    return shared_path()
-
-
-@pytest.fixture
-def media(shared_dir: Path) -> Path:
-    """../shared/media: real photos and clips with faces."""
+def media() -> Path:
+    """../shared/media: real photos and clips with faces, or a skip saying ../shared is absent."""
     return shared_path("media")
 
 

@@ -139,3 +139,11 @@ def test_training_log_keeps_the_last_row_of_a_repeated_epoch(tmp_path: Path) -> 
     )
     rows = read_training_log(log)
     assert [r["epoch"] for r in rows] == [1.0, 2.0] and rows[1]["val_acc"] == 0.35
+
+
+def test_flip_tta_averages_each_face_with_its_mirror_image(tiny_onnx: Path) -> None:
+    faces = np.random.default_rng(1).integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    plain = predict_probs(tiny_onnx, faces)
+    mirrored = predict_probs(tiny_onnx, np.ascontiguousarray(faces[:, :, ::-1]))
+    assert not np.allclose(plain, mirrored, atol=1e-4)  # otherwise this test could not tell flip from no flip
+    np.testing.assert_allclose(predict_probs(tiny_onnx, faces, tta="flip"), (plain + mirrored) / 2, atol=1e-6)

@@ -15,7 +15,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 MEDIA = REPO.parent / "shared" / "media"
-ARTIFACTS = REPO / "artifacts"
 #: Small on purpose, so the oversize tests need only a few megabytes; every shared media file fits under it.
 MAX_UPLOAD_MB = 2
 _START_TIMEOUT_S = 180.0
