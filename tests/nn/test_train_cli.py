@@ -204,3 +204,37 @@ def test_resuming_a_run_that_stopped_early_changes_nothing(
     assert done.returncode == 0, done.stderr
     assert [r["epoch"] for r in _log_rows(run)] == ["1"]
     assert (run / "best.pt").read_bytes() == best_before
+
+
+def test_init_starts_from_another_runs_weights(
+    trained_run: Path, tmp_path: Path, emolens_cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    import torch
+
+    source = trained_run / "best.pt"
+    run = tmp_path / "finetuned"
+    data = trained_run.parent / "tiny.csv"
+    # With a learning rate of zero the weights cannot move, so they must be the source's exactly.
+    done = emolens_cli(
+        "train", "--data", data, "--out", run, "--epochs", "1", "--lr", "0", "--init", source, *TINY_TRAIN_ARGS
+    )
+    assert done.returncode == 0, done.stderr
+    before = torch.load(source, weights_only=False)
+    after = torch.load(run / "last.pt", weights_only=False)
+    assert after["config"]["init_from"] == str(source)
+    params = [name for name, _ in before["model"].items() if "running" not in name and "num_batches" not in name]
+    assert params and all(torch.equal(before["model"][n], after["model"][n]) for n in params)
+
+
+def test_init_from_another_architecture_is_a_one_line_error(
+    trained_run: Path, tmp_path: Path, emolens_cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    data = trained_run.parent / "tiny.csv"
+    args = [a if a != "mini_xception" else "vgg_a" for a in TINY_TRAIN_ARGS]
+    done = emolens_cli(
+        "train", "--data", data, "--out", tmp_path / "r", "--epochs", "1", "--init", trained_run / "best.pt", *args
+    )
+    assert done.returncode == 2
+    last_line = done.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("emolens: error: ") and "cannot start a vgg_a" in last_line
+    assert not (tmp_path / "r" / "last.pt").exists()

@@ -41,6 +41,10 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--distill-weight", type=float, default=0.0, help="share of the loss from the teachers, 0-1")
     p.add_argument("--distill-temperature", type=float, default=2.0, help="softening temperature for distillation")
+    p.add_argument(
+        "--init", type=Path, help="start from this checkpoint's weights (same --model), with a fresh schedule"
+    )
+    p.add_argument("--warmup-epochs", type=int, default=2, help="linear learning-rate warm-up, in epochs")
     p.add_argument("--patience", type=int, default=20, help="early stopping, in epochs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
@@ -82,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
             weight_decay=args.weight_decay,
             label_smoothing=args.label_smoothing,
             mixup_alpha=args.mixup,
+            init_from=str(args.init) if args.init else "",
+            warmup_epochs=args.warmup_epochs,
             patience=args.patience,
             seed=args.seed,
             device=args.device,

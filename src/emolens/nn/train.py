@@ -46,6 +46,7 @@ class TrainConfig:
     warmup_epochs: int = 2
     label_smoothing: float = 0.1
     mixup_alpha: float = 0.0
+    init_from: str = ""  # a checkpoint of the same architecture to start from (fine-tuning); "" = random weights
     # Knowledge distillation: checkpoints whose averaged softened probabilities the student also learns from.
     teachers: list[str] = field(default_factory=list)
     distill_weight: float = 0.0  # share of the loss from the teachers; the rest is the labels' cross-entropy
@@ -127,6 +128,19 @@ def distillation_loss(student_logits: torch.Tensor, teacher_probs: torch.Tensor,
     return F.kl_div(log_student, teacher_probs, reduction="batchmean") * temperature**2
 
 
+def _init_weights(model: nn.Module, cfg: TrainConfig) -> None:
+    """Start from another run's weights; only the weights travel, the optimiser and schedule start afresh."""
+    state = load_checkpoint(cfg.init_from)
+    source = state["config"]
+    if source["model"] != cfg.model or source.get("model_kwargs", {}) != cfg.model_kwargs:
+        raise ValueError(
+            f"{cfg.init_from}: a {source['model']} {source.get('model_kwargs', {})} checkpoint cannot start "
+            f"a {cfg.model} {cfg.model_kwargs} run"
+        )
+    model.load_state_dict(state["model"])
+    log.info("starting from the weights of %s (its epoch %s)", cfg.init_from, state.get("epoch"))
+
+
 def _load_teachers(paths: list[str], device: torch.device, memory_format: torch.memory_format) -> list[nn.Module]:
     teachers = [model_from_checkpoint(load_checkpoint(p)).to(device, memory_format=memory_format) for p in paths]
     for t in teachers:
@@ -203,6 +217,8 @@ def train(
 
     model = create_model(cfg.model, **cfg.model_kwargs).to(device)
     memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    if cfg.init_from and not (resume and (out_dir / "last.pt").exists()):
+        _init_weights(model, cfg)
     model = model.to(memory_format=memory_format)
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]
