@@ -9,6 +9,7 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q -e '.[train,web,dev]'
 bash scripts/install-system-deps.sh || echo "test.sh: system packages not installed; tests that need them will skip" >&2
 .venv/bin/python -m ruff check src tests benchmarks scripts
+.venv/bin/python -m ruff format --check src tests benchmarks scripts
 set +e
 .venv/bin/python -m pytest "$@"
 rc=$?
