@@ -54,27 +54,34 @@ def recall(card: Path) -> list[str]:
     return rows
 
 
+def _seed_accuracies(folder: Path, seed: str) -> list[float]:
+    reports = [load(folder / f"seed{seed}-{split}.json") for split in SPLITS]
+    return [r["accuracy"] if r else float("nan") for r in reports]
+
+
 def seeds(card: Path) -> list[str]:
+    """The final recipe's seeds (seeds/), each after its pre-distillation run (seeds/before-kd/) where present."""
     found = sorted(card.glob("seeds/seed*-PublicTest.json"))
     if not found:
         return []
     rows = ["| seed (float32 checkpoint) | " + " | ".join(SPLITS) + " |", "|---" * (len(SPLITS) + 1) + "|"]
-    per_split: dict[str, list[float]] = {s: [] for s in SPLITS}
+    final: list[list[float]] = []
+    distilled = False
     for path in found:
         seed = path.name.split("-")[0].removeprefix("seed")
-        accs = []
-        for split in SPLITS:
-            r = load(card / "seeds" / f"seed{seed}-{split}.json")
-            acc = r["accuracy"] if r else float("nan")
-            per_split[split].append(acc)
-            accs.append(pct(acc))
-        rows.append(f"| {seed} | " + " | ".join(accs) + " |")
+        if (card / "seeds" / "before-kd" / path.name).is_file():
+            before = _seed_accuracies(card / "seeds" / "before-kd", seed)
+            rows.append(f"| {seed}, 60 epochs | " + " | ".join(pct(a) for a in before) + " |")
+            label, distilled = f"{seed}, + 20 epochs distilled", True
+        else:
+            label = seed
+        final.append(_seed_accuracies(card / "seeds", seed))
+        rows.append(f"| {label} | " + " | ".join(pct(a) for a in final[-1]) + " |")
     cells = []
-    for split in SPLITS:
-        values = per_split[split]
+    for values in zip(*final, strict=True):
         spread = (max(values) - min(values)) / 2
         cells.append(f"{pct(statistics.mean(values))} ± {pct(spread)}")
-    rows.append("| mean ± half-range | " + " | ".join(cells) + " |")
+    rows.append(f"| mean ± half-range{' (distilled)' if distilled else ''} | " + " | ".join(cells) + " |")
     return rows
 
 
