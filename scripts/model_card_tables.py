@@ -71,8 +71,8 @@ def seeds(card: Path) -> list[str]:
         seed = path.name.split("-")[0].removeprefix("seed")
         if (card / "seeds" / "before-kd" / path.name).is_file():
             before = _seed_accuracies(card / "seeds" / "before-kd", seed)
-            rows.append(f"| {seed}, 60 epochs | " + " | ".join(pct(a) for a in before) + " |")
-            label, distilled = f"{seed}, + 20 epochs distilled", True
+            rows.append(f"| {seed}, before distillation | " + " | ".join(pct(a) for a in before) + " |")
+            label, distilled = f"{seed}, distilled", True
         else:
             label = seed
         final.append(_seed_accuracies(card / "seeds", seed))

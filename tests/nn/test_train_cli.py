@@ -149,14 +149,28 @@ def test_on_bad_row_skip_trains_on_the_rest(
     assert (run / "best.pt").exists() and (run / "metrics.json").exists()
 
 
+def _train_one_epoch(
+    emolens_cli: Callable[..., subprocess.CompletedProcess[str]], trained_run: Path, out: Path, *args: object
+) -> subprocess.CompletedProcess[str]:
+    """`emolens train` for one epoch on the tiny set that `trained_run` was trained on; ARGS go last, so they win."""
+    data = trained_run.parent / "tiny.csv"
+    return emolens_cli("train", "--data", data, "--out", out, "--epochs", "1", *TINY_TRAIN_ARGS, *args)
+
+
+def _assert_one_line_error(done: subprocess.CompletedProcess[str], message: str, out: Path) -> None:
+    assert done.returncode == 2
+    last_line = done.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("emolens: error: ") and message in last_line
+    assert not (out / "last.pt").exists()
+
+
 def test_distillation_from_a_teacher_checkpoint(
     trained_run: Path, tmp_path: Path, emolens_cli: Callable[..., subprocess.CompletedProcess[str]]
 ) -> None:
     teacher = trained_run / "best.pt"
     run = tmp_path / "student"
-    data = trained_run.parent / "tiny.csv"
     args = ("--teacher", teacher, "--distill-weight", "0.7", "--distill-temperature", "3")
-    done = emolens_cli("train", "--data", data, "--out", run, "--epochs", "1", *TINY_TRAIN_ARGS, *args)
+    done = _train_one_epoch(emolens_cli, trained_run, run, *args)
     assert done.returncode == 0, done.stderr
     config = json.loads((run / "train.json").read_text())["config"]
     assert config["teachers"] == [str(teacher)]
@@ -180,12 +194,8 @@ def test_distillation_flags_that_do_not_go_together_are_a_one_line_error(
     emolens_cli: Callable[..., subprocess.CompletedProcess[str]],
 ) -> None:
     argv = [a.format(teacher=trained_run / "best.pt") for a in args]
-    data = trained_run.parent / "tiny.csv"
-    done = emolens_cli("train", "--data", data, "--out", tmp_path / "r", "--epochs", "1", *TINY_TRAIN_ARGS, *argv)
-    assert done.returncode == 2
-    last_line = done.stderr.strip().splitlines()[-1]
-    assert last_line.startswith("emolens: error: ") and message in last_line
-    assert not (tmp_path / "r" / "last.pt").exists()
+    done = _train_one_epoch(emolens_cli, trained_run, tmp_path / "r", *argv)
+    _assert_one_line_error(done, message, tmp_path / "r")
 
 
 def test_resuming_a_run_that_stopped_early_changes_nothing(
@@ -199,8 +209,7 @@ def test_resuming_a_run_that_stopped_early_changes_nothing(
     state["stale"] = state["config"]["patience"]  # as if early stopping had ended the run after epoch 1
     torch.save(state, run / "last.pt")
     best_before = (run / "best.pt").read_bytes()
-    data = trained_run.parent / "tiny.csv"
-    done = emolens_cli("train", "--data", data, "--out", run, "--epochs", "3", "--resume", *TINY_TRAIN_ARGS)
+    done = _train_one_epoch(emolens_cli, trained_run, run, "--epochs", "3", "--resume")
     assert done.returncode == 0, done.stderr
     assert [r["epoch"] for r in _log_rows(run)] == ["1"]
     assert (run / "best.pt").read_bytes() == best_before
@@ -213,28 +222,20 @@ def test_init_starts_from_another_runs_weights(
 
     source = trained_run / "best.pt"
     run = tmp_path / "finetuned"
-    data = trained_run.parent / "tiny.csv"
     # With a learning rate of zero the weights cannot move, so they must be the source's exactly.
-    done = emolens_cli(
-        "train", "--data", data, "--out", run, "--epochs", "1", "--lr", "0", "--init", source, *TINY_TRAIN_ARGS
-    )
+    done = _train_one_epoch(emolens_cli, trained_run, run, "--lr", "0", "--init", source)
     assert done.returncode == 0, done.stderr
-    before = torch.load(source, weights_only=False)
+    before = torch.load(source, weights_only=False)["model"]
     after = torch.load(run / "last.pt", weights_only=False)
     assert after["config"]["init_from"] == str(source)
-    params = [name for name, _ in before["model"].items() if "running" not in name and "num_batches" not in name]
-    assert params and all(torch.equal(before["model"][n], after["model"][n]) for n in params)
+    weights = [name for name in before if "running" not in name and "num_batches" not in name]  # not BN statistics
+    assert weights and all(torch.equal(before[name], after["model"][name]) for name in weights)
 
 
 def test_init_from_another_architecture_is_a_one_line_error(
     trained_run: Path, tmp_path: Path, emolens_cli: Callable[..., subprocess.CompletedProcess[str]]
 ) -> None:
-    data = trained_run.parent / "tiny.csv"
-    args = [a if a != "mini_xception" else "vgg_a" for a in TINY_TRAIN_ARGS]
-    done = emolens_cli(
-        "train", "--data", data, "--out", tmp_path / "r", "--epochs", "1", "--init", trained_run / "best.pt", *args
+    done = _train_one_epoch(
+        emolens_cli, trained_run, tmp_path / "r", "--init", trained_run / "best.pt", "--model", "vgg_a"
     )
-    assert done.returncode == 2
-    last_line = done.stderr.strip().splitlines()[-1]
-    assert last_line.startswith("emolens: error: ") and "cannot start a vgg_a" in last_line
-    assert not (tmp_path / "r" / "last.pt").exists()
+    _assert_one_line_error(done, "cannot start a vgg_a", tmp_path / "r")
