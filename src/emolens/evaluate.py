@@ -195,6 +195,7 @@ class Predictor:
     run: Callable[[np.ndarray], np.ndarray]
     temperature: float = 1.0
     architecture: str = ""
+    tta: str = "none"  # test-time augmentation already inside the model (ONNX metadata emolens.tta)
 
 
 def load_predictor(model_path: str | Path, threads: int = 1) -> Predictor:
@@ -227,7 +228,8 @@ def _onnx_predictor(path: Path, threads: int) -> Predictor:
     def run(x: np.ndarray) -> np.ndarray:
         return np.asarray(session.run(None, {input_name: x})[0], dtype=np.float32)
 
-    return Predictor(path, "onnx", run, temperature, meta.get("emolens.architecture", ""))
+    tta = meta.get("emolens.tta", "none")
+    return Predictor(path, "onnx", run, temperature, meta.get("emolens.architecture", ""), tta)
 
 
 def _torch_predictor(path: Path, threads: int) -> Predictor:
@@ -268,6 +270,8 @@ def predict_with(
     tta: Tta = "none",
     batch_size: int = 256,
 ) -> np.ndarray:
+    if tta == "flip" and predictor.tta == "flip":
+        raise ValueError(f"{predictor.path}: the model already averages each face with its mirror; drop --tta flip")
     x = preprocess_faces(images)
     out = np.zeros((len(x), NUM_CLASSES), dtype=np.float32)
     for i in range(0, len(x), batch_size):

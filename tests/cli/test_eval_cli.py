@@ -110,6 +110,18 @@ def test_flip_tta_is_accepted_and_recorded(tiny_onnx: Path, tiny_csv: Path, emol
     assert report["tta"] == "flip" and report["n"] == 14
 
 
+def test_a_model_with_flip_inside_is_not_flipped_twice(
+    trained_run: Path, tiny_csv: Path, tmp_path: Path, emolens_cli: Cli
+) -> None:
+    flip_model = tmp_path / "flip.onnx"
+    assert emolens_cli("export", trained_run / "best.pt", "--tta", "flip", "--out", flip_model).returncode == 0
+    report = _json(emolens_cli("eval", flip_model, "--data", tiny_csv, "--json"))
+    assert report["architecture"] == "mini_xception+flip" and report["n"] == 14
+    done = emolens_cli("eval", flip_model, "--data", tiny_csv, "--tta", "flip")
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith("already averages each face with its mirror; drop --tta flip")
+
+
 def test_image_folders_are_evaluated_on_their_test_folder(
     tiny_onnx: Path, tiny_image_folders: Path, emolens_cli: Cli
 ) -> None:

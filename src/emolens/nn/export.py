@@ -90,9 +90,10 @@ def _ensemble_metadata(states: Sequence[dict[str, Any]], tta: ExportTta) -> dict
         }
         for st in states
     ]
-    names = sorted({m["architecture"] for m in members})
+    names = "+".join(sorted({m["architecture"] for m in members}))
+    architecture = names if len(states) == 1 else f"ensemble[{len(states)} x {names}]"
     return {
-        "emolens.architecture": f"ensemble[{len(states)} x {'+'.join(names)}]" + ("+flip" if tta == "flip" else ""),
+        "emolens.architecture": architecture + ("+flip" if tta == "flip" else ""),
         "emolens.members": json.dumps(members),
         "emolens.tta": tta,
         # Per-member figures live in emolens.members; the ensemble's own accuracy comes from `emolens eval`.
