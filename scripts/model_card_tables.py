@@ -35,10 +35,6 @@ def headline(card: Path) -> list[str]:
         size_mb = (MODEL_DIR / f"emolens-{name}.onnx").stat().st_size / 1e6
         accs = " | ".join(pct(r["accuracy"]) for r in reports)  # type: ignore[index]
         rows.append(f"| `{name}` | {size_mb:.2f} MB | {accs} | {pct(reports[1]['macro_f1'])} |")  # type: ignore[index]
-    flip = [load(card / "fast" / f"{s}-tta-flip.json") for s in SPLITS]
-    if None not in flip:
-        accs = " | ".join(pct(r["accuracy"]) for r in flip)  # type: ignore[index]
-        rows.append(f"| `fast` + `--tta flip` | | {accs} | {pct(flip[1]['macro_f1'])} |")  # type: ignore[index]
     return rows if len(rows) > 2 else []
 
 
@@ -86,7 +82,8 @@ def seeds(card: Path) -> list[str]:
 
 
 def jitter(card: Path) -> list[str]:
-    columns = {"before blur augmentation (previous `fast`)": card / "before-blur" / "jitter.json"}
+    columns = {"trained without blur (an earlier `fast`)": card / "before-blur" / "jitter.json"}
+    columns["`fast`'s network alone (float32, no flip)"] = card / "fast" / "jitter-no-flip.json"
     columns.update({f"`{n}`": card / n / "jitter.json" for n in MODELS})
     tables = {title: load(path) for title, path in columns.items()}
     tables = {t: r for t, r in tables.items() if r}

@@ -6,9 +6,9 @@
 #      keeps its best epoch on PublicTest;
 #   2. distil: fine-tune each seed for 20 more epochs from its own weights, learning also from both seeds'
 #      averaged predictions (knowledge distillation from the two-network ensemble);
-#   3. fast = the distilled seed with the higher PublicTest accuracy; accurate = the teachers, that is both
-#      seeds of step 1 with each face's mirror image, averaged in one graph (on PublicTest the distilled seeds
-#      make no better ensemble: 69.74% against 69.77%);
+#   3. fast = the distilled seed with the higher PublicTest accuracy, on each face and its mirror image;
+#      accurate = the teachers, that is both seeds of step 1, each with the mirror image too, averaged in one
+#      graph (on PublicTest the distilled seeds make no better ensemble: 69.74% against 69.77%);
 #   4. fit each model's temperature on PublicTest, export it int8 with that temperature baked in;
 #   5. evaluate on PublicTest, PrivateTest and PrivateTest-dedup, with calibration and jitter tables, and each
 #      seed on its own (the seed spread).
@@ -73,16 +73,21 @@ for seed in "${SEEDS[@]}"; do candidates+=("kd$seed=$RUNS/resnet_s-kd-seed$seed/
 "$PY" scripts/ensemble_candidates.py "$DATA" "${candidates[@]}" > "$CARD/ensemble-candidates.md"
 
 # 4. Temperatures on PublicTest, then the int8 exports.
-T_FAST=$("$EMOLENS" eval "$fast_run/best.pt" --data "$DATA" --split PublicTest --calibration --json |
-  json_field '["calibration"]["temperature_for_export"]')
-"$EMOLENS" export "$fast_run/best.pt" --out "$MODELS/emolens-fast.onnx" --temperature "$T_FAST" --int8 --data "$DATA" \
-  --float-out "$RUNS/emolens-fast-float32.onnx"
-"$EMOLENS" export "${members[@]}" --tta flip --out "$RUNS/emolens-accurate-T1-float32.onnx"
-T_ACCURATE=$("$EMOLENS" eval "$RUNS/emolens-accurate-T1-float32.onnx" --data "$DATA" --split PublicTest \
-  --calibration --json | json_field '["calibration"]["temperature_for_export"]')
-"$EMOLENS" export "${members[@]}" --tta flip --out "$MODELS/emolens-accurate.onnx" --temperature "$T_ACCURATE" \
-  --int8 --data "$DATA" --float-out "$RUNS/emolens-accurate-float32.onnx"
-echo "temperatures fitted on PublicTest: fast $T_FAST, accurate $T_ACCURATE"
+# export_model NAME CHECKPOINT...: the checkpoints with flip in one graph at temperature 1 ($RUNS/emolens-NAME-T1-
+# float32.onnx), its temperature fitted on PublicTest, then the shipped int8 file with that temperature inside.
+export_model() {
+  local name=$1
+  shift
+  "$EMOLENS" export "$@" --tta flip --out "$RUNS/emolens-$name-T1-float32.onnx"
+  local temperature
+  temperature=$("$EMOLENS" eval "$RUNS/emolens-$name-T1-float32.onnx" --data "$DATA" --split PublicTest \
+    --calibration --json | json_field '["calibration"]["temperature_for_export"]')
+  "$EMOLENS" export "$@" --tta flip --out "$MODELS/emolens-$name.onnx" --temperature "$temperature" \
+    --int8 --data "$DATA" --float-out "$RUNS/emolens-$name-float32.onnx"
+  echo "$name: temperature $temperature (fitted on PublicTest)"
+}
+export_model fast "$fast_run/best.pt"
+export_model accurate "${members[@]}"
 
 # 5. Measure: PrivateTest is looked at from here on only. seeds/ holds the distilled networks (the final
 # recipe), seeds/before-kd/ the same seeds before distillation.
@@ -109,13 +114,13 @@ for name in fast accurate; do
     > "$CARD/$name/PrivateTest-float32.json"
   "$EMOLENS" eval "$name" --data "$DATA" --split PrivateTest --threads 2 --jitter --json > "$CARD/$name/jitter.json"
 done
-for split in "${SPLITS[@]}"; do
-  "$EMOLENS" eval fast --data "$DATA" --split "$split" --threads 2 --tta flip --json > "$CARD/fast/$split-tta-flip.json"
-done
+# fast's network without the mirror view, for the robustness table.
+"$EMOLENS" eval "$fast_run/best.pt" --data "$DATA" --split PrivateTest --threads 2 --jitter --json \
+  > "$CARD/fast/jitter-no-flip.json"
 # Calibration as shipped: before = the temperature-1 model, after = with the temperature fitted on PublicTest.
-"$EMOLENS" eval "$fast_run/best.pt" --data "$DATA" --split PrivateTest --calibration --out "$CARD/fast/calibration" \
-  --json > "$CARD/fast/calibration.json"
-"$EMOLENS" eval "$RUNS/emolens-accurate-T1-float32.onnx" --data "$DATA" --split PrivateTest --calibration \
-  --out "$CARD/accurate/calibration" --json > "$CARD/accurate/calibration.json"
+for name in fast accurate; do
+  "$EMOLENS" eval "$RUNS/emolens-$name-T1-float32.onnx" --data "$DATA" --split PrivateTest --calibration \
+    --out "$CARD/$name/calibration" --json > "$CARD/$name/calibration.json"
+done
 "$PY" scripts/model_card_tables.py "$CARD" > "$CARD/tables.md"
 echo "wrote $MODELS/emolens-{fast,accurate}.onnx and $CARD/ (tables: $CARD/tables.md)"

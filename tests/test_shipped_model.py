@@ -17,7 +17,7 @@ from support import run_emolens, shared_path
 
 #: PrivateTest accuracy each shipped model must reach (FER2013's human accuracy is about 0.65). The model card
 #: gives the measured figures; these floors sit a little below them.
-MIN_PRIVATETEST_ACCURACY = {"fast": 0.69, "accurate": 0.70}
+MIN_PRIVATETEST_ACCURACY = {"fast": 0.70, "accurate": 0.70}
 #: The issue's limit on a shipped model's file.
 MAX_MODEL_MB = 20.0
 
