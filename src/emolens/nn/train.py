@@ -260,7 +260,7 @@ def train(
         )
         log.info("resumed from %s at epoch %d (best PublicTest %.4f)", last_path, start_epoch, best_acc)
     elif resume:
-        log.warning("--resume: no %s yet, starting from scratch", last_path)
+        log.warning("--resume: no %s yet, starting a new run", last_path)
     _truncate_log(log_path, start_epoch)
     log.info("model %s: %d parameters, device %s, bf16 %s", cfg.model, count_parameters(model), device, bf16)
 
