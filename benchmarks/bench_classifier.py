@@ -2,8 +2,9 @@
 
     python benchmarks/bench_classifier.py [--model fast|PATH] [--repeats 7] [--seconds 0.5]
 
-Targets: <= 3 ms per face at batch 1 on one thread (the accuracy issue); >= 2000 faces/s batched (batch 32) on
-the 2-core machine, that is with both threads (the real-time issue).
+Targets, for the default model (`fast`): <= 3 ms per face at batch 1 on one thread (the accuracy issue);
+>= 2000 faces/s batched (batch 32) on the 2-core machine, that is with both threads (the real-time issue).
+Other models are shown against them for comparison; `accurate` trades speed for accuracy and has no target.
 Each cell is the median over `repeats` runs, each run as many calls as fit in `seconds`. "CPU ms/face" is
 process CPU time per face: on a machine busy with other work it shows what the wall clock would on an idle one
 (for one thread; with two threads it adds up both).
