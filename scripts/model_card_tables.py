@@ -55,29 +55,41 @@ def _seed_accuracies(folder: Path, seed: str) -> list[float]:
     return [r["accuracy"] if r else float("nan") for r in reports]
 
 
-def seeds(card: Path) -> list[str]:
-    """The final recipe's seeds (seeds/), each after its pre-distillation run (seeds/before-kd/) where present."""
-    found = sorted(card.glob("seeds/seed*-PublicTest.json"))
-    if not found:
-        return []
-    rows = ["| seed (float32 checkpoint) | " + " | ".join(SPLITS) + " |", "|---" * (len(SPLITS) + 1) + "|"]
-    final: list[list[float]] = []
-    distilled = False
-    for path in found:
-        seed = path.name.split("-")[0].removeprefix("seed")
-        if (card / "seeds" / "before-kd" / path.name).is_file():
-            before = _seed_accuracies(card / "seeds" / "before-kd", seed)
-            rows.append(f"| {seed}, before distillation | " + " | ".join(pct(a) for a in before) + " |")
-            label, distilled = f"{seed}, distilled", True
-        else:
-            label = seed
-        final.append(_seed_accuracies(card / "seeds", seed))
-        rows.append(f"| {label} | " + " | ".join(pct(a) for a in final[-1]) + " |")
+def _spread_row(label: str, accuracies: list[list[float]]) -> str:
     cells = []
-    for values in zip(*final, strict=True):
+    for values in zip(*accuracies, strict=True):
         spread = (max(values) - min(values)) / 2
         cells.append(f"{pct(statistics.mean(values))} ± {pct(spread)}")
-    rows.append(f"| mean ± half-range{' (distilled)' if distilled else ''} | " + " | ".join(cells) + " |")
+    return f"| {label} | " + " | ".join(cells) + " |"
+
+
+def _seed_names(folder: Path) -> list[str]:
+    names = (path.name.split("-")[0].removeprefix("seed") for path in folder.glob("seed*-PublicTest.json"))
+    return sorted(names, key=lambda name: (len(name), name))  # 2 before 10
+
+
+def seeds(card: Path) -> list[str]:
+    """Every seed before distillation (seeds/before-kd/) and after it (seeds/), with the spread of each group."""
+    before_dir, distilled_dir = card / "seeds" / "before-kd", card / "seeds"
+    before_seeds, distilled_seeds = _seed_names(before_dir), _seed_names(distilled_dir)
+    if not before_seeds and not distilled_seeds:
+        return []
+    rows = ["| seed (float32 checkpoint) | " + " | ".join(SPLITS) + " |", "|---" * (len(SPLITS) + 1) + "|"]
+    before: list[list[float]] = []
+    distilled: list[list[float]] = []
+    for seed in sorted(set(before_seeds) | set(distilled_seeds), key=lambda name: (len(name), name)):
+        if seed in before_seeds:
+            before.append(_seed_accuracies(before_dir, seed))
+            label = f"{seed}, before distillation" if seed in distilled_seeds else f"{seed}, not distilled"
+            rows.append(f"| {label} | " + " | ".join(pct(a) for a in before[-1]) + " |")
+        if seed in distilled_seeds:
+            distilled.append(_seed_accuracies(distilled_dir, seed))
+            label = f"{seed}, distilled" if seed in before_seeds else seed
+            rows.append(f"| {label} | " + " | ".join(pct(a) for a in distilled[-1]) + " |")
+    if before:
+        rows.append(_spread_row(f"mean ± half-range, before distillation ({len(before)} seeds)", before))
+    if distilled:
+        rows.append(_spread_row(f"mean ± half-range, distilled ({len(distilled)} seeds)", distilled))
     return rows
 
 
