@@ -63,9 +63,8 @@ def _spread_row(label: str, accuracies: list[list[float]]) -> str:
     return f"| {label} | " + " | ".join(cells) + " |"
 
 
-def _seed_names(folder: Path) -> list[str]:
-    names = (path.name.split("-")[0].removeprefix("seed") for path in folder.glob("seed*-PublicTest.json"))
-    return sorted(names, key=lambda name: (len(name), name))  # 2 before 10
+def _seed_names(folder: Path) -> set[str]:
+    return {path.name.split("-")[0].removeprefix("seed") for path in folder.glob("seed*-PublicTest.json")}
 
 
 def seeds(card: Path) -> list[str]:
@@ -77,7 +76,7 @@ def seeds(card: Path) -> list[str]:
     rows = ["| seed (float32 checkpoint) | " + " | ".join(SPLITS) + " |", "|---" * (len(SPLITS) + 1) + "|"]
     before: list[list[float]] = []
     distilled: list[list[float]] = []
-    for seed in sorted(set(before_seeds) | set(distilled_seeds), key=lambda name: (len(name), name)):
+    for seed in sorted(before_seeds | distilled_seeds, key=lambda name: (len(name), name)):  # 2 before 10
         if seed in before_seeds:
             before.append(_seed_accuracies(before_dir, seed))
             label = f"{seed}, before distillation" if seed in distilled_seeds else f"{seed}, not distilled"
