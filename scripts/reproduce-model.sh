@@ -9,12 +9,14 @@
 #   3. fast = the distilled seed with the higher PublicTest accuracy, on each face and its mirror image;
 #      accurate = the teachers, that is seeds 0 and 1 of step 1, each with the mirror image too, averaged in one
 #      graph. ensemble-candidates.md scores every ensemble of the six networks on PublicTest: none is better by
-#      more than noise (seeds 2 and 3 add nothing: all four seeds with flip score 69.57% against 69.77%);
+#      more than noise (seeds 2 and 3 add nothing: all four seeds with flip score 69.57% against 69.77%), and
+#      tta-candidates.md scores shifted and zoomed views too: no better for the teachers, and too slow for fast;
 #   4. fit each model's temperature on PublicTest, export it int8 with that temperature baked in;
 #   5. evaluate on PublicTest, PrivateTest and PrivateTest-dedup, with calibration and jitter tables, and each
 #      seed on its own (the seed spread: four seeds before distillation, two after).
-# PrivateTest is looked at in step 5 only, after every choice is made. Needs the `train` extra. About 4 hours 50
-# minutes on 2 CPU cores (two seeds train at once, one thread each: 2 x 115 minutes, then 50 for distillation).
+# PrivateTest is looked at in step 5 only, after every choice is made. Needs the `train` extra. About 5 hours
+# on 2 CPU cores (two seeds train at once, one thread each: 2 x 115 minutes, then 50 for distillation; the
+# candidate tables of step 3 take about 15 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${1:-../shared/data/fer2013/fer2013.csv.xz}
@@ -79,6 +81,9 @@ candidates=()  # accurate stays the teachers: no other ensemble is better by mor
 for seed in "${SEEDS[@]}"; do candidates+=("seed$seed=$RUNS/resnet_s-seed$seed/best.pt"); done
 for seed in "${KD_SEEDS[@]}"; do candidates+=("kd$seed=$RUNS/resnet_s-kd-seed$seed/best.pt"); done
 "$PY" scripts/ensemble_candidates.py "$DATA" "${candidates[@]}" > "$CARD/ensemble-candidates.md"
+# Both models keep the mirror view alone: shifted or zoomed views (crop TTA) add too little for their cost.
+teachers=$(printf '+seed%s' "${KD_SEEDS[@]}")
+"$PY" scripts/tta_candidates.py "$DATA" "${candidates[@]}" --ensemble "${teachers#+}" > "$CARD/tta-candidates.md"
 
 # 4. Temperatures on PublicTest, then the int8 exports.
 # export_model NAME CHECKPOINT...: the checkpoints with flip in one graph at temperature 1 ($RUNS/emolens-NAME-T1-
