@@ -82,8 +82,8 @@ for seed in "${SEEDS[@]}"; do candidates+=("seed$seed=$RUNS/resnet_s-seed$seed/b
 for seed in "${KD_SEEDS[@]}"; do candidates+=("kd$seed=$RUNS/resnet_s-kd-seed$seed/best.pt"); done
 "$PY" scripts/ensemble_candidates.py "$DATA" "${candidates[@]}" > "$CARD/ensemble-candidates.md"
 # Both models keep the mirror view alone: shifted or zoomed views (crop TTA) add too little for their cost.
-teachers=$(printf '+seed%s' "${KD_SEEDS[@]}")
-"$PY" scripts/tta_candidates.py "$DATA" "${candidates[@]}" --ensemble "${teachers#+}" > "$CARD/tta-candidates.md"
+teacher_names=$(printf '+seed%s' "${KD_SEEDS[@]}")  # seed0+seed1: accurate's members, as named in candidates
+"$PY" scripts/tta_candidates.py "$DATA" "${candidates[@]}" --ensemble "${teacher_names#+}" > "$CARD/tta-candidates.md"
 
 # 4. Temperatures on PublicTest, then the int8 exports.
 # export_model NAME CHECKPOINT...: the checkpoints with flip in one graph at temperature 1 ($RUNS/emolens-NAME-T1-
