@@ -1,4 +1,5 @@
-"""Training augmentation: blur behaves like a Gaussian blur and sigma 0 changes nothing."""
+"""Training augmentation: blur behaves like a Gaussian blur and sigma 0 changes nothing; mixup and cutmix mix
+faces and targets in the same proportion."""
 
 import numpy as np
 import pytest
@@ -6,7 +7,7 @@ import pytest
 torch = pytest.importorskip("torch")
 cv2 = pytest.importorskip("cv2")
 
-from emolens.nn.augment import AugmentConfig, augment, gaussian_blur  # noqa: E402
+from emolens.nn.augment import AugmentConfig, augment, cutmix, gaussian_blur, mixup  # noqa: E402
 from emolens.nn.train import TrainConfig  # noqa: E402
 
 
@@ -59,3 +60,35 @@ def test_distillation_loss_is_zero_when_the_student_agrees_and_grows_with_disagr
     near = distillation_loss(teacher_logits + torch.tensor([[0.5, 0, 0, 0, 0, 0, 0]]), soft, 2.0).item()
     far = distillation_loss(-teacher_logits, soft, 2.0).item()
     assert 0 < near < far
+
+
+def _two_faces() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A black face labelled angry and a white face labelled happy, each other's partner."""
+    x = torch.stack([torch.zeros(1, 48, 48), torch.ones(1, 48, 48)])
+    y = torch.eye(7)[[0, 3]]
+    return x, y, torch.tensor([1, 0])
+
+
+def test_mixup_blends_faces_and_targets_alike():
+    x, y, perm = _two_faces()
+    mixed, target = mixup(x, y, perm, 0.75)
+    assert torch.allclose(mixed[0], torch.full((1, 48, 48), 0.25))
+    assert torch.allclose(target[0], 0.75 * torch.eye(7)[0] + 0.25 * torch.eye(7)[3])
+
+
+def test_cutmix_pastes_a_rectangle_of_the_partner_and_weights_targets_by_its_area():
+    x, y, perm = _two_faces()
+    mixed, target = cutmix(x, y, perm, 0.75, (0.5, 0.5))  # a centred 24x24 square: a quarter of the face
+    pasted = mixed[0, 0]
+    assert pasted.sum().item() == 24 * 24 and pasted[12:36, 12:36].min().item() == 1.0
+    assert torch.allclose(target[0], 0.75 * torch.eye(7)[0] + 0.25 * torch.eye(7)[3])
+    assert torch.equal(x[0], torch.zeros(1, 48, 48))  # the input batch is left as it was
+
+
+def test_cutmix_at_a_corner_clips_the_rectangle_and_counts_only_what_was_pasted():
+    x, y, perm = _two_faces()
+    mixed, target = cutmix(x, y, perm, 0.75, (0.0, 0.0))  # only the square's bottom-right quarter lies inside
+    assert mixed[0, 0].sum().item() == 12 * 12 and mixed[0, 0, :12, :12].min().item() == 1.0
+    share = 12 * 12 / (48 * 48)
+    assert torch.allclose(target[0], (1 - share) * torch.eye(7)[0] + share * torch.eye(7)[3])
+    assert torch.allclose(target.sum(dim=1), torch.ones(2))

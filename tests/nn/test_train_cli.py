@@ -198,6 +198,17 @@ def test_distillation_flags_that_do_not_go_together_are_a_one_line_error(
     _assert_one_line_error(done, message, tmp_path / "r")
 
 
+def test_cutmix_run_records_its_alpha_and_mixup_with_it_is_a_one_line_error(
+    trained_run: Path, tmp_path: Path, emolens_cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    done = _train_one_epoch(emolens_cli, trained_run, tmp_path / "cutmix", "--cutmix", "1.0")
+    assert done.returncode == 0, done.stderr
+    config = json.loads((tmp_path / "cutmix" / "train.json").read_text())["config"]
+    assert config["cutmix_alpha"] == 1.0 and config["mixup_alpha"] == 0.0
+    both = _train_one_epoch(emolens_cli, trained_run, tmp_path / "both", "--cutmix", "1.0", "--mixup", "0.2")
+    _assert_one_line_error(both, "not both", tmp_path / "both")
+
+
 def test_resuming_a_run_that_stopped_early_changes_nothing(
     trained_run: Path, tmp_path: Path, emolens_cli: Callable[..., subprocess.CompletedProcess[str]]
 ) -> None:

@@ -26,6 +26,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--weight-decay", type=float, default=5e-4)
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--mixup", type=float, default=0.0, help="mixup alpha; 0 turns it off")
+    p.add_argument("--cutmix", type=float, default=0.0, help="cutmix alpha; 0 turns it off (not with --mixup)")
     p.add_argument(
         "--blur-p",
         type=float,
@@ -86,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
             weight_decay=args.weight_decay,
             label_smoothing=args.label_smoothing,
             mixup_alpha=args.mixup,
+            cutmix_alpha=args.cutmix,
             init_from=str(args.init) if args.init else "",
             warmup_epochs=args.warmup_epochs,
             patience=args.patience,

@@ -87,3 +87,27 @@ def gaussian_blur(x: torch.Tensor, sigma_px: torch.Tensor, radius_px: int = 4) -
     flat = F.conv2d(F.pad(flat, (radius_px, radius_px, 0, 0), mode="replicate"), kx, groups=n * c)
     flat = F.conv2d(F.pad(flat, (0, 0, radius_px, radius_px), mode="replicate"), ky, groups=n * c)
     return flat.reshape(n, c, h, w)
+
+
+def mixup(x: torch.Tensor, y: torch.Tensor, perm: torch.Tensor, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Blend each face with its partner `x[perm]`, and the targets (N, 7) in the same proportion `lam`."""
+    return lam * x + (1 - lam) * x[perm], lam * y + (1 - lam) * y[perm]
+
+
+def cutmix(
+    x: torch.Tensor, y: torch.Tensor, perm: torch.Tensor, lam: float, center_frac: tuple[float, float]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Paste one rectangle of the partner faces `x[perm]` into every face (Yun et al. 2019).
+
+    The rectangle covers about 1 - `lam` of the image, centred at `center_frac` (y, x in [0, 1]) and clipped
+    at the borders; the targets mix in proportion to the area actually pasted."""
+    h, w = x.shape[-2:]
+    cut = math.sqrt(1.0 - lam)
+    cy, cx = round(center_frac[0] * h), round(center_frac[1] * w)
+    half_h, half_w = round(h * cut / 2), round(w * cut / 2)
+    y0, y1 = max(cy - half_h, 0), min(cy + half_h, h)
+    x0, x1 = max(cx - half_w, 0), min(cx + half_w, w)
+    out = x.clone()
+    out[..., y0:y1, x0:x1] = x[perm][..., y0:y1, x0:x1]
+    kept = 1.0 - (y1 - y0) * (x1 - x0) / (h * w)
+    return out, kept * y + (1 - kept) * y[perm]

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from emolens.data.dataset import FaceDataset
-from emolens.nn.augment import AugmentConfig, augment
+from emolens.nn.augment import AugmentConfig, augment, cutmix, mixup
 from emolens.nn.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from emolens.nn.models import count_parameters, create_model
 from emolens.preprocess import preprocess_faces
@@ -46,6 +46,7 @@ class TrainConfig:
     warmup_epochs: int = 2
     label_smoothing: float = 0.1
     mixup_alpha: float = 0.0
+    cutmix_alpha: float = 0.0  # one of mixup and cutmix at most
     init_from: str = ""  # a checkpoint of the same architecture to start from (fine-tuning); "" = random weights
     # Knowledge distillation: checkpoints whose averaged softened probabilities the student also learns from.
     teachers: list[str] = field(default_factory=list)
@@ -63,6 +64,8 @@ class TrainConfig:
             raise ValueError(f"distill_weight (--distill-weight) must be between 0 and 1, got {self.distill_weight}")
         if bool(self.teachers) != (self.distill_weight > 0):
             raise ValueError("distillation needs both teachers (--teacher) and distill_weight > 0, or neither")
+        if self.mixup_alpha > 0 and self.cutmix_alpha > 0:
+            raise ValueError("choose one of mixup (--mixup) and cutmix (--cutmix), not both")
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> TrainConfig:
@@ -278,11 +281,16 @@ def train(
             idx = order[i * cfg.batch_size : (i + 1) * cfg.batch_size]
             x = augment(x_train[idx], cfg.augment, gen).contiguous(memory_format=memory_format)
             y = y_train[idx]
-            if cfg.mixup_alpha > 0:
+            mix_alpha = cfg.mixup_alpha or cfg.cutmix_alpha
+            if mix_alpha > 0:
+                # Seeded per batch, so a resumed run mixes exactly as an uninterrupted one.
                 mix_rng = np.random.default_rng(cfg.seed * 100_003 + epoch * 1009 + i)
-                lam = float(mix_rng.beta(cfg.mixup_alpha, cfg.mixup_alpha))
+                lam = float(mix_rng.beta(mix_alpha, mix_alpha))
                 perm = torch.randperm(len(x), generator=gen, device=device)
-                x, y = lam * x + (1 - lam) * x[perm], lam * y + (1 - lam) * y[perm]
+                if cfg.mixup_alpha > 0:
+                    x, y = mixup(x, y, perm, lam)
+                else:
+                    x, y = cutmix(x, y, perm, lam, (float(mix_rng.random()), float(mix_rng.random())))
             with _autocast(device, bf16):
                 logits = model(x)
             loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
