@@ -20,8 +20,7 @@ import torch
 
 from emolens.cli.common import load_data
 from emolens.evaluate import predict_probs
-from emolens.nn.checkpoint import load_checkpoint, save_checkpoint
-from emolens.nn.models import create_model
+from emolens.nn.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from emolens.preprocess import preprocess_faces
 
 
@@ -29,8 +28,9 @@ def average_weights(checkpoints: list[Path]) -> dict:
     """One checkpoint whose every tensor is the members' mean; the first member's config travels with it."""
     states = [load_checkpoint(path) for path in checkpoints]
     first = states[0]["model"]
-    if any(state["config"]["model"] != states[0]["config"]["model"] for state in states):
-        raise ValueError("a soup's members must share one architecture")
+    architectures = {(s["config"]["model"], str(s["config"].get("model_kwargs", {}))) for s in states}
+    if len(architectures) > 1:
+        raise ValueError(f"a soup's members must share one architecture, not {sorted(architectures)}")
     model = {k: (sum(s["model"][k].double() for s in states) / len(states)).to(v.dtype) for k, v in first.items()}
     return {"config": states[0]["config"], "model": model}
 
@@ -38,9 +38,7 @@ def average_weights(checkpoints: list[Path]) -> dict:
 @torch.no_grad()
 def recompute_batchnorm(state: dict, inputs: torch.Tensor, batch_size: int = 256) -> dict:
     """The same weights with batch-norm statistics measured afresh on `inputs`, averaged over its batches."""
-    cfg = state["config"]
-    model = create_model(cfg["model"], **cfg.get("model_kwargs", {}))
-    model.load_state_dict(state["model"])
+    model = model_from_checkpoint(state)
     for module in model.modules():
         if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
             module.reset_running_stats()
@@ -48,7 +46,7 @@ def recompute_batchnorm(state: dict, inputs: torch.Tensor, batch_size: int = 256
     model.train()
     for i in range(0, len(inputs), batch_size):
         model(inputs[i : i + batch_size])
-    return {"config": cfg, "model": model.state_dict()}
+    return {"config": state["config"], "model": model.state_dict()}
 
 
 def main() -> None:
@@ -65,13 +63,13 @@ def main() -> None:
     if unknown:
         parser.error(f"--soup names {', '.join(unknown)}, not among the networks given")
 
-    torch.set_num_threads(1)
-    data = load_data(args.data, "error", False)
+    torch.set_num_threads(2)  # the batch-norm pass; predict_probs sets the same for scoring
+    data = load_data(args.data)
     val = data.split("PublicTest")
     train_inputs = torch.from_numpy(preprocess_faces(data.split("Training").images))
 
     def accuracy(checkpoint: Path, tta: str) -> str:
-        probs = predict_probs(checkpoint, val.images, tta=tta, threads=1)
+        probs = predict_probs(checkpoint, val.images, tta=tta, threads=2)
         return f"{100 * float(np.mean(probs.argmax(1) == val.labels)):.2f}"
 
     print("| soup | stored statistics | with flip | statistics recomputed | with flip |")
