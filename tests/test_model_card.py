@@ -34,7 +34,7 @@ def test_crop_tta_table_is_the_committed_script_output() -> None:
     header = next(row for row in committed if row.startswith("| network(s)"))
     start = committed.index(header)
     table = [row for row in committed[start:] if row.startswith("|")]
-    assert len(table) == 9  # header, rule, six networks, the teachers' ensemble
+    assert len(table) == 9  # header, rule, six networks, accurate's ensemble
     card = (ROOT / "MODEL_CARD.md").read_text()
     assert "\n".join(table) in card, "MODEL_CARD.md's crop-TTA table differs from docs/model/tta-candidates.md"
 
