@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.optim.swa_utils import update_bn
 
 from emolens.cli.common import load_data
 from emolens.evaluate import predict_probs
@@ -35,17 +36,10 @@ def average_weights(checkpoints: list[Path]) -> dict:
     return {"config": states[0]["config"], "model": model}
 
 
-@torch.no_grad()
 def recompute_batchnorm(state: dict, inputs: torch.Tensor, batch_size: int = 256) -> dict:
     """The same weights with batch-norm statistics measured afresh on `inputs`, averaged over its batches."""
     model = model_from_checkpoint(state)
-    for module in model.modules():
-        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
-            module.reset_running_stats()
-            module.momentum = None  # None: a cumulative average, not an exponential one
-    model.train()
-    for i in range(0, len(inputs), batch_size):
-        model(inputs[i : i + batch_size])
+    update_bn(inputs.split(batch_size), model)  # resets the statistics, then a cumulative average over batches
     return {"config": state["config"], "model": model.state_dict()}
 
 

@@ -5,12 +5,14 @@ the shared folder beside the repo, the emolens command. Test modules import help
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import lzma
 import os
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import ModuleType
 
 import cv2
 import numpy as np
@@ -26,6 +28,15 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"needs {path} (the shared data/media folder beside the repository)")
     return path
+
+
+def load_script(name: str) -> ModuleType:
+    """scripts/NAME.py as a module: the scripts are not a package, and their helpers are tested directly."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # --- tiny synthetic FER2013 ------------------------------------------------------------------------

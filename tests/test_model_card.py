@@ -3,13 +3,14 @@ output), and the crop views of scripts/tta_candidates.py are what their names sa
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from support import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,10 +41,7 @@ def test_crop_tta_table_is_the_committed_script_output() -> None:
 
 
 def test_crop_tta_views_move_the_face_the_way_their_names_say() -> None:
-    spec = importlib.util.spec_from_file_location("tta_candidates", ROOT / "scripts" / "tta_candidates.py")
-    assert spec and spec.loader
-    tta = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tta)
+    tta = load_script("tta_candidates")
     faces = np.zeros((1, 48, 48), np.uint8)
     faces[0, 20:28, 20:28] = 255  # an 8 px square in the middle
     views = tta.views_of(faces)

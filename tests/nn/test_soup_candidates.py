@@ -3,7 +3,6 @@ inputs' own."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -12,16 +11,7 @@ torch = pytest.importorskip("torch")
 
 from emolens.nn.checkpoint import save_checkpoint  # noqa: E402
 from emolens.nn.models import create_model  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("soup_candidates", ROOT / "scripts" / "soup_candidates.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from support import load_script  # noqa: E402
 
 
 def _checkpoint(path: Path, seed: int) -> Path:
@@ -32,7 +22,7 @@ def _checkpoint(path: Path, seed: int) -> Path:
 
 def test_soup_is_the_mean_of_its_members_weights(tmp_path: Path) -> None:
     a, b = _checkpoint(tmp_path / "a.pt", 0), _checkpoint(tmp_path / "b.pt", 1)
-    soup = _script().average_weights([a, b])
+    soup = load_script("soup_candidates").average_weights([a, b])
     wa, wb = (torch.load(p, weights_only=False)["model"] for p in (a, b))
     conv = next(k for k, v in wa.items() if v.ndim == 4)
     assert not torch.equal(wa[conv], wb[conv])
@@ -44,7 +34,7 @@ def test_recomputed_batchnorm_statistics_are_the_mean_of_the_layer_inputs(tmp_pa
     state = torch.load(_checkpoint(tmp_path / "a.pt", 0), weights_only=False)
     # Two equal batches: batch norm's cumulative average weighs batches, not faces, alike.
     inputs = torch.randn(512, 1, 48, 48) * 0.5 + 0.3
-    fresh = _script().recompute_batchnorm(state, inputs, batch_size=256)
+    fresh = load_script("soup_candidates").recompute_batchnorm(state, inputs, batch_size=256)
 
     model = create_model("resnet_s").eval()
     model.load_state_dict(state["model"])
