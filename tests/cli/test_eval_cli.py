@@ -151,6 +151,20 @@ def test_on_bad_row(tmp_path: Path, tiny_onnx: Path, emolens_cli: Cli) -> None:
     assert _json(skipped)["skipped_rows"] == 1 and "1 malformed rows skipped" in skipped.stderr
 
 
+def test_on_bad_row_skips_unreadable_images_too(tiny_image_folders: Path, tiny_onnx: Path, emolens_cli: Cli) -> None:
+    bad = tiny_image_folders / "test" / "happy" / "truncated.jpg"
+    bad.write_bytes(cv2.imencode(".jpg", np.full((48, 48), 128, np.uint8))[1].tobytes()[:20])
+    failed = emolens_cli("eval", tiny_onnx, "--data", tiny_image_folders)
+    assert failed.returncode == 2 and failed.stderr.strip().splitlines()[-1].endswith(f"{bad}: unreadable image")
+    skipped = emolens_cli("eval", tiny_onnx, "--data", tiny_image_folders, "--on-bad-row", "skip", "--json")
+    report = _json(skipped)
+    assert (
+        report["skipped_files"] == 1
+        and report["n"] == 14
+        and f"1 unreadable images skipped (first: {bad})" in skipped.stderr
+    )
+
+
 @pytest.mark.parametrize("model", ["missing.onnx", "missing.pt", "not-a-model.onnx"])
 def test_bad_model_is_a_one_line_error(model: str, tmp_path: Path, tiny_csv: Path, emolens_cli: Cli) -> None:
     path = tmp_path / model

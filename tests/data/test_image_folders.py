@@ -56,6 +56,16 @@ def test_unreadable_image_names_the_file(tiny_image_folders: Path) -> None:
     assert info.value.path == str(bad) and "unreadable image" in str(info.value)
 
 
+def test_skip_leaves_unreadable_images_out_and_keeps_the_rest(tiny_image_folders: Path) -> None:
+    bad = tiny_image_folders / "train" / "sad" / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n this is not really a png")
+    empty = tiny_image_folders / "test" / "angry" / "empty.jpg"
+    empty.write_bytes(b"")
+    dataset = load_dataset(tiny_image_folders, on_bad_row="skip")
+    assert len(dataset) == 35 and dataset.skipped_files == (str(empty), str(bad))  # test/ is read before train/
+    assert dataset.split("PrivateTest").skipped_files == dataset.skipped_files
+
+
 def test_empty_image_file_names_the_file(tiny_image_folders: Path) -> None:
     bad = tiny_image_folders / "test" / "angry" / "empty.jpg"
     bad.write_bytes(b"")

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from emolens.api import RecognizerOptions
 
 log = logging.getLogger("emolens")
+BAD_ROW_HELP = (
+    "a malformed csv row or unreadable image file: stop, naming it (error), or leave it out and log it (skip)"
+)
 
 
 def default_cache_dir() -> Path:
@@ -29,6 +32,13 @@ def load_data(path: str, on_bad_row: str = "error", no_cache: bool = False) -> F
             path,
             len(dataset.skipped_rows),
             ", ".join(map(str, dataset.skipped_rows[:5])),
+        )
+    if dataset.skipped_files:
+        log.warning(
+            "%s: %d unreadable images skipped (first: %s)",
+            path,
+            len(dataset.skipped_files),
+            ", ".join(dataset.skipped_files[:3]),
         )
     return dataset
 

@@ -30,7 +30,7 @@ from emolens.evaluate import (
 )
 from emolens.types import EMOTIONS
 
-from .common import load_data
+from .common import BAD_ROW_HELP, load_data
 from .tables import format_table
 
 log = logging.getLogger("emolens")
@@ -57,7 +57,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of --jitter")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON instead of tables")
     p.add_argument("--out", type=Path, help="folder for eval_metrics.json, confusion_matrix.png, reliability.png")
-    p.add_argument("--on-bad-row", choices=["error", "skip"], default="error")
+    p.add_argument("--on-bad-row", choices=["error", "skip"], default="error", help=BAD_ROW_HELP)
     p.add_argument("--no-cache", action="store_true", help="parse the csv again instead of the cache")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for inference")
     p.add_argument("--batch-size", type=int, default=256)
@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         "split": args.split,
         "tta": args.tta,
         "skipped_rows": len(dataset.skipped_rows),
+        "skipped_files": len(dataset.skipped_files),
         **scores.to_dict(),
     }
     bins: tuple[ReliabilityBins, ReliabilityBins] | None = None

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from .common import attach_ferplus, load_data
+from .common import BAD_ROW_HELP, attach_ferplus, load_data
 
 log = logging.getLogger("emolens")
 
@@ -52,7 +52,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--no-bf16", action="store_true", help="train in float32 only")
     p.add_argument("--labels", choices=["fer", "ferplus-soft", "ferplus-majority"], default="fer")
     p.add_argument("--ferplus", help="fer2013new.csv, needed for --labels ferplus-*")
-    p.add_argument("--on-bad-row", choices=["error", "skip"], default="error")
+    p.add_argument("--on-bad-row", choices=["error", "skip"], default="error", help=BAD_ROW_HELP)
     p.add_argument("--no-cache", action="store_true", help="parse the csv again instead of the cache")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")

@@ -26,11 +26,11 @@ def file_digest(path: Path) -> str:
 
 
 def load_dataset(path: str | Path, on_bad_row: OnBadRow = "error", cache_dir: Path | None = None) -> FaceDataset:
-    """FER2013 from a csv file (plain/.gz/.xz) or an image-folder tree; csv parses are cached in
-    `cache_dir` (none when it is None) under the sha256 of the file's bytes."""
+    """FER2013 from a csv file (plain/.gz/.xz) or an image-folder tree (`on_bad_row` applies to both);
+    csv parses are cached in `cache_dir` (none when it is None) under the sha256 of the file's bytes."""
     path = Path(path)
     if path.is_dir():
-        return read_image_folders(path)
+        return read_image_folders(path, on_bad_row)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such data file or folder")
     if cache_dir is None:

@@ -17,7 +17,8 @@ class FaceDataset:
     """48x48 grayscale faces with labels.
 
     `images` (N, 48, 48) uint8; `labels` (N,) int64 in 0..6; `usage` (N,) index into SPLITS;
-    `soft_labels` (N, 7) float32 rows summing to 1 when FER+ votes were attached, else None.
+    `soft_labels` (N, 7) float32 rows summing to 1 when FER+ votes were attached, else None;
+    `skipped_rows` (csv line numbers) and `skipped_files` (image paths) were left out as unreadable.
     """
 
     images: np.ndarray
@@ -26,6 +27,7 @@ class FaceDataset:
     soft_labels: np.ndarray | None = None
     source: str = ""
     skipped_rows: tuple[int, ...] = field(default_factory=tuple)
+    skipped_files: tuple[str, ...] = field(default_factory=tuple)
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -38,6 +40,7 @@ class FaceDataset:
             soft_labels=None if self.soft_labels is None else self.soft_labels[mask],
             source=self.source,
             skipped_rows=self.skipped_rows,
+            skipped_files=self.skipped_files,
         )
 
     def split(self, name: str) -> FaceDataset:

@@ -114,13 +114,16 @@ def _parse_row(line: str, cols: dict[str, int], n_cols: int) -> tuple[np.ndarray
     return values.astype(np.uint8).reshape(48, 48), int(raw_label), SPLITS.index(split)
 
 
-def read_image_folders(root: str | Path) -> FaceDataset:
+def read_image_folders(root: str | Path, on_bad_row: OnBadRow = "error") -> FaceDataset:
     """Read `root/<split>/<class>/*.png|jpg` (split: train, val/validation, test; class names as in
-    CLASS_ALIASES). Images are converted to 48x48 grayscale with the shared preprocessing resize."""
+    CLASS_ALIASES). Images are converted to 48x48 grayscale with the shared preprocessing resize.
+    An unreadable image raises DataFormatError naming it, or with on_bad_row="skip" is left out,
+    counted and logged."""
     root = Path(root)
     images: list[np.ndarray] = []
     labels: list[int] = []
     usage: list[int] = []
+    skipped: list[str] = []
     for split_dir, class_dir, label in _class_dirs(root):
         split = SPLITS.index(SPLIT_ALIASES[split_dir.name.lower()])
         for file in sorted(class_dir.iterdir()):
@@ -129,7 +132,11 @@ def read_image_folders(root: str | Path) -> FaceDataset:
             data = np.fromfile(file, dtype=np.uint8)
             image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
             if image is None:
-                raise DataFormatError(str(file), None, "unreadable image")
+                if on_bad_row == "error":
+                    raise DataFormatError(str(file), None, "unreadable image")
+                log.warning("%s: skipped: unreadable image", file)
+                skipped.append(str(file))
+                continue
             gray = to_gray_u8(image)
             if gray.shape != (INPUT_SIZE_PX, INPUT_SIZE_PX):
                 gray = cv2.resize(gray, (INPUT_SIZE_PX, INPUT_SIZE_PX), interpolation=cv2.INTER_AREA)
@@ -143,6 +150,7 @@ def read_image_folders(root: str | Path) -> FaceDataset:
         labels=np.array(labels, dtype=np.int64),
         usage=np.array(usage, dtype=np.int8),
         source=str(root),
+        skipped_files=tuple(skipped),
     )
 
 
