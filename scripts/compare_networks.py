@@ -30,11 +30,9 @@ def main() -> None:
     if len(sys.argv) != 4 or any("=" not in arg for arg in sys.argv[2:]):
         sys.exit(__doc__)
     val = load_data(sys.argv[1]).split("PublicTest")
-    mirrored = val.images[:, :, ::-1].copy()
     (before, before_path), (after, after_path) = (arg.split("=", 1) for arg in sys.argv[2:])
     right = {
-        name: (predict_probs(path, val.images, threads=2) + predict_probs(path, mirrored, threads=2)).argmax(1)
-        == val.labels
+        name: predict_probs(path, val.images, tta="flip", threads=2).argmax(1) == val.labels
         for name, path in ((before, before_path), (after, after_path))
     }
     only_after, only_before, z = sign_test(right[before], right[after])
