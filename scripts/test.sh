@@ -4,14 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-[ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[train,web,dev]'
+[ -x .venv-test/bin/python ] || "$PY" -m venv .venv-test
+.venv-test/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv-test/bin/python -m pip install -q -e '.[train,web,dev]'
 bash scripts/install-system-deps.sh || echo "test.sh: system packages not installed; tests that need them will skip" >&2
-.venv/bin/python -m ruff check src tests benchmarks scripts
-.venv/bin/python -m ruff format --check src tests benchmarks scripts
+.venv-test/bin/python -m ruff check src tests benchmarks scripts
+.venv-test/bin/python -m ruff format --check src tests benchmarks scripts
 set +e
-.venv/bin/python -m pytest "$@"
+.venv-test/bin/python -m pytest "$@"
 rc=$?
 set -e
 # pytest's 5 means "no tests collected": for CI that is a failure, not a pass.
