@@ -10,35 +10,45 @@ import numpy as np
 from emolens.io.images import read_image
 from emolens.runtime.classifier import EmotionClassifier
 from emolens.runtime.detector import DETECTORS, FaceDetector, make_detector
-from emolens.runtime.models import model_path
-from emolens.runtime.pipeline import DEFAULT_CROP_MARGIN, FramePipeline, PipelineOptions, detect_and_classify
+from emolens.runtime.models import DEFAULT_MODEL, model_path
+from emolens.runtime.pipeline import FramePipeline, PipelineOptions, detect_and_classify
 from emolens.types import FaceResult, FrameResult
 
 
 @dataclass(frozen=True)
 class RecognizerOptions:
-    model: str | Path = "fast"  # a shipped model's name or a path to an .onnx file
+    """Everything a `Recognizer` can be told. Each default is defined once: here for the model and detector,
+    in `PipelineOptions` for the per-frame settings (read from there, never retyped); the command line and the
+    web app read them from these dataclasses."""
+
+    model: str | Path = DEFAULT_MODEL  # a shipped model's name or a path to an .onnx file
     detector: str = "haar"
     min_face_px: int = 40  # smaller faces are ignored
     detector_max_side_px: int = 640  # frames are shrunk to this longest side before detection (speed)
     threads: int = 1  # onnxruntime intra-op threads
-    smooth: bool = True  # video only: per-face moving average of probabilities
-    smoothing_alpha: float = 0.5  # weight of the newest frame in that average
-    detect_every: int = 1  # video only: detect on every k-th frame, reuse the boxes in between
-    whole_image: bool = False  # the image is already a face crop: skip detection
-    crop_margin: float = DEFAULT_CROP_MARGIN  # context around the detector's box, x its side, per side
-    max_missed: int = 5  # video only: frames a face may go undetected and keep its track id
+    smooth: bool = PipelineOptions.smooth
+    smoothing_alpha: float = PipelineOptions.smoothing_alpha
+    detect_every: int = PipelineOptions.detect_every  # video only
+    whole_image: bool = PipelineOptions.whole_image  # the image is already a face crop: skip detection
+    crop_margin: float = PipelineOptions.crop_margin
+    max_missed: int = PipelineOptions.max_missed  # video only
 
     def __post_init__(self) -> None:
         if self.detector not in DETECTORS:
             raise ValueError(f"unknown detector {self.detector!r}; choose from {', '.join(DETECTORS)}")
-        for name in ("min_face_px", "threads", "detect_every", "detector_max_side_px"):
+        for name in ("min_face_px", "threads", "detector_max_side_px"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not 0.0 < self.smoothing_alpha <= 1.0:
-            raise ValueError(f"smoothing_alpha must be in (0, 1], got {self.smoothing_alpha}")
-        if self.crop_margin < 0 or self.max_missed < 0:
-            raise ValueError("crop_margin and max_missed must not be negative")
+        self.pipeline_options()  # PipelineOptions checks its own fields
+
+    def pipeline_options(self, **overrides: object) -> PipelineOptions:
+        """The per-frame settings among these options, as the pipeline takes them; `overrides` win.
+
+        Raises:
+            ValueError: a setting is out of range.
+        """
+        shared = {f.name: getattr(self, f.name) for f in fields(PipelineOptions) if hasattr(self, f.name)}
+        return PipelineOptions(**{**shared, **overrides})  # type: ignore[arg-type]
 
 
 class Recognizer:
@@ -77,18 +87,8 @@ class VideoStream:
     """Consecutive frames of one video or camera: faces keep track ids and probabilities are smoothed."""
 
     def __init__(self, recognizer: Recognizer, smooth: bool = True) -> None:
-        opts = recognizer.options
         self._pipeline = FramePipeline(
-            recognizer.detector,
-            recognizer.classifier,
-            PipelineOptions(
-                crop_margin=opts.crop_margin,
-                detect_every=opts.detect_every,
-                whole_image=opts.whole_image,
-                smooth=smooth,
-                smoothing_alpha=opts.smoothing_alpha,
-                max_missed=opts.max_missed,
-            ),
+            recognizer.detector, recognizer.classifier, recognizer.options.pipeline_options(smooth=smooth)
         )
 
     def process(self, image: np.ndarray, time_s: float, frame_index: int | None = None) -> FrameResult:

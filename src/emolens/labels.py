@@ -8,6 +8,8 @@ from __future__ import annotations
 from emolens.types import EMOTIONS
 
 LANGUAGES: tuple[str, ...] = ("en", "vi", "id")
+#: The language of labels when none is chosen.
+DEFAULT_LANG = "en"
 
 _NAMES: dict[str, tuple[str, ...]] = {
     "en": EMOTIONS,
@@ -16,7 +18,7 @@ _NAMES: dict[str, tuple[str, ...]] = {
 }
 
 
-def display_names(lang: str = "en") -> tuple[str, ...]:
+def display_names(lang: str = DEFAULT_LANG) -> tuple[str, ...]:
     """The seven names in `lang`, in EMOTIONS order."""
     try:
         return _NAMES[lang]
@@ -24,5 +26,5 @@ def display_names(lang: str = "en") -> tuple[str, ...]:
         raise ValueError(f"unknown language {lang!r}; choose from {', '.join(LANGUAGES)}") from None
 
 
-def display_name(emotion: str, lang: str = "en") -> str:
+def display_name(emotion: str, lang: str = DEFAULT_LANG) -> str:
     return display_names(lang)[EMOTIONS.index(emotion)]

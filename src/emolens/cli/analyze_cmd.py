@@ -11,6 +11,8 @@ from typing import Any
 
 from emolens.errors import MediaError
 
+from .common import add_recognizer_args, recognizer_options
+
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm", ".pbm"})
 
 
@@ -19,23 +21,16 @@ def add_parser(sub: Any) -> None:
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files, or folders of them")
     p.add_argument("--json", action="store_true", help="one JSON object per input on stdout")
     p.add_argument("--out", type=Path, metavar="DIR", help="write annotated copies into DIR")
-    p.add_argument("--model", default="fast", help="shipped model name (fast, accurate) or a path to an .onnx file")
-    p.add_argument("--lang", choices=["en", "vi", "id"], default="en", help="language of labels in text and images")
-    p.add_argument("--min-face-px", type=int, default=40, metavar="N", help="ignore faces smaller than N pixels")
     p.add_argument("--whole-image", action="store_true", help="each image is already a face crop: no detection")
-    p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+    add_recognizer_args(p, video=False)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from emolens.api import Recognizer, RecognizerOptions
+    from emolens.api import Recognizer
     from emolens.io.images import read_image
 
-    recognizer = Recognizer(
-        RecognizerOptions(
-            model=args.model, min_face_px=args.min_face_px, whole_image=args.whole_image, threads=args.threads
-        )
-    )
+    recognizer = Recognizer(recognizer_options(args, whole_image=args.whole_image))
     atlas = None
     if args.out:
         from emolens.render import load_label_atlas

@@ -56,39 +56,58 @@ def attach_ferplus(dataset: FaceDataset, votes_path: str, mode: str) -> FaceData
     return with_votes.subset(usable)
 
 
-def add_stream_args(p: Any) -> None:
-    """The recognizer options that `video` and `webcam` share."""
-    p.add_argument("--no-smooth", action="store_true", help="raw per-frame probabilities, no moving average")
-    p.add_argument(
-        "--detect-every",
-        type=int,
-        default=3,
-        metavar="K",
-        help="detect faces on every K-th frame, track them in between (default 3: real time on 2 cores; 1: all)",
-    )
-    p.add_argument("--model", default="fast", help="shipped model name (fast, accurate) or a path to an .onnx file")
-    p.add_argument("--min-face-px", type=int, default=40, metavar="N", help="ignore faces smaller than N pixels")
+def add_recognizer_args(p: argparse.ArgumentParser, *, video: bool) -> None:
+    """The flags of every command that runs the model (analyze, video, webcam, serve), added in one place.
+
+    Their defaults are read from `RecognizerOptions` (and through it `PipelineOptions`), never retyped here.
+
+    Args:
+        p: the subcommand's parser.
+        video: also add the options of consecutive frames (`--detect-every`, `--no-smooth`).
+    """
+    from emolens.api import RecognizerOptions
+    from emolens.labels import DEFAULT_LANG, LANGUAGES
+
+    o = RecognizerOptions
+    p.add_argument("--model", default=o.model, help="shipped model name (fast, accurate) or a path to an .onnx file")
+    p.add_argument("--lang", choices=LANGUAGES, default=DEFAULT_LANG, help="language of the labels shown")
+    p.add_argument("--min-face-px", type=int, default=o.min_face_px, metavar="N", help="ignore faces smaller than N px")
     p.add_argument(
         "--detector-side-px",
         type=int,
-        default=640,
+        default=o.detector_max_side_px,
         metavar="PX",
         help="shrink frames to this longest side before detection (320 with --min-face-px 80 is about 3x faster)",
     )
-    p.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+    p.add_argument("--threads", type=int, default=o.threads, help="onnxruntime threads")
+    if video:
+        p.add_argument(
+            "--detect-every",
+            type=int,
+            default=o.detect_every,
+            metavar="K",
+            help="detect faces on every K-th frame, track them in between (1: every frame)",
+        )
+        p.add_argument("--no-smooth", action="store_true", help="raw per-frame probabilities, no moving average")
 
 
-def stream_options(args: argparse.Namespace) -> RecognizerOptions:
+def recognizer_options(args: argparse.Namespace, **extra: Any) -> RecognizerOptions:
+    """`RecognizerOptions` from the flags `add_recognizer_args` added; `extra` sets fields it has no flag for.
+
+    Raises:
+        ValueError: a value is out of range (the message names the option).
+    """
     from emolens.api import RecognizerOptions
 
-    return RecognizerOptions(
-        model=args.model,
-        min_face_px=args.min_face_px,
-        detector_max_side_px=args.detector_side_px,
-        threads=args.threads,
-        detect_every=args.detect_every,
-        smooth=not args.no_smooth,
-    )
+    values: dict[str, Any] = {
+        "model": args.model,
+        "min_face_px": args.min_face_px,
+        "detector_max_side_px": args.detector_side_px,
+        "threads": args.threads,
+    }
+    if hasattr(args, "detect_every"):
+        values.update(detect_every=args.detect_every, smooth=not args.no_smooth)
+    return RecognizerOptions(**values, **extra)
 
 
 def quiet_opencv(args: argparse.Namespace) -> None:

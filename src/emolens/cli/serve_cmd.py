@@ -7,7 +7,9 @@ import logging
 from typing import Any
 
 from emolens.errors import EmolensError
-from emolens.labels import LANGUAGES
+from emolens.web.options import WebOptions
+
+from .common import add_recognizer_args, recognizer_options
 
 log = logging.getLogger("emolens")
 
@@ -15,12 +17,12 @@ log = logging.getLogger("emolens")
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("serve", help="run the web app and REST API", description=__doc__)
     p.add_argument("--host", default="127.0.0.1", help="address to bind; 0.0.0.0 exposes it to the network")
-    p.add_argument("--port", type=int, default=7860)
-    p.add_argument("--model", default="fast", help="shipped model name or path to an .onnx file")
-    p.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the labels in the UI")
-    p.add_argument("--max-upload-mb", type=float, default=25.0, help="largest image or video accepted")
-    p.add_argument("--workers", type=int, default=0, help="analyses at once (0: one per CPU core)")
-    p.add_argument("--min-face-px", type=int, default=40, help="smallest face side the detector reports")
+    p.add_argument("--port", type=int, default=7860, help="TCP port to listen on")
+    p.add_argument(
+        "--max-upload-mb", type=float, default=WebOptions.max_upload_mb, help="largest image or video accepted"
+    )
+    p.add_argument("--workers", type=int, default=WebOptions.workers, help="analyses at once (0: one per CPU core)")
+    add_recognizer_args(p, video=True)
     p.set_defaults(run=run)
 
 
@@ -28,17 +30,15 @@ def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
-        from emolens.web import WebOptions, create_app
+        from emolens.web import create_app
     except ModuleNotFoundError as err:
         raise EmolensError(
             f"the web app needs the 'web' extra ({err.name} is missing): pip install 'emolens[web]'"
         ) from None
-    from emolens.api import RecognizerOptions
-
     if args.workers < 0 or args.max_upload_mb <= 0:
         raise ValueError("--workers must be >= 0 and --max-upload-mb > 0")
     options = WebOptions(
-        recognizer=RecognizerOptions(model=args.model, min_face_px=args.min_face_px),
+        recognizer=recognizer_options(args),
         lang=args.lang,
         max_upload_mb=args.max_upload_mb,
         workers=args.workers,

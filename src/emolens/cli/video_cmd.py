@@ -11,9 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from emolens.labels import LANGUAGES
-
-from .common import add_stream_args, quiet_opencv, stream_options
+from .common import add_recognizer_args, quiet_opencv, recognizer_options
 
 
 def add_parser(sub: Any) -> None:
@@ -23,8 +21,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--jsonl", type=Path, metavar="FILE", help="one JSON object per frame")
     p.add_argument("--csv", type=Path, metavar="FILE", help="one row per face per frame")
     p.add_argument("--timeline", type=Path, metavar="DIR", help="a PNG chart of each tracked face's emotions")
-    p.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the labels drawn")
-    add_stream_args(p)
+    add_recognizer_args(p, video=True)
     p.set_defaults(run=run)
 
 
@@ -35,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from emolens.video import analyze_video
 
     quiet_opencv(args)
-    recognizer = Recognizer(stream_options(args))
+    recognizer = Recognizer(recognizer_options(args))
     if not any((args.out, args.jsonl, args.csv, args.timeline)):
         print("emolens: note: no --out, --jsonl, --csv or --timeline given; only a summary is printed", file=sys.stderr)
     with tqdm(unit="frame", desc=args.input.name, file=sys.stderr, dynamic_ncols=True, disable=None) as bar:

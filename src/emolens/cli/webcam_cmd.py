@@ -13,9 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from emolens.labels import LANGUAGES
-
-from .common import add_stream_args, quiet_opencv, stream_options
+from .common import add_recognizer_args, quiet_opencv, recognizer_options
 from .window import KEY_ESC, open_window
 
 WINDOW_TITLE = "emolens webcam"
@@ -28,8 +26,7 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("webcam", help="live emotions from a camera, in a window", description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     p.add_argument("--camera", default="0", help="camera index, or a video file played as if live (default 0)")
-    p.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the labels drawn")
-    add_stream_args(p)
+    add_recognizer_args(p, video=True)
     p.set_defaults(run=run)
 
 
@@ -50,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"emolens: error: {err}", file=sys.stderr)
         return 2
     with source:
-        recognizer = Recognizer(stream_options(args))
+        recognizer = Recognizer(recognizer_options(args))
         stream = recognizer.stream()
         atlas = load_label_atlas()
         window = open_window(WINDOW_TITLE)

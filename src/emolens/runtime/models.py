@@ -9,9 +9,11 @@ from emolens.errors import ModelFileError
 
 #: Short names of the models that ship inside the package, as models/emolens-<name>.onnx.
 SHIPPED_MODELS: tuple[str, ...] = ("fast", "accurate")
+#: The model used when none is named.
+DEFAULT_MODEL = "fast"
 
 
-def model_path(name_or_path: str | Path = "fast") -> Path:
+def model_path(name_or_path: str | Path = DEFAULT_MODEL) -> Path:
     """ "fast" or "accurate" -> the packaged models/emolens-<name>.onnx; a path -> that path, which must exist."""
     if isinstance(name_or_path, str) and name_or_path in SHIPPED_MODELS:
         path = Path(str(resources.files("emolens") / "models" / f"emolens-{name_or_path}.onnx"))

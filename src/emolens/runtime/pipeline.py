@@ -20,19 +20,28 @@ DEFAULT_CROP_MARGIN = 0.0
 
 @dataclass(frozen=True)
 class PipelineOptions:
-    crop_margin: float = DEFAULT_CROP_MARGIN
-    detect_every: int = 1  # run the detector on every k-th frame; in between, the last boxes are reused
+    """What one frame's journey does. The single home of these defaults: `RecognizerOptions`, the command line
+    and the web app read them from here."""
+
+    crop_margin: float = DEFAULT_CROP_MARGIN  # context around the detector's box, x its side, per side
+    #: Run the detector on every k-th frame; in between, the last boxes are reused. 3 keeps a 640x360 video
+    #: in real time on 2 cores (README, "Speed").
+    detect_every: int = 3
     whole_image: bool = False  # the whole frame is the face (for images that are already face crops)
-    smooth: bool = True
-    smoothing_alpha: float = 0.5
-    iou_threshold: float = 0.3
-    max_missed: int = 5
+    smooth: bool = True  # video only: per-face moving average of probabilities
+    smoothing_alpha: float = 0.5  # weight of the newest frame in that average
+    iou_threshold: float = 0.3  # a box joins the track whose last box it overlaps at least this much
+    max_missed: int = 5  # frames a face may go undetected and keep its track id
 
     def __post_init__(self) -> None:
         if self.crop_margin < 0:
             raise ValueError(f"crop_margin must be at least 0, got {self.crop_margin}")
         if self.detect_every < 1:
             raise ValueError(f"detect_every must be at least 1, got {self.detect_every}")
+        if not 0.0 < self.smoothing_alpha <= 1.0:
+            raise ValueError(f"smoothing_alpha must be in (0, 1], got {self.smoothing_alpha}")
+        if self.max_missed < 0:
+            raise ValueError(f"max_missed must be at least 0, got {self.max_missed}")
 
 
 def crop_with_margin(image: np.ndarray, box: Box, margin: float) -> np.ndarray:

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from emolens.api import RecognizerOptions
+from emolens.labels import DEFAULT_LANG
 
 
 @dataclass(frozen=True)
@@ -13,7 +14,7 @@ class WebOptions:
     """Options of the web app; `workers` 0 means one per CPU core."""
 
     recognizer: RecognizerOptions = field(default_factory=RecognizerOptions)
-    lang: str = "en"
+    lang: str = DEFAULT_LANG
     max_upload_mb: float = 25.0
     workers: int = 0
     #: Requests allowed to wait for a worker before new ones get 503: a burst queues, a flood is refused.

@@ -1,0 +1,46 @@
+"""The model-running commands share one set of flags whose defaults come from the options dataclasses."""
+
+from __future__ import annotations
+
+import pytest
+
+from emolens.api import RecognizerOptions
+from emolens.cli import build_parser
+from emolens.cli.common import recognizer_options
+from emolens.runtime.pipeline import PipelineOptions
+
+RUN_MODEL = {"analyze": ["x.jpg"], "video": ["x.mp4"], "webcam": [], "serve": []}
+
+
+@pytest.mark.parametrize("command", sorted(RUN_MODEL))
+def test_defaults_are_the_dataclasses(command: str) -> None:
+    args = build_parser().parse_args([command, *RUN_MODEL[command]])
+    built = recognizer_options(args)
+    defaults = RecognizerOptions()
+    assert built.model == defaults.model
+    assert built.min_face_px == defaults.min_face_px
+    assert built.detector_max_side_px == defaults.detector_max_side_px
+    assert built.threads == defaults.threads
+    assert built.detect_every == defaults.detect_every == PipelineOptions().detect_every
+    assert args.lang == "en"
+
+
+@pytest.mark.parametrize("command", ["video", "webcam", "serve"])
+def test_video_commands_take_the_same_flags(command: str) -> None:
+    flags = ["--model", "accurate", "--min-face-px", "60", "--detect-every", "2", "--detector-side-px", "320"]
+    args = build_parser().parse_args([command, *RUN_MODEL[command], *flags, "--no-smooth", "--lang", "vi"])
+    options = recognizer_options(args)
+    assert (options.model, options.min_face_px, options.detect_every) == ("accurate", 60, 2)
+    assert (options.detector_max_side_px, options.smooth, args.lang) == (320, False, "vi")
+
+
+def test_recognizer_builds_the_pipeline_options() -> None:
+    options = RecognizerOptions(detect_every=4, smoothing_alpha=0.25, crop_margin=0.1, max_missed=2)
+    pipeline = options.pipeline_options(smooth=False)
+    assert (pipeline.detect_every, pipeline.smoothing_alpha, pipeline.crop_margin) == (4, 0.25, 0.1)
+    assert (pipeline.max_missed, pipeline.smooth) == (2, False)
+
+
+def test_out_of_range_pipeline_option_is_refused_by_recognizer_options() -> None:
+    with pytest.raises(ValueError, match="smoothing_alpha"):
+        RecognizerOptions(smoothing_alpha=0.0)
