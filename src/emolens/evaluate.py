@@ -16,8 +16,10 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
+from emolens import modelmeta as meta_keys
 from emolens.errors import ModelFileError
 from emolens.preprocess import preprocess_faces
+from emolens.runtime.classifier import EmotionClassifier
 from emolens.types import EMOTIONS
 
 log = logging.getLogger(__name__)
@@ -208,28 +210,11 @@ def load_predictor(model_path: str | Path, threads: int = 1) -> Predictor:
 
 
 def _onnx_predictor(path: Path, threads: int) -> Predictor:
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = max(1, threads)
-    opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
-    try:
-        session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    except Exception as err:  # onnxruntime raises its own unrelated exception types for a bad file
-        raise ModelFileError(f"{path}: not a loadable ONNX model ({err.__class__.__name__})") from None
-    input_name = session.get_inputs()[0].name
-    meta = session.get_modelmeta().custom_metadata_map
-    try:
-        temperature = float(meta.get("emolens.temperature", "1.0"))
-    except ValueError:
-        raise ModelFileError(f"{path}: metadata emolens.temperature is not a number") from None
-
-    def run(x: np.ndarray) -> np.ndarray:
-        return np.asarray(session.run(None, {input_name: x})[0], dtype=np.float32)
-
-    tta = meta.get("emolens.tta", "none")
-    return Predictor(path, "onnx", run, temperature, meta.get("emolens.architecture", ""), tta)
+    # The runtime's classifier, so eval loads a model exactly as users' code does (labels and preprocessing
+    # checked against the metadata).
+    classifier = EmotionClassifier(path, threads=max(1, threads))
+    tta = classifier.metadata.get(meta_keys.TTA, "none")
+    return Predictor(path, "onnx", classifier.predict_batch, classifier.temperature, classifier.architecture, tta)
 
 
 def _torch_predictor(path: Path, threads: int) -> Predictor:

@@ -18,7 +18,7 @@ import numpy as np
 
 from emolens.data.dataset import FaceDataset
 from emolens.errors import DataFormatError
-from emolens.evaluate import ClassificationMetrics, ReliabilityBins, classification_metrics
+from emolens.evaluate import ClassificationMetrics, ReliabilityBins, classification_metrics, predict_probs
 from emolens.types import EMOTIONS
 
 log = logging.getLogger(__name__)
@@ -31,17 +31,12 @@ CURVES_FILE = "training_curves.png"
 def training_report(run_dir: Path, val_set: FaceDataset) -> dict[str, Any]:
     """Score `run_dir/best.pt` on `val_set` (PublicTest) and write metrics.json, confusion_matrix.png
     and training_curves.png into `run_dir`; returns the metrics with "files": the names written."""
-    import torch
-
-    from emolens.nn.checkpoint import load_checkpoint, model_from_checkpoint
-    from emolens.nn.train import predict_logits
-    from emolens.preprocess import preprocess_faces
+    from emolens.nn.checkpoint import load_checkpoint
 
     run_dir = Path(run_dir)
     state = load_checkpoint(run_dir / "best.pt")
-    model = model_from_checkpoint(state).float()
-    x = torch.from_numpy(preprocess_faces(val_set.images))
-    probs = torch.softmax(predict_logits(model, x, torch.device("cpu")), dim=1).numpy()
+    # Through evaluate's predictor, as `emolens eval` scores a checkpoint; threads=0 keeps torch's own setting.
+    probs = predict_probs(run_dir / "best.pt", val_set.images, threads=0)
     scores = classification_metrics(val_set.labels, probs)
     rows = read_training_log(run_dir / "log.csv")
 

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from emolens import modelmeta as meta_keys
 from emolens.nn.checkpoint import load_checkpoint, model_from_checkpoint
 from emolens.preprocess import INPUT_SIZE_PX, MEAN, STD
 from emolens.types import EMOTIONS
@@ -65,16 +66,16 @@ class _Ensemble(nn.Module):
 def metadata_for(state: dict[str, Any], temperature: float, extra: dict[str, str] | None = None) -> dict[str, str]:
     cfg = state["config"]
     meta = {
-        "emolens.labels": json.dumps(list(EMOTIONS)),
-        "emolens.input_size": str(INPUT_SIZE_PX),
-        "emolens.mean": repr(MEAN),
-        "emolens.std": repr(STD),
-        "emolens.temperature": repr(float(temperature)),
-        "emolens.architecture": cfg["model"],
-        "emolens.model_kwargs": json.dumps(cfg.get("model_kwargs", {})),
-        "emolens.best_epoch": str(state.get("best_epoch", state.get("epoch", ""))),
-        "emolens.PublicTest_acc": f"{state.get('best_val_acc', float('nan')):.4f}",
-        "emolens.outputs": "probabilities",
+        meta_keys.LABELS: json.dumps(list(EMOTIONS)),
+        meta_keys.INPUT_SIZE: str(INPUT_SIZE_PX),
+        meta_keys.MEAN: repr(MEAN),
+        meta_keys.STD: repr(STD),
+        meta_keys.TEMPERATURE: repr(float(temperature)),
+        meta_keys.ARCHITECTURE: cfg["model"],
+        meta_keys.MODEL_KWARGS: json.dumps(cfg.get("model_kwargs", {})),
+        meta_keys.BEST_EPOCH: str(state.get("best_epoch", state.get("epoch", ""))),
+        meta_keys.PUBLICTEST_ACC: f"{state.get('best_val_acc', float('nan')):.4f}",
+        meta_keys.OUTPUTS: "probabilities",
     }
     meta.update(extra or {})
     return meta
@@ -93,13 +94,13 @@ def _ensemble_metadata(states: Sequence[dict[str, Any]], tta: ExportTta) -> dict
     names = "+".join(sorted({m["architecture"] for m in members}))
     architecture = names if len(states) == 1 else f"ensemble[{len(states)} x {names}]"
     return {
-        "emolens.architecture": architecture + ("+flip" if tta == "flip" else ""),
-        "emolens.members": json.dumps(members),
-        "emolens.tta": tta,
+        meta_keys.ARCHITECTURE: architecture + ("+flip" if tta == "flip" else ""),
+        meta_keys.MEMBERS: json.dumps(members),
+        meta_keys.TTA: tta,
         # Per-member figures live in emolens.members; the ensemble's own accuracy comes from `emolens eval`.
-        "emolens.PublicTest_acc": "",
-        "emolens.best_epoch": "",
-        "emolens.model_kwargs": json.dumps([st["config"].get("model_kwargs", {}) for st in states]),
+        meta_keys.PUBLICTEST_ACC: "",
+        meta_keys.BEST_EPOCH: "",
+        meta_keys.MODEL_KWARGS: json.dumps([st["config"].get("model_kwargs", {}) for st in states]),
     }
 
 
@@ -207,7 +208,7 @@ def quantize_int8(
     del proto.metadata_props[:]
     for entry in source.metadata_props:
         proto.metadata_props.add(key=entry.key, value=entry.value)
-    proto.metadata_props.add(key="emolens.quantization", value="int8-static-qdq")
+    proto.metadata_props.add(key=meta_keys.QUANTIZATION, value="int8-static-qdq")
     onnx.save(proto, str(out))
 
     float_probs = ort.InferenceSession(str(float_model), providers=["CPUExecutionProvider"]).run(

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from emolens import modelmeta as meta_keys
 from emolens.errors import ModelFileError
 from emolens.preprocess import INPUT_SIZE_PX, MEAN, STD, preprocess_faces
 from emolens.types import EMOTIONS
@@ -44,15 +45,25 @@ class EmotionClassifier:
         self._check_io()
         meta = self._session.get_modelmeta().custom_metadata_map
         self.labels: tuple[str, ...] = self._check_metadata(meta)
-        self.temperature: float = _float_meta(self.path, meta, "emolens.temperature")
-        self.architecture: str = meta.get("emolens.architecture", "unknown")
+        self.temperature: float = _float_meta(self.path, meta, meta_keys.TEMPERATURE)
+        self.architecture: str = meta.get(meta_keys.ARCHITECTURE, "unknown")
         self.metadata: dict[str, str] = dict(meta)
 
     def predict(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         """Crops (any size, gray/BGR/BGRA, uint8/uint16) -> float32 (N, 7), each row summing to 1."""
         if len(crops) == 0:
             return np.zeros((0, len(EMOTIONS)), np.float32)
-        batch = preprocess_faces(crops)
+        return self.predict_batch(preprocess_faces(crops))
+
+    def predict_batch(self, batch: np.ndarray) -> np.ndarray:
+        """The model on input that `preprocess_faces` already made (evaluation runs whole data sets this way).
+
+        Args:
+            batch: float32 (N, 1, 48, 48), as `emolens.preprocess.preprocess_faces` returns it.
+
+        Returns:
+            float32 (N, 7) probabilities in EMOTIONS order.
+        """
         probs = self._session.run([OUTPUT_NAME], {INPUT_NAME: batch})[0]
         return np.asarray(probs, dtype=np.float32)
 
@@ -71,16 +82,18 @@ class EmotionClassifier:
     def _check_metadata(self, meta: dict[str, str]) -> tuple[str, ...]:
         # The model must have been trained with exactly the preprocessing this package applies.
         try:
-            labels = tuple(json.loads(meta["emolens.labels"]))
+            labels = tuple(json.loads(meta[meta_keys.LABELS]))
         except KeyError:
-            raise ModelFileError(f"{self.path}: metadata 'emolens.labels' is missing; not an emolens export?") from None
+            raise ModelFileError(
+                f"{self.path}: metadata '{meta_keys.LABELS}' is missing; not an emolens export?"
+            ) from None
         except (json.JSONDecodeError, TypeError) as err:
-            raise ModelFileError(f"{self.path}: metadata 'emolens.labels' is not a JSON list ({err})") from None
+            raise ModelFileError(f"{self.path}: metadata '{meta_keys.LABELS}' is not a JSON list ({err})") from None
         if labels != EMOTIONS:
             raise ModelFileError(f"{self.path}: labels {list(labels)} differ from emolens's {list(EMOTIONS)}")
-        size = _float_meta(self.path, meta, "emolens.input_size")
-        mean = _float_meta(self.path, meta, "emolens.mean")
-        std = _float_meta(self.path, meta, "emolens.std")
+        size = _float_meta(self.path, meta, meta_keys.INPUT_SIZE)
+        mean = _float_meta(self.path, meta, meta_keys.MEAN)
+        std = _float_meta(self.path, meta, meta_keys.STD)
         if size != INPUT_SIZE_PX or not math.isclose(mean, MEAN) or not math.isclose(std, STD):
             raise ModelFileError(
                 f"{self.path}: preprocessing input_size={size:g} mean={mean:g} std={std:g} differs from "
