@@ -82,8 +82,10 @@ def test_stream_finds_the_face_in_single_face_mp4(media, recognizer):
     results = [
         stream.process(frame, time_s=i / 30) for i, frame in enumerate(read_video_frames(media / "single_face.mp4"))
     ]
-    assert all(len(r.faces) == 1 for r in results)
-    assert {r.faces[0].track_id for r in results} == {1}
+    # A new face is reported once confirmed: seen on 4 frames (min_hits), two of them detector runs.
+    assert [len(r.faces) for r in results[:3]] == [0, 0, 0]
+    assert all(len(r.faces) == 1 for r in results[3:])
+    assert {r.faces[0].track_id for r in results[3:]} == {1}
     assert results[-1].frame_index == len(results) - 1
 
 
@@ -93,12 +95,12 @@ def test_stream_keeps_the_track_id_until_the_face_leaves(media, recognizer):
         stream.process(frame, time_s=i / 26.4) for i, frame in enumerate(read_video_frames(media / "face_noface.mov"))
     ]
     with_face = [i for i, r in enumerate(results) if r.faces]
-    assert len(with_face) > 40 and with_face[0] == 0
+    assert len(with_face) > 40 and with_face[0] == 3  # confirmed on its 4th frame
     last = with_face[-1]
-    assert with_face == list(range(last + 1))  # one unbroken stretch, then the face is gone
+    assert with_face == list(range(3, last + 1))  # one unbroken stretch, then the face is gone
     assert last < len(results) - 20
     assert {face.track_id for r in results for face in r.faces} == {1}
-    for r in results[: last + 1]:
+    for r in results[3 : last + 1]:
         assert_probabilities(r.faces[0].probs)
 
 
@@ -110,9 +112,11 @@ def test_stream_sees_nothing_in_no_face_mp4(media, recognizer):
 def test_streams_are_independent(media, recognizer):
     frame = read_video_frames(media / "single_face.mp4", limit=1)[0]
     first, second = recognizer.stream(), recognizer.stream()
-    first.process(frame, 0.0)
-    first.process(np.zeros_like(frame), 0.1)
-    assert second.process(frame, 0.0).faces[0].track_id == 1
+    for i in range(4):
+        first.process(frame, i / 30)
+    first.process(np.zeros_like(frame), 0.2)
+    assert [len(second.process(frame, i / 30).faces) for i in range(3)] == [0, 0, 0]  # not confirmed yet
+    assert second.process(frame, 0.1).faces[0].track_id == 1
 
 
 def test_import_and_analyze_never_load_torch(media):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from moving_face import moving_boxes, scene, texture
 
 from emolens.runtime.classifier import EmotionClassifier
 from emolens.runtime.models import model_path
@@ -46,15 +47,53 @@ def test_default_margin_is_the_measured_one():
     assert abs(DEFAULT_CROP_MARGIN) <= 0.05  # docs/crop-margin.md
 
 
-def test_detect_every_reuses_boxes_between_detections(classifier):
+def test_detect_every_runs_the_detector_on_every_kth_frame(classifier):
     detector = CountingDetector(Box(10, 10, 60, 60))
-    pipeline = FramePipeline(detector, classifier, PipelineOptions(detect_every=3))
+    pipeline = FramePipeline(detector, classifier, PipelineOptions(detect_every=3, min_hits=1, follow=False))
     frames = np.random.default_rng(0).integers(0, 256, (7, 80, 80, 3), dtype=np.uint8)
     results = [pipeline.process(frame, time_s=i / 10) for i, frame in enumerate(frames)]
     assert detector.calls == 3  # frames 0, 3, 6
     assert [r.frame_index for r in results] == list(range(7))
     assert all(len(r.faces) == 1 and r.faces[0].track_id == 1 and r.faces[0].score == 0.9 for r in results)
     assert results[5].time_s == pytest.approx(0.5)
+
+
+class ScriptedDetector:
+    """A real FaceDetector whose boxes per call are given in advance (a face, and a short-lived false box)."""
+
+    def __init__(self, script: list[list[Box]]) -> None:
+        self.script = script
+        self.calls = 0
+
+    def detect(self, image_bgr: np.ndarray) -> list[tuple[Box, float | None]]:
+        boxes = self.script[self.calls] if self.calls < len(self.script) else []
+        self.calls += 1
+        return [(box, 0.8) for box in boxes]
+
+
+def test_a_face_is_reported_from_its_min_hits_th_frame_and_a_short_false_box_never(classifier):
+    face, wall = Box(10, 10, 60, 60), Box(100, 20, 140, 60)
+    script = [[face]] * 3 + [[face, wall]] * 3 + [[face]] * 4
+    pipeline = FramePipeline(ScriptedDetector(script), classifier, PipelineOptions(detect_every=1, min_hits=4))
+    frames = np.random.default_rng(4).integers(0, 256, (10, 80, 160, 3), dtype=np.uint8)
+    results = [pipeline.process(frame) for frame in frames]
+    assert [len(r.faces) for r in results] == [0, 0, 0, 1, 1, 1, 1, 1, 1, 1]
+    assert {f.track_id for r in results for f in r.faces} == {1}
+    assert all(f.box == face for r in results for f in r.faces)
+
+
+def test_between_detector_runs_boxes_follow_a_moving_face(classifier):
+    truth = moving_boxes(9, dx=8, dy=3)
+    detector = ScriptedDetector([[box] for box in truth[::3]])
+    frames = [scene(box, texture(100)) for box in truth]
+    followed = FramePipeline(detector, classifier, PipelineOptions(detect_every=3, min_hits=1))
+    results = [followed.process(frame) for frame in frames]
+    assert detector.calls == 3
+    assert all(r.faces[0].box.iou(box) > 0.9 for r, box in zip(results, truth, strict=True))
+    reused = FramePipeline(ScriptedDetector(detector.script), classifier,
+                           PipelineOptions(detect_every=3, min_hits=1, follow=False))  # fmt: skip
+    stale = [reused.process(frame).faces[0].box for frame in frames]
+    assert stale[2] == truth[0] and stale[2].iou(truth[2]) < 0.7
 
 
 def test_whole_image_mode_skips_the_detector(classifier):
@@ -72,7 +111,7 @@ def test_smoothing_averages_a_track_and_reset_starts_over(classifier):
     detector = CountingDetector(Box(0, 0, 48, 48))
     frames = np.random.default_rng(2).integers(0, 256, (2, 48, 48), dtype=np.uint8)
     raw = classifier.predict(list(frames))
-    pipeline = FramePipeline(detector, classifier, PipelineOptions(smoothing_alpha=0.5))
+    pipeline = FramePipeline(detector, classifier, PipelineOptions(smoothing_alpha=0.5, detect_every=1, min_hits=1))
     first = pipeline.process(frames[0])
     second = pipeline.process(frames[1])
     np.testing.assert_allclose(first.faces[0].probs, raw[0], atol=1e-5)
@@ -87,7 +126,7 @@ def test_smoothing_averages_a_track_and_reset_starts_over(classifier):
 def test_no_smoothing_gives_raw_probabilities(classifier):
     detector = CountingDetector(Box(0, 0, 48, 48))
     frames = np.random.default_rng(3).integers(0, 256, (2, 48, 48), dtype=np.uint8)
-    pipeline = FramePipeline(detector, classifier, PipelineOptions(smooth=False))
+    pipeline = FramePipeline(detector, classifier, PipelineOptions(smooth=False, detect_every=1, min_hits=1))
     pipeline.process(frames[0])
     np.testing.assert_allclose(
         pipeline.process(frames[1]).faces[0].probs, classifier.predict([frames[1]])[0], atol=1e-5

@@ -1,4 +1,4 @@
-"""One frame's journey: detect -> crop with margin -> classify (one batch) -> track -> smooth."""
+"""One frame's journey: detect (or follow the last boxes) -> track -> crop -> classify (one batch) -> smooth."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 
 from emolens.runtime.classifier import EmotionClassifier
 from emolens.runtime.detector import FaceDetector
+from emolens.runtime.follow import BoxFollower
 from emolens.runtime.smoother import EmaSmoother
 from emolens.runtime.tracker import IouTracker
 from emolens.types import Box, FaceResult, FrameResult
@@ -17,6 +18,8 @@ from emolens.types import Box, FaceResult, FrameResult
 #: (measured on FER2013 PublicTest, see docs/crop-margin.md).
 DEFAULT_CROP_MARGIN = 0.0
 
+_MIN_SHOWN_PX = 4  # a followed box squeezed thinner than this against the frame's edge is not cropped
+
 
 @dataclass(frozen=True)
 class PipelineOptions:
@@ -24,14 +27,19 @@ class PipelineOptions:
     and the web app read them from here."""
 
     crop_margin: float = DEFAULT_CROP_MARGIN  # context around the detector's box, x its side, per side
-    #: Run the detector on every k-th frame; in between, the last boxes are reused. 3 keeps a 640x360 video
-    #: in real time on 2 cores (README, "Speed").
+    #: Run the detector on every k-th frame; in between, the last boxes follow the face (runtime/follow.py).
+    #: 3 keeps a 640x360 video in real time on 2 cores (README, "Speed").
     detect_every: int = 3
+    follow: bool = True  # move boxes with the face between detector runs (False: reuse them as they are)
     whole_image: bool = False  # the whole frame is the face (for images that are already face crops)
     smooth: bool = True  # video only: per-face moving average of probabilities
     smoothing_alpha: float = 0.5  # weight of the newest frame in that average
     iou_threshold: float = 0.3  # a box joins the track whose last box it overlaps at least this much
-    max_missed: int = 5  # frames a face may go undetected and keep its track id
+    #: Frames a face may go unseen (turned away, hidden) and keep its track id when it comes back nearby.
+    max_missed: int = 30
+    #: Frames a new face must be seen on before it is reported (two of them detector runs): shorter-lived
+    #: boxes are the detector's false faces, and never become a face, a timeline or a row.
+    min_hits: int = 4
 
     def __post_init__(self) -> None:
         if self.crop_margin < 0:
@@ -42,6 +50,8 @@ class PipelineOptions:
             raise ValueError(f"smoothing_alpha must be in (0, 1], got {self.smoothing_alpha}")
         if self.max_missed < 0:
             raise ValueError(f"max_missed must be at least 0, got {self.max_missed}")
+        if self.min_hits < 1:
+            raise ValueError(f"min_hits must be at least 1, got {self.min_hits}")
 
 
 def crop_with_margin(image: np.ndarray, box: Box, margin: float) -> np.ndarray:
@@ -84,45 +94,62 @@ def classify_boxes(
 
 
 class FramePipeline:
-    """Video mode: keeps tracker and smoother state between frames; one instance per stream, not thread-safe."""
+    """Video mode: keeps tracker, follower and smoother state between frames; one per stream, not thread-safe.
+
+    A face is reported once its track is confirmed (`PipelineOptions.min_hits`); only reported faces are
+    classified.
+    """
 
     def __init__(
         self, detector: FaceDetector, classifier: EmotionClassifier, options: PipelineOptions | None = None
     ) -> None:
         self.detector = detector
         self.classifier = classifier
-        self.options = options or PipelineOptions()
-        self._tracker = IouTracker(self.options.iou_threshold, self.options.max_missed)
-        self._smoother = EmaSmoother(self.options.smoothing_alpha) if self.options.smooth else None
+        self.options = opts = options or PipelineOptions()
+        # A whole-image "face" is given, not detected: there is nothing to confirm.
+        min_hits = 1 if opts.whole_image else opts.min_hits
+        self._tracker = IouTracker(opts.iou_threshold, opts.max_missed, min_hits)
+        self._follower = BoxFollower()
+        self._smoother = EmaSmoother(opts.smoothing_alpha) if opts.smooth else None
         self._frames_seen = 0
-        self._last_detections: list[tuple[Box, float | None]] = []
+        self._live: list[tuple[Box, float | None]] = []  # this stream's boxes on the last frame, reported or not
 
     def process(self, image: np.ndarray, time_s: float = 0.0, frame_index: int | None = None) -> FrameResult:
         opts = self.options
+        detected = opts.whole_image or self._frames_seen % opts.detect_every == 0
         if opts.whole_image:
-            detections = whole_image_detection(image)
-        elif self._frames_seen % opts.detect_every == 0:
-            detections = self.detector.detect(image)
-        else:
-            detections = self._last_detections
+            self._live = whole_image_detection(image)
+        elif detected:
+            self._live = self.detector.detect(image)
+            if opts.follow and opts.detect_every > 1:
+                self._follower.start(image, [box for box, _ in self._live])
+        elif opts.follow:
+            moved = self._follower.follow(image)
+            self._live = [(box, score) for box, (_, score) in zip(moved, self._live, strict=True)]
         index = self._frames_seen if frame_index is None else frame_index
         self._frames_seen += 1
-        self._last_detections = detections
-        probs = classify_boxes(self.classifier, image, detections, opts.crop_margin, opts.whole_image)
-        track_ids = self._tracker.update([box for box, _ in detections])
+        track_ids = self._tracker.update([box for box, _ in self._live], detected=detected)
+        # A followed box can slide off the frame: it is still tracked, but there is nothing left to show.
+        shown = [
+            (box, score, track_id)
+            for (box, score), track_id in zip(self._live, track_ids, strict=True)
+            if track_id is not None and box.width >= _MIN_SHOWN_PX and box.height >= _MIN_SHOWN_PX
+        ]
+        probs = classify_boxes(self.classifier, image, [(box, score) for box, score, _ in shown], opts.crop_margin,
+                               opts.whole_image)  # fmt: skip
         if self._smoother is not None:
             self._smoother.forget(self._tracker.dropped_ids)
-            probs = self._smoother.update(track_ids, probs)
+            probs = self._smoother.update([track_id for _, _, track_id in shown], probs)
         faces = tuple(
             FaceResult(box=box, probs=tuple(float(p) for p in row), score=score, track_id=track_id)
-            for (box, score), row, track_id in zip(detections, probs, track_ids, strict=True)
+            for (box, score, track_id), row in zip(shown, probs, strict=True)
         )
         return FrameResult(faces=faces, frame_index=index, time_s=float(time_s))
 
     def reset(self) -> None:
-        """Start a new stream: tracks and smoothing history are forgotten."""
+        """Start a new stream: tracks, followed boxes and smoothing history are forgotten."""
         self._tracker.reset()
         if self._smoother is not None:
             self._smoother.reset()
         self._frames_seen = 0
-        self._last_detections = []
+        self._live = []

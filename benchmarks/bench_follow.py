@@ -1,0 +1,90 @@
+"""How well boxes between detector runs match detecting on every frame: reused as they are, or followed.
+
+    python benchmarks/bench_follow.py [VIDEO ...] [--every 2 3 4 6] [--detector auto] [--side-px 320]
+
+One pass per video: the detector runs on every frame and its boxes are the reference. For each k in
+--every, the detector's boxes of every k-th frame are either reused unchanged on the frames in between
+(what the pipeline did before runtime/follow.py) or moved by BoxFollower; each reference face on an
+in-between frame scores the IoU of the best-overlapping box (0 when there is none). Printed: mean IoU
+and the share of in-between faces under IoU 0.5, both ways, and the follower's milliseconds per frame.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from emolens.io.video import VideoFileSource
+from emolens.runtime.detector import make_detector
+from emolens.runtime.follow import BoxFollower
+from emolens.types import Box
+
+MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
+DEFAULT_VIDEOS = [MEDIA / "WolfgangLanger_Pexels.mp4", MEDIA / "single_face.mp4", MEDIA / "face_noface.mov"]
+
+
+def best_iou(face: Box, boxes: list[Box]) -> float:
+    return max((face.iou(b) for b in boxes), default=0.0)
+
+
+def measure(video: Path, every: list[int], detector_name: str, side_px: int, min_face_px: int) -> list[tuple]:
+    detector = make_detector(detector_name, min_face_px=min_face_px, max_side_px=side_px)
+    followers = {k: BoxFollower() for k in every}
+    base: dict[int, list[Box]] = {k: [] for k in every}
+    scores = {k: {"reused": [], "followed": []} for k in every}
+    follow_s, follow_calls = 0.0, 0
+    with VideoFileSource(video) as source:
+        for frame in source:
+            reference = [box for box, _ in detector.detect(frame.image)]
+            for k in every:
+                if frame.index % k == 0:
+                    base[k] = reference
+                    t0 = time.perf_counter()
+                    followers[k].start(frame.image, reference)
+                    follow_s += time.perf_counter() - t0
+                    continue
+                t0 = time.perf_counter()
+                followed = followers[k].follow(frame.image)
+                follow_s += time.perf_counter() - t0
+                follow_calls += 1
+                for face in reference:
+                    scores[k]["reused"].append(best_iou(face, base[k]))
+                    scores[k]["followed"].append(best_iou(face, followed))
+    rows = []
+    for k in every:
+        reused, followed = np.array(scores[k]["reused"]), np.array(scores[k]["followed"])
+        rows.append((video.name, k, len(reused), reused.mean(), followed.mean(), (reused < 0.5).mean(),
+                     (followed < 0.5).mean()))  # fmt: skip
+    ms = 1000.0 * follow_s / max(follow_calls, 1)
+    return [(*row, ms) for row in rows]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("videos", nargs="*", type=Path, default=DEFAULT_VIDEOS)
+    parser.add_argument("--every", type=int, nargs="+", default=[2, 3, 4, 6])
+    parser.add_argument("--detector", default="haar", help="the reference detector (auto, cnn, haar)")
+    parser.add_argument("--side-px", type=int, default=640, help="the reference detector's frame side")
+    parser.add_argument("--min-face-px", type=int, default=40)
+    args = parser.parse_args()
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    print(f"reference: detector {args.detector} at {args.side_px} px on every frame")
+    header = ["video", "k", "in-between faces", "mean IoU reused", "mean IoU followed", "IoU<0.5 reused",
+              "IoU<0.5 followed", "follow ms/frame"]  # fmt: skip
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join("---" for _ in header) + "|")
+    for video in args.videos:
+        for name, k, n, reused, followed, bad_reused, bad_followed, ms in measure(
+            video, args.every, args.detector, args.side_px, args.min_face_px
+        ):
+            cells = [name, str(k), str(n), f"{reused:.3f}", f"{followed:.3f}", f"{bad_reused:.1%}",
+                     f"{bad_followed:.1%}", f"{ms:.2f}"]  # fmt: skip
+            print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""Moves face boxes with the face between detector runs, by sparse optical flow inside each box.
+
+When the detector runs on every k-th frame only, reusing its boxes as they are crops a moving face
+off-centre on the frames in between. Instead, on a detector frame `start` picks corners inside each box;
+on each later frame `follow` tracks them with pyramidal Lucas-Kanade, keeps the points that track back to
+where they came from (forward-backward check), and moves the box by their median shift and scales it by
+the median change of their spread. A box whose points are lost stays where it was.
+
+The flow runs on a grayscale copy shrunk to at most `max_side_px` (a face spans tens of pixels there,
+plenty for Lucas-Kanade), which keeps it well under a millisecond per frame.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from emolens.preprocess import to_gray_u8
+from emolens.types import Box
+
+_MAX_POINTS = 30  # corners per box: enough for a robust median, cheap to track
+_MIN_POINTS = 4  # fewer surviving points than this: pick corners again in the current box
+_FB_MAX_ERROR_PX = 1.0  # forward-backward disagreement (in the shrunk image) beyond which a point is dropped
+_MAX_SCALE_STEP = 1.15  # a face does not grow or shrink by more than this between two frames
+_INNER = 0.15  # corners are picked this fraction of the side inside each edge: the face, not the background
+_LK_PARAMS = {
+    "winSize": (15, 15),
+    "maxLevel": 2,
+    "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.03),
+}
+
+
+class BoxFollower:
+    """Follows the boxes given to `start` through the frames given to `follow`; one instance per stream.
+
+    Args:
+        max_side_px: the flow runs on frames shrunk to at most this longest side.
+    """
+
+    def __init__(self, max_side_px: int = 320) -> None:
+        if max_side_px < 16:
+            raise ValueError(f"max_side_px must be at least 16, got {max_side_px}")
+        self.max_side_px = max_side_px
+        self._gray: np.ndarray | None = None
+        self._scale = 1.0
+        self._size_px = (0, 0)
+        self._boxes = np.zeros((0, 4), np.float64)  # x1, y1, x2, y2 in the shrunk image, as floats (no drift)
+        self._points: list[np.ndarray] = []  # per box: (N, 1, 2) float32 corners in the shrunk image
+
+    def start(self, image: np.ndarray, boxes: list[Box]) -> None:
+        """Take `boxes` (in `image`'s pixels) as the truth on this frame; pick points to follow in each."""
+        self._gray = self._shrink(image)
+        self._boxes = np.array([b.xyxy() for b in boxes], np.float64).reshape(-1, 4) * self._scale
+        self._points = [self._corners(self._gray, row) for row in self._boxes]
+
+    def follow(self, image: np.ndarray) -> list[Box]:
+        """The boxes of the last `start` moved onto `image`, in the same order, clipped to the frame.
+
+        Raises:
+            RuntimeError: `start` was never called.
+        """
+        if self._gray is None:
+            raise RuntimeError("BoxFollower.follow called before start")
+        gray = self._shrink(image)
+        if gray.shape != self._gray.shape:  # a stream changed size: nothing to follow across that
+            self.start(image, [])
+            return []
+        for index, points in enumerate(self._points):
+            if len(points) < _MIN_POINTS:
+                points = self._corners(self._gray, self._boxes[index])
+            moved, kept = self._track(self._gray, gray, points)
+            if len(kept) >= _MIN_POINTS:
+                self._boxes[index] = _move_box(self._boxes[index], points[kept], moved[kept])
+                self._points[index] = moved[kept]
+            else:
+                self._points[index] = np.zeros((0, 1, 2), np.float32)
+        self._gray = gray
+        return self._boxes_px()
+
+    def _shrink(self, image: np.ndarray) -> np.ndarray:
+        gray = to_gray_u8(image)
+        height_px, width_px = gray.shape
+        self._size_px = (width_px, height_px)
+        self._scale = min(1.0, self.max_side_px / max(height_px, width_px))
+        if self._scale < 1.0:
+            size = (max(1, round(width_px * self._scale)), max(1, round(height_px * self._scale)))
+            gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+        return gray
+
+    def _boxes_px(self) -> list[Box]:
+        width_px, height_px = self._size_px
+        return [
+            Box(*(round(v / self._scale) for v in row)).clip(width_px, height_px)  # type: ignore[arg-type]
+            for row in self._boxes
+        ]
+
+    @staticmethod
+    def _corners(gray: np.ndarray, box: np.ndarray) -> np.ndarray:
+        x1, y1, x2, y2 = box
+        inset_x, inset_y = _INNER * (x2 - x1), _INNER * (y2 - y1)
+        height_px, width_px = gray.shape
+        left, top = max(0, int(x1 + inset_x)), max(0, int(y1 + inset_y))
+        right, bottom = min(width_px, int(x2 - inset_x)), min(height_px, int(y2 - inset_y))
+        if right - left < 4 or bottom - top < 4:
+            return np.zeros((0, 1, 2), np.float32)
+        min_distance = max(1.0, min(right - left, bottom - top) / 10.0)
+        found = cv2.goodFeaturesToTrack(gray[top:bottom, left:right], _MAX_POINTS, 0.01, min_distance)
+        if found is None:
+            return np.zeros((0, 1, 2), np.float32)
+        return (found.reshape(-1, 1, 2) + np.array([left, top], np.float32)).astype(np.float32)
+
+    @staticmethod
+    def _track(before: np.ndarray, after: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Points moved onto `after`, and the indices of those that track back to where they started."""
+        if len(points) == 0:
+            return points, np.zeros(0, np.intp)
+        moved, status, _ = cv2.calcOpticalFlowPyrLK(before, after, points, None, **_LK_PARAMS)
+        back, status_back, _ = cv2.calcOpticalFlowPyrLK(after, before, moved, None, **_LK_PARAMS)
+        error = np.linalg.norm((back - points).reshape(-1, 2), axis=1)
+        good = (status.ravel() == 1) & (status_back.ravel() == 1) & (error < _FB_MAX_ERROR_PX)
+        return moved, np.flatnonzero(good)
+
+
+def _move_box(box: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """`box` shifted by the points' median motion and scaled by the median change of their pairwise distances."""
+    p, q = before.reshape(-1, 2).astype(np.float64), after.reshape(-1, 2).astype(np.float64)
+    shift = np.median(q - p, axis=0)
+    i, j = np.triu_indices(len(p), k=1)
+    d_before = np.linalg.norm(p[i] - p[j], axis=1)
+    usable = d_before > 1.0
+    scale = float(np.median(np.linalg.norm(q[i] - q[j], axis=1)[usable] / d_before[usable])) if usable.any() else 1.0
+    scale = min(max(scale, 1.0 / _MAX_SCALE_STEP), _MAX_SCALE_STEP)
+    cx, cy = (box[0] + box[2]) / 2.0 + shift[0], (box[1] + box[3]) / 2.0 + shift[1]
+    half_w, half_h = scale * (box[2] - box[0]) / 2.0, scale * (box[3] - box[1]) / 2.0
+    return np.array([cx - half_w, cy - half_h, cx + half_w, cy + half_h])
