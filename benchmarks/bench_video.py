@@ -36,7 +36,7 @@ from emolens.io.sinks import VideoSink
 from emolens.io.video import VideoFileSource
 from emolens.render import annotate, load_label_atlas
 from emolens.runtime.detector import HaarFaceDetector
-from emolens.runtime.pipeline import crop_with_margin
+from emolens.runtime.pipeline import PipelineOptions, crop_with_margin
 from emolens.runtime.smoother import EmaSmoother
 from emolens.runtime.tracker import IouTracker
 from emolens.types import FaceResult, FrameResult
@@ -64,7 +64,9 @@ CONFIGS = (
 
 def stage_pass(recognizer: Recognizer, detector: HaarFaceDetector, cfg: Config, video: Path, frames: int) -> dict:
     classifier, margin = recognizer.classifier, recognizer.options.crop_margin
-    tracker, smoother, atlas = IouTracker(), EmaSmoother(), load_label_atlas()
+    defaults = PipelineOptions()
+    tracker = IouTracker(defaults.iou_threshold, defaults.max_missed, min_hits=1)
+    smoother, atlas = EmaSmoother(), load_label_atlas()
     spent = dict.fromkeys(STAGES, 0.0)
     n, detections = 0, []
     with tempfile.TemporaryDirectory() as tmp, VideoFileSource(video) as source:
@@ -82,7 +84,7 @@ def stage_pass(recognizer: Recognizer, detector: HaarFaceDetector, cfg: Config, 
             crops = [crop_with_margin(frame.image, box, margin) for box, _ in detections]
             probs = classifier.predict(crops) if crops else np.zeros((0, 7), np.float32)
             t3 = time.perf_counter()
-            ids = tracker.update([box for box, _ in detections])
+            ids = tracker.update([box for box, _ in detections])  # type: ignore[assignment]
             smoother.forget(tracker.dropped_ids)
             probs = smoother.update(ids, probs)
             result = FrameResult(
