@@ -19,7 +19,11 @@ MODEL_DIR = Path(__file__).resolve().parent.parent / "src" / "emolens" / "models
 
 
 def load(path: Path) -> dict[str, Any] | None:
-    return json.loads(path.read_text()) if path.is_file() else None
+    """NAME.json, or NAME/eval_metrics.json where the evaluation wrote its folder (each is kept once)."""
+    for candidate in (path, path.with_suffix("") / "eval_metrics.json"):
+        if candidate.is_file():
+            return json.loads(candidate.read_text())
+    return None
 
 
 def pct(x: float) -> str:

@@ -78,12 +78,12 @@ echo "fast = $fast_run (PublicTest $best_acc)"
 candidates=()  # accurate = kd0 + kd1, the best ensemble of this table with flip
 for seed in "${SEEDS[@]}"; do candidates+=("seed$seed=$RUNS/resnet_s-seed$seed/best.pt"); done
 for seed in "${KD_SEEDS[@]}"; do candidates+=("kd$seed=$RUNS/resnet_s-kd-seed$seed/best.pt"); done
-"$PY" scripts/ensemble_candidates.py "$DATA" "${candidates[@]}" > "$CARD/ensemble-candidates.md"
+"$PY" research/ensemble_candidates.py "$DATA" "${candidates[@]}" > "$CARD/ensemble-candidates.md"
 # Both models keep the mirror view alone: shifted or zoomed views (crop TTA) add too little for their cost.
 members=()  # accurate's networks
 for seed in "${KD_SEEDS[@]}"; do members+=("$RUNS/resnet_s-kd-seed$seed/best.pt"); done
 member_names=$(printf '+kd%s' "${KD_SEEDS[@]}")  # kd0+kd1: accurate's members, as named in candidates
-"$PY" scripts/tta_candidates.py "$DATA" "${candidates[@]}" --ensemble "${member_names#+}" > "$CARD/tta-candidates.md"
+"$PY" research/tta_candidates.py "$DATA" "${candidates[@]}" --ensemble "${member_names#+}" > "$CARD/tta-candidates.md"
 
 # 4. Temperatures on PublicTest, then the int8 exports.
 # export_model NAME CHECKPOINT...: the checkpoints with flip in one graph at temperature 1 ($RUNS/emolens-NAME-T1-
@@ -122,8 +122,7 @@ done
 for name in fast accurate; do
   mkdir -p "$CARD/$name"
   for split in "${SPLITS[@]}"; do
-    "$EMOLENS" eval "$name" --data "$DATA" --split "$split" --threads 2 --out "$CARD/$name/$split" --json \
-      > "$CARD/$name/$split.json"
+    "$EMOLENS" eval "$name" --data "$DATA" --split "$split" --threads 2 --out "$CARD/$name/$split" >/dev/null
   done
   "$EMOLENS" eval "$RUNS/emolens-$name-float32.onnx" --data "$DATA" --split PrivateTest --threads 2 --json \
     > "$CARD/$name/PrivateTest-float32.json"
@@ -135,7 +134,7 @@ done
 # Calibration as shipped: before = the temperature-1 model, after = with the temperature fitted on PublicTest.
 for name in fast accurate; do
   "$EMOLENS" eval "$RUNS/emolens-$name-T1-float32.onnx" --data "$DATA" --split PrivateTest --calibration \
-    --out "$CARD/$name/calibration" --json > "$CARD/$name/calibration.json"
+    --out "$CARD/$name/calibration" >/dev/null
 done
 "$PY" scripts/model_card_tables.py "$CARD" > "$CARD/tables.md"
 echo "wrote $MODELS/emolens-{fast,accurate}.onnx and $CARD/ (tables: $CARD/tables.md)"

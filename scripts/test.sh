@@ -8,8 +8,8 @@ PY=${PYTHON:-python3}
 .venv-test/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv-test/bin/python -m pip install -q -e '.[train,web,dev]'
 bash scripts/install-system-deps.sh || echo "test.sh: system packages not installed; tests that need them will skip" >&2
-.venv-test/bin/python -m ruff check src tests benchmarks scripts
-.venv-test/bin/python -m ruff format --check src tests benchmarks scripts
+.venv-test/bin/python -m ruff check src tests benchmarks scripts research
+.venv-test/bin/python -m ruff format --check src tests benchmarks scripts research
 set +e
 .venv-test/bin/python -m pytest "$@"
 rc=$?

@@ -31,8 +31,8 @@ def shared_path(*parts: str) -> Path:
 
 
 def load_script(name: str) -> ModuleType:
-    """scripts/NAME.py as a module: the scripts are not a package, and their helpers are tested directly."""
-    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    """research/NAME.py as a module: the research scripts are not a package, and their helpers are tested directly."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "research" / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

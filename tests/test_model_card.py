@@ -1,5 +1,5 @@
 """The model card's tables are the ones the scripts in scripts/ make (from the committed eval JSONs, or committed
-output), and the crop views of scripts/tta_candidates.py are what their names say."""
+output), and the crop views of research/tta_candidates.py are what their names say."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ so nothing touches pyplot's global state or a display.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import logging
 from collections.abc import Sequence
@@ -18,12 +19,14 @@ import numpy as np
 
 from emolens.data.dataset import FaceDataset
 from emolens.errors import DataFormatError
-from emolens.evaluate import ClassificationMetrics, ReliabilityBins, classification_metrics, predict_probs
+from emolens.evaluate import ClassificationMetrics, EvalReport, ReliabilityBins, classification_metrics, predict_probs
 from emolens.types import EMOTIONS
 
 log = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.json"
+EVAL_METRICS_FILE = "eval_metrics.json"
+RELIABILITY_FILE = "reliability.png"
 CONFUSION_FILE = "confusion_matrix.png"
 CURVES_FILE = "training_curves.png"
 
@@ -160,3 +163,25 @@ def plot_reliability(before: ReliabilityBins, after: ReliabilityBins | None, pat
     fig.tight_layout()
     fig.savefig(path)
     return path
+
+
+def write_eval_report(report: EvalReport, out_dir: Path) -> EvalReport:
+    """eval_metrics.json and, where matplotlib is installed, the confusion matrix and reliability PNGs.
+
+    Returns:
+        The report with `files`, the names written.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = [EVAL_METRICS_FILE]
+    try:
+        plot_confusion(report.scores, out_dir / CONFUSION_FILE, title=report.split)
+        files.append(CONFUSION_FILE)
+        if report.reliability is not None and report.calibration is not None:
+            title = f"{report.split}, T fitted on PublicTest = {report.calibration.temperature_relative:.3f}"
+            plot_reliability(*report.reliability, out_dir / RELIABILITY_FILE, title=title)
+            files.append(RELIABILITY_FILE)
+    except ImportError:
+        log.warning("matplotlib is not installed (pip install 'emolens[train]'); no PNGs written")
+    written = dataclasses.replace(report, files=tuple(files))
+    (out_dir / EVAL_METRICS_FILE).write_text(json.dumps(written.to_dict(), indent=2) + "\n")
+    return written

@@ -5,15 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from emolens.errors import MediaError
+from emolens.io.inputs import expand_inputs
 
 from .common import add_recognizer_args, recognizer_options
-
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm", ".pbm"})
 
 
 def add_parser(sub: Any) -> None:
@@ -59,19 +57,6 @@ def run(args: argparse.Namespace) -> int:
         else:
             _print_text(path, result, args.lang)
     return 1 if failures else 0
-
-
-def expand_inputs(paths: list[Path]) -> Iterator[tuple[Path, str | None]]:
-    """Each file as given; each folder's image files (by suffix, sorted, not recursive). A problem is a reason."""
-    for path in paths:
-        if path.is_dir():
-            images = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-            if not images:
-                yield path, "folder holds no image files (" + ", ".join(sorted(IMAGE_SUFFIXES)) + ")"
-            for image in images:
-                yield image, None
-        else:
-            yield path, None
 
 
 def _emit(obj: dict[str, object]) -> None:

@@ -11,9 +11,6 @@ from typing import Any
 
 log = logging.getLogger("emolens")
 
-#: Largest |onnxruntime - torch| difference of the output probabilities that still counts as the same model.
-PARITY_TOLERANCE = 1e-4
-
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("export", help="export a checkpoint to ONNX", description=__doc__)
@@ -70,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check(report: Any) -> int:
+    from emolens.nn.export import PARITY_TOLERANCE
+
     print(f"wrote {report.path} ({report.size_bytes / 1e6:.2f} MB, {report.size_bytes} bytes)")
     print(f"max |onnxruntime - torch| = {report.max_abs_diff:.2e} (tolerance {PARITY_TOLERANCE:.0e})")
     if report.max_abs_diff > PARITY_TOLERANCE:
@@ -79,22 +78,16 @@ def _check(report: Any) -> int:
 
 
 def _quantize(args: argparse.Namespace, float_out: Path, out: Path) -> int:
-    import numpy as np
+    from emolens.data import load_data
+    from emolens.nn.export import int8_calibration_inputs, quantize_int8
 
-    from emolens.nn.export import quantize_int8
-    from emolens.preprocess import preprocess_faces
-
-    from .common import load_data
-
-    dataset = load_data(args.data)
-    training, public = dataset.split("Training"), dataset.split("PublicTest")
-    pick = np.random.default_rng(0).permutation(len(training))[: args.calibration_faces]
-    report = quantize_int8(
-        float_out, out, preprocess_faces(training.images[np.sort(pick)]), preprocess_faces(public.images)
-    )
-    print(f"wrote {report.path} ({report.size_bytes / 1e6:.2f} MB, int8, calibrated on {len(pick)} Training faces)")
+    calibration, check = int8_calibration_inputs(load_data(args.data), args.calibration_faces)
+    report = quantize_int8(float_out, out, calibration, check)
     print(
-        f"int8 vs float32 on {len(public)} PublicTest faces: same top emotion {report.top1_agreement:.2%}, "
+        f"wrote {report.path} ({report.size_bytes / 1e6:.2f} MB, int8, calibrated on {len(calibration)} Training faces)"
+    )
+    print(
+        f"int8 vs float32 on {len(check)} PublicTest faces: same top emotion {report.top1_agreement:.2%}, "
         f"max |probability difference| {report.max_abs_diff:.3f}"
     )
     return 0

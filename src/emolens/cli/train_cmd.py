@@ -8,7 +8,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from .common import BAD_ROW_HELP, attach_ferplus, load_data
+from emolens.data import attach_ferplus, load_data
+
+from .common import BAD_ROW_HELP
 
 log = logging.getLogger("emolens")
 
@@ -63,19 +65,16 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from emolens.nn.augment import AugmentConfig
-    from emolens.nn.train import TrainConfig, train
+    from emolens.nn.train import TrainConfig, resume_config, train
 
     from .progress import TrainProgress
 
     if args.threads:
         torch.set_num_threads(args.threads)
     out: Path = args.out
-    if args.resume and (out / "last.pt").exists():
-        from emolens.nn.checkpoint import load_checkpoint
-
-        cfg = TrainConfig.from_dict(load_checkpoint(out / "last.pt")["config"])
-        cfg.epochs = args.epochs
-        log.info("resuming with the run's own config (epochs now %d)", cfg.epochs)
+    resumed = resume_config(out, args.epochs) if args.resume else None
+    if resumed is not None:
+        cfg = resumed
     else:
         cfg = TrainConfig(
             model=args.model,

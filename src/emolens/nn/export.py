@@ -14,11 +14,15 @@ import torch
 from torch import nn
 
 from emolens import modelmeta as meta_keys
+from emolens.data.dataset import FaceDataset
 from emolens.nn.checkpoint import load_checkpoint, model_from_checkpoint
-from emolens.preprocess import INPUT_SIZE_PX, MEAN, STD
+from emolens.preprocess import INPUT_SIZE_PX, MEAN, STD, preprocess_faces
 from emolens.types import EMOTIONS
 
 log = logging.getLogger(__name__)
+
+#: Largest |onnxruntime - torch| difference of the output probabilities that still counts as the same model.
+PARITY_TOLERANCE = 1e-4
 
 ExportTta = Literal["none", "flip"]
 
@@ -217,3 +221,19 @@ def quantize_int8(
     int8_probs = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(None, {"input": check})[0]
     agreement = float((float_probs.argmax(1) == int8_probs.argmax(1)).mean())
     return QuantizeReport(out, out.stat().st_size, agreement, float(np.abs(float_probs - int8_probs).max()))
+
+
+def int8_calibration_inputs(dataset: FaceDataset, faces: int = 1024, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The model inputs that int8 quantisation calibrates on and is checked on.
+
+    Args:
+        dataset: the whole data set; its Training split calibrates, its PublicTest split checks.
+        faces: Training faces drawn for calibration (a fixed random sample, in data-set order).
+        seed: of that draw.
+
+    Returns:
+        Preprocessed (calibration, check) batches, float32 (N, 1, 48, 48).
+    """
+    training, public = dataset.split("Training"), dataset.split("PublicTest")
+    pick = np.sort(np.random.default_rng(seed).permutation(len(training))[:faces])
+    return preprocess_faces(training.images[pick]), preprocess_faces(public.images)

@@ -198,6 +198,26 @@ def _truncate_log(log_path: Path, start_epoch: int) -> None:
         csv.writer(f).writerows(kept)
 
 
+def resume_config(out_dir: Path, epochs: int) -> TrainConfig | None:
+    """The policy of --resume: a run continues with its own recipe, read from its `last.pt`; only the number
+    of epochs may change (to extend a finished run).
+
+    Args:
+        out_dir: the run's folder.
+        epochs: the total number of epochs now wanted.
+
+    Returns:
+        The run's config with `epochs` replaced, or None where the run has no `last.pt` yet.
+    """
+    last_path = out_dir / "last.pt"
+    if not last_path.exists():
+        return None
+    cfg = TrainConfig.from_dict(load_checkpoint(last_path)["config"])
+    cfg.epochs = epochs
+    log.info("resuming with the run's own config (epochs now %d)", cfg.epochs)
+    return cfg
+
+
 def train(
     cfg: TrainConfig,
     train_set: FaceDataset,

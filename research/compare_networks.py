@@ -1,7 +1,7 @@
 """Two checkpoints, face by face, on PublicTest with the mirror view: how many faces each gets right that the other
 gets wrong, and how many standard errors the difference is (a sign test on those faces).
 
-    python scripts/compare_networks.py DATA BEFORE=CHECKPOINT AFTER=CHECKPOINT
+    python research/compare_networks.py DATA BEFORE=CHECKPOINT AFTER=CHECKPOINT
 
 This is a selection tool: it reads PublicTest only, never PrivateTest.
 """
@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-from emolens.cli.common import load_data
+from emolens.data import load_data
 from emolens.evaluate import predict_probs
 
 

@@ -1,6 +1,6 @@
 """PublicTest accuracy of weight averages ("model soups") of runs that start from the same weights.
 
-    python scripts/soup_candidates.py DATA NAME=CHECKPOINT [NAME=CHECKPOINT ...] --soup NAME+NAME [--soup ...]
+    python research/soup_candidates.py DATA NAME=CHECKPOINT [NAME=CHECKPOINT ...] --soup NAME+NAME [--soup ...]
 
 Each soup averages its members' weights uniformly (Wortsman et al. 2022) into one network of the same cost as
 one member; this only makes sense for runs fine-tuned from one starting point (here the distillation variants
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.optim.swa_utils import update_bn
 
-from emolens.cli.common import load_data
+from emolens.data import load_data
 from emolens.evaluate import predict_probs
 from emolens.nn.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from emolens.preprocess import preprocess_faces

@@ -1,6 +1,6 @@
 """PublicTest accuracy of each network under three sets of test-time views (crop TTA), and of named ensembles.
 
-    python scripts/tta_candidates.py DATA NAME=CHECKPOINT [NAME=CHECKPOINT ...] [--ensemble NAME+NAME ...]
+    python research/tta_candidates.py DATA NAME=CHECKPOINT [NAME=CHECKPOINT ...] [--ensemble NAME+NAME ...]
 
 The view sets, each averaging the networks' probabilities over its views:
 - mirror (2 passes): the face and its mirror image, what the shipped models do;
@@ -17,7 +17,7 @@ import argparse
 import cv2
 import numpy as np
 
-from emolens.cli.common import load_data
+from emolens.data import load_data
 from emolens.evaluate import predict_probs
 
 SHIFT_PX = 2

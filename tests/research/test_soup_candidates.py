@@ -1,4 +1,4 @@
-"""scripts/soup_candidates.py: a soup is the members' mean, and recomputed batch-norm statistics are the
+"""research/soup_candidates.py: a soup is the members' mean, and recomputed batch-norm statistics are the
 inputs' own."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""scripts/compare_networks.py's sign test counts only the faces on which two networks disagree."""
+"""research/compare_networks.py's sign test counts only the faces on which two networks disagree."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """PublicTest accuracy of every ensemble that a set of checkpoints can make, with and without the mirror view.
 
-    python scripts/ensemble_candidates.py DATA NAME=CHECKPOINT [NAME=CHECKPOINT ...]
+    python research/ensemble_candidates.py DATA NAME=CHECKPOINT [NAME=CHECKPOINT ...]
 
 This is a selection tool: it reads PublicTest only, never PrivateTest. Probabilities are averaged over members
 (and views), as `emolens export CKPT [CKPT ...] --tta flip` does in its graph.
@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-from emolens.cli.common import load_data
+from emolens.data import load_data
 from emolens.evaluate import predict_probs
 
 

@@ -1,0 +1,77 @@
+"""Loading a data set as the commands and research scripts do: the cache, logged skips, FER+ labels."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from pathlib import Path
+
+from emolens.data.cache import load_dataset
+from emolens.data.dataset import FaceDataset
+from emolens.data.fer2013 import OnBadRow
+from emolens.data.ferplus import read_ferplus_votes, votes_to_labels
+
+log = logging.getLogger("emolens")
+
+
+def default_cache_dir() -> Path:
+    """Where parsed data sets are cached: $XDG_CACHE_HOME/emolens, else ~/.cache/emolens."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "emolens"
+
+
+def load_data(path: str | Path, on_bad_row: OnBadRow = "error", no_cache: bool = False) -> FaceDataset:
+    """A data set as the commands load it: cached in `default_cache_dir()`, skipped rows and files logged.
+
+    Args:
+        path: fer2013.csv (plain, .gz, .xz) or an image-folder tree.
+        on_bad_row: "error" stops at a malformed row or unreadable image; "skip" leaves it out and counts it.
+        no_cache: parse again instead of reading the cache.
+
+    Returns:
+        The data set, every split.
+
+    Raises:
+        DataFormatError: a malformed row or unreadable image, with on_bad_row="error".
+        FileNotFoundError: no such file or folder.
+    """
+    dataset = load_dataset(path, on_bad_row=on_bad_row, cache_dir=None if no_cache else default_cache_dir())
+    if dataset.skipped_rows:
+        log.warning(
+            "%s: %d malformed rows skipped (first lines: %s)",
+            path,
+            len(dataset.skipped_rows),
+            ", ".join(map(str, dataset.skipped_rows[:5])),
+        )
+    if dataset.skipped_files:
+        log.warning(
+            "%s: %d unreadable images skipped (first: %s)",
+            path,
+            len(dataset.skipped_files),
+            ", ".join(dataset.skipped_files[:3]),
+        )
+    return dataset
+
+
+def attach_ferplus(dataset: FaceDataset, votes_path: str | Path, mode: str) -> FaceDataset:
+    """Replace targets by FER+ votes (rows aligned with fer2013.csv); rows FER+ calls no face go.
+
+    Args:
+        dataset: the whole FER2013 csv, every split, in file order.
+        votes_path: fer2013new.csv.
+        mode: "soft" (vote shares) or "majority".
+
+    Returns:
+        The usable rows, with `soft_labels` set.
+
+    Raises:
+        ValueError: the votes and the data set do not have the same number of rows.
+    """
+    votes = read_ferplus_votes(votes_path)
+    if len(votes) != len(dataset):
+        raise ValueError(f"{votes_path}: {len(votes)} rows, but the data set has {len(dataset)}; they must align")
+    soft, usable = votes_to_labels(votes, mode)
+    with_votes = dataclasses.replace(dataset, soft_labels=soft)
+    log.info("FER+ %s labels: %d of %d rows usable", mode, int(usable.sum()), len(usable))
+    return with_votes.subset(usable)

@@ -1,0 +1,29 @@
+"""The inputs a user names: files as given, folders expanded to the image files they hold."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+#: Suffixes of the image files a folder is searched for.
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm", ".pbm"})
+
+
+def expand_inputs(paths: list[Path]) -> Iterator[tuple[Path, str | None]]:
+    """Each file as given; each folder's image files (by suffix, sorted, not recursive).
+
+    Args:
+        paths: files and folders, as the user gave them.
+
+    Yields:
+        (path, problem): problem is None, or why the path yields no image (a folder with none).
+    """
+    for path in paths:
+        if path.is_dir():
+            images = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not images:
+                yield path, "folder holds no image files (" + ", ".join(sorted(IMAGE_SUFFIXES)) + ")"
+            for image in images:
+                yield image, None
+        else:
+            yield path, None
