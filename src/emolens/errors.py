@@ -8,7 +8,13 @@ class EmolensError(Exception):
 
 
 class DataFormatError(EmolensError, ValueError):
-    """A data set file or row is malformed; the message names the file and line."""
+    """A data set file or row is malformed; the message names the file and line.
+
+    Args:
+        path: The file that is malformed, as the user named it.
+        line: The 1-based line number of the bad row, or None when the fault is the whole file.
+        reason: What is wrong, in a few words.
+    """
 
     def __init__(self, path: str, line: int | None, reason: str) -> None:
         self.path = path

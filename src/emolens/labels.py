@@ -19,7 +19,17 @@ _NAMES: dict[str, tuple[str, ...]] = {
 
 
 def display_names(lang: str = DEFAULT_LANG) -> tuple[str, ...]:
-    """The seven names in `lang`, in EMOTIONS order."""
+    """The seven names in `lang`, in EMOTIONS order.
+
+    Args:
+        lang: A language code from LANGUAGES.
+
+    Returns:
+        The seven display names, in the order of `emolens.types.EMOTIONS`.
+
+    Raises:
+        ValueError: If `lang` is not in LANGUAGES.
+    """
     try:
         return _NAMES[lang]
     except KeyError:
@@ -27,4 +37,16 @@ def display_names(lang: str = DEFAULT_LANG) -> tuple[str, ...]:
 
 
 def display_name(emotion: str, lang: str = DEFAULT_LANG) -> str:
+    """The display name of one emotion in `lang`.
+
+    Args:
+        emotion: An English emotion name from `emolens.types.EMOTIONS`.
+        lang: A language code from LANGUAGES.
+
+    Returns:
+        The emotion's name in `lang`.
+
+    Raises:
+        ValueError: If `lang` is not in LANGUAGES or `emotion` is not in EMOTIONS.
+    """
     return display_names(lang)[EMOTIONS.index(emotion)]

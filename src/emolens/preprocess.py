@@ -18,7 +18,19 @@ STD = 0.25
 
 
 def to_gray_u8(image: np.ndarray) -> np.ndarray:
-    """Any common image array -> 2-D uint8 grayscale (colour is assumed BGR, as OpenCV reads it)."""
+    """Any common image array -> 2-D uint8 grayscale (colour is assumed BGR, as OpenCV reads it).
+
+    uint16 keeps its high byte; other non-uint8 types are clipped to [0, 255].
+
+    Args:
+        image: An image of shape (H, W), (H, W, 1), (H, W, 3) BGR or (H, W, 4) BGRA.
+
+    Returns:
+        The image as a 2-D uint8 grayscale array of the same height and width.
+
+    Raises:
+        ValueError: If the array has any other shape.
+    """
     if image.dtype == np.uint16:
         image = (image >> 8).astype(np.uint8)
     elif image.dtype != np.uint8:
@@ -38,6 +50,16 @@ def preprocess_faces(crops: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
     """Face crops -> float32 array (N, 1, 48, 48), standardised.
 
     A 3-D uint8 array of shape (N, 48, 48) (a batch of FER2013 images) is accepted as N crops.
+
+    Args:
+        crops: Face crops of any size and any layout `to_gray_u8` accepts, or one (N, 48, 48) array.
+
+    Returns:
+        A float32 array of shape (N, 1, 48, 48), scaled to [0, 1] then standardised with MEAN and STD;
+        (0, 1, 48, 48) for no crops.
+
+    Raises:
+        ValueError: If a crop is empty or has a shape `to_gray_u8` does not accept.
     """
     if isinstance(crops, np.ndarray) and crops.ndim == 3 and crops.shape[1:] == (INPUT_SIZE_PX, INPUT_SIZE_PX):
         gray = crops if crops.dtype == np.uint8 else np.stack([to_gray_u8(c) for c in crops])

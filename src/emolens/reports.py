@@ -33,7 +33,22 @@ CURVES_FILE = "training_curves.png"
 
 def training_report(run_dir: Path, val_set: FaceDataset) -> dict[str, Any]:
     """Score `run_dir/best.pt` on `val_set` (PublicTest) and write metrics.json, confusion_matrix.png
-    and training_curves.png into `run_dir`; returns the metrics with "files": the names written."""
+    and training_curves.png into `run_dir`; returns the metrics with "files": the names written.
+
+    Without matplotlib the plots are skipped with a warning; metrics.json is always written. Needs torch.
+
+    Args:
+        run_dir: A training run's folder, holding best.pt and (for the curves) log.csv.
+        val_set: The PublicTest split the run selected its epoch on.
+
+    Returns:
+        What metrics.json holds: split, architecture, best_epoch, epochs_run, PublicTest_acc, the
+        `ClassificationMetrics.to_dict` fields, and "files".
+
+    Raises:
+        ModelFileError: If best.pt is missing or not an emolens checkpoint.
+        DataFormatError: If log.csv is malformed.
+    """
     from emolens.nn.checkpoint import load_checkpoint
 
     run_dir = Path(run_dir)
@@ -66,7 +81,17 @@ def training_report(run_dir: Path, val_set: FaceDataset) -> dict[str, Any]:
 
 
 def read_training_log(path: Path) -> list[dict[str, float]]:
-    """Rows of log.csv as floats, one per epoch; a resumed run may repeat an epoch, the last row wins."""
+    """Rows of log.csv as floats, one per epoch; a resumed run may repeat an epoch, the last row wins.
+
+    Args:
+        path: The run's log.csv; a missing file is logged and gives no rows.
+
+    Returns:
+        One dict of column -> value per epoch, in epoch order.
+
+    Raises:
+        DataFormatError: If a value is not a number or there is no epoch column.
+    """
     if not path.exists():
         log.warning("%s: no training log; no curves", path)
         return []
@@ -98,7 +123,20 @@ def _figure(width_in: float, height_in: float) -> Any:
 def plot_confusion(
     scores: ClassificationMetrics, path: Path, title: str = "", labels: Sequence[str] = EMOTIONS
 ) -> Path:
-    """Confusion matrix normalised by row (recall on the diagonal), with the raw counts printed."""
+    """Confusion matrix normalised by row (recall on the diagonal), with the raw counts printed.
+
+    Args:
+        scores: The metrics whose confusion matrix is drawn; accuracy and macro-F1 go in the title.
+        path: The image file to write (PNG by its suffix).
+        title: Put before the accuracy and macro-F1 in the title.
+        labels: Class names for the axes, in the matrix's order.
+
+    Returns:
+        `path`.
+
+    Raises:
+        ImportError: If matplotlib is not installed (it is in the `train` extra).
+    """
     cm = scores.confusion
     rows = cm.sum(axis=1, keepdims=True)
     norm = np.divide(cm, rows, out=np.zeros(cm.shape, dtype=np.float64), where=rows > 0)
@@ -121,7 +159,20 @@ def plot_confusion(
 
 
 def plot_training_curves(rows: Sequence[dict[str, float]], path: Path) -> Path:
-    """Loss and accuracy per epoch, Training against PublicTest."""
+    """Loss and accuracy per epoch, Training against PublicTest.
+
+    Args:
+        rows: Epoch rows as `read_training_log` returns them, with epoch, train_loss, val_loss,
+            train_acc and val_acc; the best val_acc epoch is marked.
+        path: The image file to write.
+
+    Returns:
+        `path`.
+
+    Raises:
+        ImportError: If matplotlib is not installed.
+        KeyError: If a row lacks one of the columns above.
+    """
     from matplotlib.ticker import MaxNLocator
 
     epochs = [r["epoch"] for r in rows]
@@ -144,7 +195,22 @@ def plot_training_curves(rows: Sequence[dict[str, float]], path: Path) -> Path:
 
 
 def plot_reliability(before: ReliabilityBins, after: ReliabilityBins | None, path: Path, title: str = "") -> Path:
-    """Reliability diagram: accuracy against confidence per bin, before (and after) temperature scaling."""
+    """Reliability diagram: accuracy against confidence per bin, before (and after) temperature scaling.
+
+    Empty bins are not drawn.
+
+    Args:
+        before: The bins of the uncalibrated probabilities.
+        after: The bins after temperature scaling, or None to draw `before` alone.
+        path: The image file to write.
+        title: The plot's title.
+
+    Returns:
+        `path`.
+
+    Raises:
+        ImportError: If matplotlib is not installed.
+    """
     fig = _figure(5.6, 5.0)
     ax = fig.add_subplot(1, 1, 1)
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfect calibration")
@@ -168,8 +234,17 @@ def plot_reliability(before: ReliabilityBins, after: ReliabilityBins | None, pat
 def write_eval_report(report: EvalReport, out_dir: Path) -> EvalReport:
     """eval_metrics.json and, where matplotlib is installed, the confusion matrix and reliability PNGs.
 
+    The reliability PNG is written only when the report carries a calibration.
+
+    Args:
+        report: The evaluation, from `emolens.evaluate.evaluate_model`.
+        out_dir: The folder to write into; created when missing, files of the same names replaced.
+
     Returns:
         The report with `files`, the names written.
+
+    Raises:
+        OSError: If the folder or a file cannot be written.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     files = [EVAL_METRICS_FILE]

@@ -17,6 +17,13 @@ class TrainProgress:
         self._n = 0
 
     def epoch_start(self, epoch: int, epochs: int, batches: int) -> None:
+        """Open the epoch's bar on stderr (tqdm hides it when stderr is not a terminal) and reset the means.
+
+        Args:
+            epoch: The epoch starting, 1-based as shown.
+            epochs: The number of epochs in the run.
+            batches: The number of batches in the epoch, the bar's length.
+        """
         self._bar = tqdm(
             total=batches,
             desc=f"epoch {epoch}/{epochs}",
@@ -30,6 +37,12 @@ class TrainProgress:
         self._n = 0
 
     def batch_end(self, loss: float, acc: float) -> None:
+        """Advance the bar by one batch and show the running means of loss and accuracy.
+
+        Args:
+            loss: The batch's training loss.
+            acc: The batch's training accuracy, in [0, 1].
+        """
         self._n += 1
         self._loss += (loss - self._loss) / self._n
         self._acc += (acc - self._acc) / self._n
@@ -38,6 +51,14 @@ class TrainProgress:
             self._bar.set_postfix(loss=f"{self._loss:.3f}", acc=f"{self._acc:.3f}", refresh=False)
 
     def epoch_end(self, row: dict[str, float]) -> None:
+        """Close the bar and write the epoch's summary line to stderr.
+
+        Args:
+            row: The epoch's log row, with epoch, train_loss, train_acc, val_loss, val_acc, lr and seconds.
+
+        Raises:
+            KeyError: If `row` lacks one of those keys.
+        """
         if self._bar is not None:
             self._bar.close()
         tqdm.write(

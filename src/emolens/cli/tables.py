@@ -6,7 +6,23 @@ from collections.abc import Sequence
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[object]], digits: int = 4) -> str:
-    """Rows of str/int/float under a header; floats with `digits` decimals."""
+    """Rows of str/int/float under a header; floats with `digits` decimals.
+
+    A column is right-aligned when every row holds an int or float there; other cells are shown by `str`.
+
+    Args:
+        header: The column names.
+        rows: The rows, each with one value per column.
+        digits: Decimals shown for a float.
+
+    Returns:
+        The table as lines joined by newlines: header, a dashed rule, then one line per row, with no
+        trailing spaces.
+
+    Raises:
+        IndexError: If a row is shorter than the header.
+        ValueError: If a row is longer than the header.
+    """
 
     def cell(value: object) -> str:
         if isinstance(value, float):

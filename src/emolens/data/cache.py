@@ -18,6 +18,17 @@ CACHE_FORMAT = 1
 
 
 def file_digest(path: Path) -> str:
+    """The sha256 of a file's bytes, read in 4 MiB chunks so a large csv never sits in memory twice.
+
+    Args:
+        path: The file to hash.
+
+    Returns:
+        The digest as 64 lowercase hex characters.
+
+    Raises:
+        OSError: If the file cannot be read (FileNotFoundError when it is missing).
+    """
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 22), b""):
@@ -27,7 +38,22 @@ def file_digest(path: Path) -> str:
 
 def load_dataset(path: str | Path, on_bad_row: OnBadRow = "error", cache_dir: Path | None = None) -> FaceDataset:
     """FER2013 from a csv file (plain/.gz/.xz) or an image-folder tree (`on_bad_row` applies to both);
-    csv parses are cached in `cache_dir` (none when it is None) under the sha256 of the file's bytes."""
+    csv parses are cached in `cache_dir` (none when it is None) under the sha256 of the file's bytes.
+
+    An unreadable cache file is logged and parsed again; image folders are never cached.
+
+    Args:
+        path: fer2013.csv (plain, .gz, .xz, .bz2) or the root of an image-folder tree.
+        on_bad_row: "error" stops at a malformed row or unreadable image; "skip" leaves it out and counts it.
+        cache_dir: The folder for cached csv parses (created when needed), or None for no cache.
+
+    Returns:
+        The data set, every split.
+
+    Raises:
+        FileNotFoundError: If `path` is neither a folder nor an existing file.
+        DataFormatError: If a row or image is malformed with on_bad_row="error", or nothing usable is found.
+    """
     path = Path(path)
     if path.is_dir():
         return read_image_folders(path, on_bad_row)

@@ -18,7 +18,8 @@ class FaceDataset:
 
     `images` (N, 48, 48) uint8; `labels` (N,) int64 in 0..6; `usage` (N,) index into SPLITS;
     `soft_labels` (N, 7) float32 rows summing to 1 when FER+ votes were attached, else None;
-    `skipped_rows` (csv line numbers) and `skipped_files` (image paths) were left out as unreadable.
+    `skipped_rows` (csv line numbers) and `skipped_files` (image paths) were left out as unreadable;
+    `source` is the file or folder it was read from.
     """
 
     images: np.ndarray
@@ -33,6 +34,14 @@ class FaceDataset:
         return int(self.labels.shape[0])
 
     def subset(self, mask: np.ndarray) -> FaceDataset:
+        """The rows `mask` selects, with their soft labels; `source` and the skip lists are kept.
+
+        Args:
+            mask: A boolean (N,) mask or an index array into the rows.
+
+        Returns:
+            A new data set holding the selected rows.
+        """
         return FaceDataset(
             images=self.images[mask],
             labels=self.labels[mask],
@@ -45,7 +54,17 @@ class FaceDataset:
 
     def split(self, name: str) -> FaceDataset:
         """`Training`, `PublicTest`, `PrivateTest`, or `PrivateTest-dedup` (any split + "-dedup"):
-        the split without the rows whose pixels also occur in Training."""
+        the split without the rows whose pixels also occur in Training.
+
+        Args:
+            name: A split name from `available_splits()`.
+
+        Returns:
+            The rows of that split, as a new data set.
+
+        Raises:
+            ValueError: If `name` is not a known split.
+        """
         base, dedup = (name[: -len(DEDUP_SUFFIX)], True) if name.endswith(DEDUP_SUFFIX) else (name, False)
         if base not in SPLITS:
             raise ValueError(f"unknown split {name!r}; choose from {', '.join(available_splits())}")
@@ -61,6 +80,11 @@ class FaceDataset:
 
 
 def available_splits() -> list[str]:
+    """Every name `FaceDataset.split` accepts.
+
+    Returns:
+        The SPLITS, then the de-duplicated copies of the two test splits.
+    """
     return [*SPLITS, *(s + DEDUP_SUFFIX for s in SPLITS[1:])]
 
 

@@ -42,7 +42,17 @@ SPLIT_ALIASES: dict[str, str] = {
 
 
 def open_text(path: Path) -> IO[str]:
-    """Open a text file that may be compressed (.gz, .xz, .bz2), chosen by its suffix."""
+    """Open a text file that may be compressed (.gz, .xz, .bz2), chosen by its suffix.
+
+    Args:
+        path: The file; any other suffix is read as plain text.
+
+    Returns:
+        A UTF-8 text stream with newline translation off (as the csv module wants); the caller closes it.
+
+    Raises:
+        OSError: If the file cannot be opened (FileNotFoundError when it is missing).
+    """
     opener = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}.get(path.suffix.lower())
     if opener is None:
         return open(path, encoding="utf-8", newline="")
@@ -51,7 +61,22 @@ def open_text(path: Path) -> IO[str]:
 
 def read_fer2013_csv(path: str | Path, on_bad_row: OnBadRow = "error") -> FaceDataset:
     """Parse fer2013.csv; every malformed row raises DataFormatError naming file and line,
-    or with on_bad_row="skip" is left out, counted and logged."""
+    or with on_bad_row="skip" is left out, counted and logged.
+
+    Blank lines are ignored; the columns may come in any order.
+
+    Args:
+        path: fer2013.csv, plain or compressed (.gz, .xz, .bz2).
+        on_bad_row: "error" raises at the first malformed row; "skip" leaves it out.
+
+    Returns:
+        The data set, every split, with the skipped line numbers in `skipped_rows`.
+
+    Raises:
+        DataFormatError: If the header lacks emotion, pixels or Usage, a row is malformed with
+            on_bad_row="error", or no usable row remains.
+        OSError: If the file cannot be opened (FileNotFoundError when it is missing).
+    """
     path = Path(path)
     images: list[np.ndarray] = []
     labels: list[int] = []
@@ -118,7 +143,19 @@ def read_image_folders(root: str | Path, on_bad_row: OnBadRow = "error") -> Face
     """Read `root/<split>/<class>/*.png|jpg` (split: train, val/validation, test; class names as in
     CLASS_ALIASES). Images are converted to 48x48 grayscale with the shared preprocessing resize.
     An unreadable image raises DataFormatError naming it, or with on_bad_row="skip" is left out,
-    counted and logged."""
+    counted and logged.
+
+    Args:
+        root: The folder holding the split folders.
+        on_bad_row: "error" raises at the first unreadable image; "skip" leaves it out.
+
+    Returns:
+        The data set, with the skipped image paths in `skipped_files`.
+
+    Raises:
+        DataFormatError: If no split folder exists, a class folder has an unknown name, an image is
+            unreadable with on_bad_row="error", or no image is found.
+    """
     root = Path(root)
     images: list[np.ndarray] = []
     labels: list[int] = []

@@ -15,7 +15,19 @@ VOTE_COLUMNS: tuple[str, ...] = ("anger", "disgust", "fear", "happiness", "sadne
 
 
 def read_ferplus_votes(path: str | Path) -> np.ndarray:
-    """Votes as a float32 (N, 7) array in FER2013's label order, one row per fer2013.csv row."""
+    """Votes as a float32 (N, 7) array in FER2013's label order, one row per fer2013.csv row.
+
+    Args:
+        path: fer2013new.csv, plain or compressed (.gz, .xz, .bz2).
+
+    Returns:
+        The vote counts of the seven FER2013 classes; contempt, unknown and NF are dropped.
+
+    Raises:
+        DataFormatError: If the header lacks a vote column, a row has the wrong number of columns,
+            or a vote count is not a number.
+        OSError: If the file cannot be opened (FileNotFoundError when it is missing).
+    """
     path = Path(path)
     with open_text(path) as f:
         reader = csv.reader(f)
@@ -39,6 +51,16 @@ def votes_to_labels(votes: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarra
 
     mode "soft": the vote distribution over the 7 classes; "majority": one-hot on the most voted
     class. Rows with no vote for any of the 7 classes are not usable.
+
+    Args:
+        votes: Vote counts, (N, 7), as `read_ferplus_votes` returns them.
+        mode: "soft" or "majority".
+
+    Returns:
+        The targets (all zero on unusable rows) and the mask of usable rows.
+
+    Raises:
+        ValueError: If `mode` is neither "soft" nor "majority".
     """
     totals = votes.sum(axis=1, keepdims=True)
     usable = totals[:, 0] > 0

@@ -16,7 +16,11 @@ log = logging.getLogger("emolens")
 
 
 def default_cache_dir() -> Path:
-    """Where parsed data sets are cached: $XDG_CACHE_HOME/emolens, else ~/.cache/emolens."""
+    """Where parsed data sets are cached: $XDG_CACHE_HOME/emolens, else ~/.cache/emolens.
+
+    Returns:
+        The folder path; it is not created here.
+    """
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "emolens"
 
@@ -33,7 +37,7 @@ def load_data(path: str | Path, on_bad_row: OnBadRow = "error", no_cache: bool =
         The data set, every split.
 
     Raises:
-        DataFormatError: a malformed row or unreadable image, with on_bad_row="error".
+        DataFormatError: a malformed row or unreadable image, with on_bad_row="error", or nothing usable.
         FileNotFoundError: no such file or folder.
     """
     dataset = load_dataset(path, on_bad_row=on_bad_row, cache_dir=None if no_cache else default_cache_dir())
@@ -66,7 +70,8 @@ def attach_ferplus(dataset: FaceDataset, votes_path: str | Path, mode: str) -> F
         The usable rows, with `soft_labels` set.
 
     Raises:
-        ValueError: the votes and the data set do not have the same number of rows.
+        ValueError: the votes and the data set do not have the same number of rows, or `mode` is unknown.
+        DataFormatError: the votes file is malformed.
     """
     votes = read_ferplus_votes(votes_path)
     if len(votes) != len(dataset):

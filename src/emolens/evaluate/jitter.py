@@ -25,7 +25,20 @@ class JitterConfig:
 def jitter_images(
     images: np.ndarray, kinds: Sequence[str], seed: int = 0, cfg: JitterConfig | None = None
 ) -> np.ndarray:
-    """A perturbed copy of (N, 48, 48) uint8 images; each image draws its own random parameters."""
+    """A perturbed copy of (N, 48, 48) uint8 images; each image draws its own random parameters.
+
+    Args:
+        images: Grayscale uint8 images, (N, H, W); FER2013's are (N, 48, 48).
+        kinds: The perturbations to apply, any of JITTER_KINDS; none gives an unperturbed copy.
+        seed: Seeds the draws, so the same seed perturbs the same image the same way.
+        cfg: How far each kind strays; JitterConfig() when None.
+
+    Returns:
+        The perturbed images, same shape and dtype as `images`.
+
+    Raises:
+        ValueError: If a kind is not in JITTER_KINDS.
+    """
     cfg = cfg or JitterConfig()
     unknown = set(kinds) - set(JITTER_KINDS)
     if unknown:

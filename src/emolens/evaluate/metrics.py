@@ -15,7 +15,16 @@ ECE_BINS = 15
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = NUM_CLASSES) -> np.ndarray:
-    """(n, n) int64 counts; row = true class, column = predicted class."""
+    """(n, n) int64 counts; row = true class, column = predicted class.
+
+    Args:
+        y_true: True class indices, (N,), each in 0..n_classes-1.
+        y_pred: Predicted class indices, (N,), each in 0..n_classes-1.
+        n_classes: The number of classes.
+
+    Returns:
+        The confusion matrix, (n_classes, n_classes).
+    """
     y_true = np.asarray(y_true, dtype=np.int64)
     y_pred = np.asarray(y_pred, dtype=np.int64)
     return np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
@@ -35,9 +44,16 @@ class ClassificationMetrics:
 
     @property
     def n(self) -> int:
+        """The number of rows scored (the sum of `support`)."""
         return int(self.support.sum())
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view, as eval_metrics.json stores it; floats rounded to 6 places.
+
+        Returns:
+            n, accuracy, macro_f1, per_class (precision, recall, f1, support by emotion name),
+            labels and confusion_matrix.
+        """
         return {
             "n": self.n,
             "accuracy": round(self.accuracy, 6),
@@ -61,6 +77,16 @@ def classification_metrics(y_true: np.ndarray, probs_or_pred: np.ndarray) -> Cla
 
     A class never predicted has precision 0 (and one absent from y_true recall 0): the conservative
     convention, so that macro-F1 does not flatter a model that ignores a class.
+
+    Args:
+        y_true: True class indices, (N,).
+        probs_or_pred: Scores (N, 7), of which the argmax is taken, or predicted indices (N,).
+
+    Returns:
+        The metrics of the N rows.
+
+    Raises:
+        ValueError: If labels and predictions differ in number.
     """
     y_true = np.asarray(y_true, dtype=np.int64)
     pred = np.asarray(probs_or_pred)
@@ -90,6 +116,7 @@ class ReliabilityBins:
 
     @property
     def ece(self) -> float:
+        """Expected calibration error: the count-weighted mean gap between accuracy and confidence (0 with no rows)."""
         total = self.count.sum()
         if total == 0:
             return 0.0
@@ -97,7 +124,16 @@ class ReliabilityBins:
 
 
 def reliability_bins(probs: np.ndarray, y_true: np.ndarray, n_bins: int = ECE_BINS) -> ReliabilityBins:
-    """Equal-width bins over the top-class confidence, as in Guo et al. 2017."""
+    """Equal-width bins over the top-class confidence, as in Guo et al. 2017.
+
+    Args:
+        probs: Class probabilities, (N, C).
+        y_true: True class indices, (N,).
+        n_bins: The number of bins over [0, 1]; each bin is (lo, hi].
+
+    Returns:
+        The bin edges (n_bins + 1) and, per bin, mean confidence, accuracy and count.
+    """
     probs = np.asarray(probs, dtype=np.float64)
     conf = probs.max(axis=1)
     correct = (probs.argmax(axis=1) == np.asarray(y_true)).astype(np.float64)
@@ -112,10 +148,29 @@ def reliability_bins(probs: np.ndarray, y_true: np.ndarray, n_bins: int = ECE_BI
 
 
 def expected_calibration_error(probs: np.ndarray, y_true: np.ndarray, n_bins: int = ECE_BINS) -> float:
+    """The ECE of `reliability_bins(probs, y_true, n_bins)`.
+
+    Args:
+        probs: Class probabilities, (N, C).
+        y_true: True class indices, (N,).
+        n_bins: The number of equal-width confidence bins.
+
+    Returns:
+        The expected calibration error, in [0, 1].
+    """
     return reliability_bins(probs, y_true, n_bins).ece
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Row-wise softmax of `logits / temperature`, computed in float64 with the row maximum subtracted.
+
+    Args:
+        logits: Scores, (N, C).
+        temperature: Divides the logits; above 1 softens, below 1 sharpens.
+
+    Returns:
+        float32 probabilities, (N, C), each row summing to 1.
+    """
     z = np.asarray(logits, dtype=np.float64) / temperature
     z -= z.max(axis=1, keepdims=True)
     e = np.exp(z)
@@ -123,11 +178,27 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
 
 
 def as_logits(probs: np.ndarray) -> np.ndarray:
-    """Log-probabilities: logits up to a per-row constant, which softmax ignores."""
+    """Log-probabilities: logits up to a per-row constant, which softmax ignores.
+
+    Args:
+        probs: Class probabilities, (N, C); values are clipped to [1e-12, 1] so a 0 gives a finite log.
+
+    Returns:
+        float64 log-probabilities, same shape.
+    """
     return np.log(np.clip(np.asarray(probs, dtype=np.float64), 1e-12, 1.0))
 
 
 def nll(probs: np.ndarray, y_true: np.ndarray) -> float:
+    """Mean negative log-likelihood of the true classes (probabilities clipped at 1e-12 to stay finite).
+
+    Args:
+        probs: Class probabilities, (N, C).
+        y_true: True class indices, (N,).
+
+    Returns:
+        The mean NLL in nats.
+    """
     p = np.asarray(probs, dtype=np.float64)[np.arange(len(y_true)), np.asarray(y_true)]
     return float(-np.log(np.clip(p, 1e-12, 1.0)).mean())
 
@@ -137,6 +208,15 @@ def fit_temperature(logits: np.ndarray, y_true: np.ndarray, lo: float = 0.05, hi
 
     NLL is convex in 1/T, so the 1-D search finds the optimum. Pass `as_logits(probs)` for a model
     that outputs probabilities; the result is then relative to the temperature already inside it.
+
+    Args:
+        logits: Scores, (N, C).
+        y_true: True class indices, (N,).
+        lo: The smallest temperature searched.
+        hi: The largest temperature searched.
+
+    Returns:
+        The fitted temperature, within [lo, hi].
     """
     logits = np.asarray(logits, dtype=np.float64)
 

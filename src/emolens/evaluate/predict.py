@@ -25,6 +25,14 @@ CHECKPOINT_SUFFIXES = {".pt", ".pth", ".ckpt"}
 
 
 def is_checkpoint(path: str | Path) -> bool:
+    """Whether `path` names a training checkpoint, judged by its suffix alone (the file is not opened).
+
+    Args:
+        path: A model file path.
+
+    Returns:
+        True for a suffix in CHECKPOINT_SUFFIXES (.pt, .pth, .ckpt), in any case.
+    """
     return Path(path).suffix.lower() in CHECKPOINT_SUFFIXES
 
 
@@ -44,6 +52,24 @@ class Predictor:
 
 
 def load_predictor(model_path: str | Path, threads: int = 1) -> Predictor:
+    """Load a model file once, for `predict_with` to run on any number of batches.
+
+    An .onnx file goes through the runtime's `EmotionClassifier` (metadata checked as users' code checks it);
+    a checkpoint is rebuilt in torch, which is imported only then.
+
+    Args:
+        model_path: An .onnx file or a training checkpoint (.pt, .pth, .ckpt); not a shipped model's name
+            (`resolve_model` turns a name into a path).
+        threads: CPU threads for inference; an ONNX model uses at least 1, and for a checkpoint 0 or less
+            leaves torch's setting alone.
+
+    Returns:
+        The loaded model.
+
+    Raises:
+        ModelFileError: If the file is missing, unreadable, or lacks the metadata or config emolens needs.
+        ValueError: If a checkpoint's config names an unknown architecture.
+    """
     path = Path(model_path)
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
@@ -85,7 +111,22 @@ def predict_probs(
     batch_size: int = 256,
 ) -> np.ndarray:
     """(N, 7) float32 probabilities for face crops (N 48x48 uint8 images, or any crops) from an .onnx
-    file or a checkpoint; tta="flip" averages the probabilities of each image and its mirror."""
+    file or a checkpoint; tta="flip" averages the probabilities of each image and its mirror.
+
+    Args:
+        model_path: An .onnx file or a training checkpoint, as `load_predictor` takes it.
+        images: Face crops: an (N, 48, 48) uint8 array or any crops `preprocess_faces` accepts.
+        tta: "none", or "flip" to average each image with its mirror.
+        threads: CPU threads for inference.
+        batch_size: Images per model call.
+
+    Returns:
+        Probabilities, (N, 7), in EMOTIONS order.
+
+    Raises:
+        ValueError: If `tta` is unknown, the model already flips inside and tta="flip", or a crop is unusable.
+        ModelFileError: If the model cannot be loaded.
+    """
     if tta not in ("none", "flip"):
         raise ValueError(f"unknown test-time augmentation {tta!r}; choose none or flip")
     predictor = load_predictor(model_path, threads)
@@ -98,6 +139,20 @@ def predict_with(
     tta: Tta = "none",
     batch_size: int = 256,
 ) -> np.ndarray:
+    """(N, 7) float32 probabilities for face crops from an already loaded model.
+
+    Args:
+        predictor: The model, from `load_predictor`.
+        images: Face crops: an (N, 48, 48) uint8 array or any crops `preprocess_faces` accepts.
+        tta: "none", or "flip" to average each image with its mirror.
+        batch_size: Images per model call.
+
+    Returns:
+        Probabilities, (N, 7), in EMOTIONS order.
+
+    Raises:
+        ValueError: If tta="flip" for a model that already averages with the mirror, or a crop is unusable.
+    """
     if tta == "flip" and predictor.tta == "flip":
         raise ValueError(f"{predictor.path}: the model already averages each face with its mirror; drop --tta flip")
     x = preprocess_faces(images)
@@ -114,8 +169,14 @@ def predict_with(
 def resolve_model(name_or_path: str | Path) -> Path:
     """'fast', 'accurate' -> a shipped model; a checkpoint or .onnx path -> itself.
 
+    Args:
+        name_or_path: A shipped model's name, or the path of an .onnx file or a checkpoint.
+
+    Returns:
+        The path of an existing model file.
+
     Raises:
-        ModelFileError: the file does not exist.
+        ModelFileError: the file does not exist (or a shipped model is missing from the installation).
     """
     path = Path(name_or_path)
     if path.suffix and is_checkpoint(path):

@@ -49,6 +49,12 @@ class EvalOptions:
 
 @dataclass(frozen=True)
 class Calibration:
+    """What `EvalOptions.calibration` measured: a temperature fitted on `fitted_on`, and the split before and after.
+
+    `temperature_relative` is applied on top of the model's own temperature; `temperature_for_export` is the
+    product of the two, the value to bake into an exported model.
+    """
+
     fitted_on: str
     temperature_relative: float
     temperature_for_export: float  # the model's own temperature times the fitted one
@@ -61,6 +67,8 @@ class Calibration:
 
 @dataclass(frozen=True)
 class JitterRow:
+    """Accuracy and macro-F1 of the reported split under one kind of crop jitter."""
+
     kind: str  # a jitter kind, "none" (clean) or "all" (every kind at once)
     accuracy: float
     macro_f1: float
@@ -85,6 +93,11 @@ class EvalReport:
     files: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready view: the run's facts, the metrics of `ClassificationMetrics.to_dict`, then the extras.
+
+        Returns:
+            A dict; "calibration", "jitter" and "files" appear only when they were measured or written.
+        """
         out: dict[str, Any] = {
             "model": str(self.model),
             "kind": self.kind,
@@ -119,7 +132,8 @@ def evaluate_model(model: str | Path, data: str | Path, options: EvalOptions | N
     Raises:
         ModelFileError: the model cannot be loaded.
         DataFormatError: a malformed row, with on_bad_row="error".
-        ValueError: the split (or PublicTest, for calibration) has no rows.
+        FileNotFoundError: `data` does not exist.
+        ValueError: the split (or PublicTest, for calibration) has no rows, or the split name is unknown.
     """
     opts = options or EvalOptions()
     predictor = load_predictor(resolve_model(model), opts.threads)

@@ -43,14 +43,35 @@ class _TextSink(ClosesOnExit):
 
 
 class JsonlSink(_TextSink):
-    """One JSON object per frame: FrameResult.to_dict()."""
+    """One JSON object per frame: FrameResult.to_dict().
+
+    Args:
+        path: The .jsonl file to write; missing parent folders are created, an existing file replaced.
+
+    Raises:
+        MediaError: If the file cannot be created.
+    """
 
     def append(self, result: FrameResult) -> None:
+        """Write one frame's result as one line.
+
+        Args:
+            result: The frame, with every face found in it.
+        """
         self._fh.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
 
 
 class CsvSink(_TextSink):
-    """One row per face per frame (a frame without faces writes no row); columns CSV_COLUMNS."""
+    """One row per face per frame (a frame without faces writes no row); columns CSV_COLUMNS.
+
+    The header row is written on opening; an absent track id or score is an empty cell.
+
+    Args:
+        path: The .csv file to write; missing parent folders are created, an existing file replaced.
+
+    Raises:
+        MediaError: If the file cannot be created.
+    """
 
     def __init__(self, path: str | Path) -> None:
         super().__init__(path)
@@ -58,6 +79,11 @@ class CsvSink(_TextSink):
         self._writer.writerow(CSV_COLUMNS)
 
     def append(self, result: FrameResult) -> None:
+        """Write a row for each face of one frame, in CSV_COLUMNS order.
+
+        Args:
+            result: The frame, with every face found in it.
+        """
         for face in result.faces:
             self._writer.writerow(
                 [
@@ -78,6 +104,15 @@ class VideoSink(ClosesOnExit):
     Encoding runs in the ffmpeg binary bundled with imageio-ffmpeg, fed raw frames through a pipe: the
     OpenCV wheels cannot write H.264, and their VP9 encoder runs at ~5 fps at 640x360. Without
     imageio-ffmpeg a `.webm` still works through OpenCV (slowly); an `.mp4` then raises MediaError.
+
+    Args:
+        path: The .mp4 or .webm file to write; missing parent folders are created.
+        fps: Frames per second of the output; 0 or less means 25.
+        size_px: (width, height) of every frame; odd sides are padded by one pixel for the encoder.
+
+    Raises:
+        MediaError: If the suffix is neither .mp4 nor .webm, the size is not positive, the folder cannot
+            be created, or no encoder for the format can be started.
     """
 
     _CODECS: ClassVar[dict[str, tuple[str, ...]]] = {
@@ -129,6 +164,14 @@ class VideoSink(ClosesOnExit):
             raise MediaError(f"{self.path}: cannot start the video encoder ({err})") from err
 
     def write(self, image: np.ndarray) -> None:
+        """Encode one frame.
+
+        Args:
+            image: A uint8 frame of exactly `size_px`: BGR (H, W, 3), BGRA (H, W, 4) or grayscale (H, W).
+
+        Raises:
+            MediaError: If the frame's size or dtype does not match, or the encoder has stopped.
+        """
         if image.shape[:2] != (self.size_px[1], self.size_px[0]) or image.dtype != np.uint8:
             raise MediaError(f"{self.path}: frame {image.shape} {image.dtype} does not match size {self.size_px} uint8")
         if image.ndim == 2:
@@ -146,6 +189,11 @@ class VideoSink(ClosesOnExit):
         self.frames_written += 1
 
     def close(self) -> None:
+        """Finish the file and wait for the encoder; calling it again does nothing.
+
+        Raises:
+            MediaError: If the encoder failed after frames were written (its last error line is named).
+        """
         if self._cv_writer is not None:
             self._cv_writer.release()
             self._cv_writer = None
@@ -173,7 +221,11 @@ class VideoSink(ClosesOnExit):
 
 
 def h264_available() -> bool:
-    """Whether VideoSink can write H.264 .mp4 here (it needs imageio-ffmpeg's bundled ffmpeg)."""
+    """Whether VideoSink can write H.264 .mp4 here (it needs imageio-ffmpeg's bundled ffmpeg).
+
+    Returns:
+        True when imageio-ffmpeg is installed and has an ffmpeg binary for this platform.
+    """
     return _ffmpeg_exe() is not None
 
 

@@ -15,7 +15,17 @@ from emolens.nn.models import create_model
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """Write atomically: a kill mid-write leaves the previous file intact."""
+    """Write atomically: a kill mid-write leaves the previous file intact.
+
+    The file is written beside `path` under a temporary name, fsynced, then renamed over it.
+
+    Args:
+        path: Where the checkpoint goes; missing parent folders are created.
+        state: What `torch.save` stores; `load_checkpoint` wants at least "model" (a state dict) and "config".
+
+    Raises:
+        OSError: If the folder or file cannot be written; the temporary file is removed.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
@@ -30,6 +40,17 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read a checkpoint that `save_checkpoint` wrote, onto the CPU.
+
+    Args:
+        path: The checkpoint file.
+
+    Returns:
+        The saved dict, with at least "model" (a state dict) and "config".
+
+    Raises:
+        ModelFileError: If the file is missing, unreadable by torch, or lacks "model" or "config".
+    """
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path}: no such checkpoint")
@@ -43,6 +64,19 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
 
 def model_from_checkpoint(state: dict[str, Any]) -> nn.Module:
+    """Rebuild the network a checkpoint describes and load its weights.
+
+    Args:
+        state: A checkpoint dict from `load_checkpoint`; config["model"] names the architecture and
+            config["model_kwargs"], when present, its constructor arguments.
+
+    Returns:
+        The model, in eval mode.
+
+    Raises:
+        ValueError: If the architecture name is unknown.
+        RuntimeError: If the weights do not fit the architecture (torch's `load_state_dict`).
+    """
     cfg = state["config"]
     model = create_model(cfg["model"], **cfg.get("model_kwargs", {}))
     model.load_state_dict(state["model"])

@@ -27,7 +27,11 @@ def _conv_bn(c_in: int, c_out: int, stride: int = 1) -> list[nn.Module]:
 
 
 class VggA(nn.Module):
-    """Tutorial A: conv32x2, conv64x2, conv128x2 (BatchNorm, max-pooling), dense 512, 7 outputs."""
+    """Tutorial A: conv32x2, conv64x2, conv128x2 (BatchNorm, max-pooling), dense 512, 7 outputs.
+
+    Args:
+        dropout: Dropout probability before the output layer.
+    """
 
     def __init__(self, dropout: float = 0.5) -> None:
         super().__init__()
@@ -46,6 +50,14 @@ class VggA(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits for a batch.
+
+        Args:
+            x: Preprocessed faces, (N, 1, 48, 48) float.
+
+        Returns:
+            Logits, (N, 7), in EMOTIONS order.
+        """
         return self.head(self.features(x))
 
 
@@ -53,6 +65,9 @@ class VggB(nn.Module):
     """Tutorial B: conv64x2, 128x2, 256x2, 512x2 with BatchNorm and dropout 0.5, dense 512-256-128.
 
     The tutorial's L2 penalty is the optimiser's weight decay (see `TrainConfig.weight_decay`).
+
+    Args:
+        dropout: Dropout probability after each conv stage and each hidden dense layer.
     """
 
     def __init__(self, dropout: float = 0.5) -> None:
@@ -72,6 +87,14 @@ class VggB(nn.Module):
         self.head = nn.Sequential(*dense)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits for a batch.
+
+        Args:
+            x: Preprocessed faces, (N, 1, 48, 48) float.
+
+        Returns:
+            Logits, (N, 7), in EMOTIONS order.
+        """
         return self.head(self.features(x))
 
 
@@ -105,6 +128,14 @@ class MiniXception(nn.Module):
         self.head = nn.Sequential(nn.Conv2d(128, NUM_CLASSES, 3, padding=1), nn.AdaptiveAvgPool2d(1), nn.Flatten())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits for a batch.
+
+        Args:
+            x: Preprocessed faces, (N, 1, 48, 48) float.
+
+        Returns:
+            Logits, (N, 7), in EMOTIONS order.
+        """
         return self.head(self.blocks(self.stem(x)))
 
 
@@ -129,6 +160,11 @@ class ResNetS(nn.Module):
     """Our default: a stem at full 48x48 resolution, then residual stages at 24, 12 and 6 pixels.
 
     `width` scales every stage; `blocks` is the number of basic blocks per stage.
+
+    Args:
+        width: Channels of the stem; stage i has width * 2 ** (i + 1).
+        blocks: Basic blocks per stage, one entry per stage; each stage halves the resolution.
+        dropout: Dropout probability before the output layer.
     """
 
     def __init__(self, width: int = 32, blocks: tuple[int, ...] = (1, 1, 1), dropout: float = 0.3) -> None:
@@ -147,6 +183,14 @@ class ResNetS(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits for a batch.
+
+        Args:
+            x: Preprocessed faces, (N, 1, 48, 48) float.
+
+        Returns:
+            Logits, (N, 7), in EMOTIONS order.
+        """
         return self.head(self.stages(self.stem(x)))
 
 
@@ -159,7 +203,19 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
 
 
 def create_model(name: str, **kwargs: object) -> nn.Module:
-    """Build an untrained model by name; kwargs go to its constructor."""
+    """Build an untrained model by name; kwargs go to its constructor.
+
+    Args:
+        name: A key of MODELS: "vgg_a", "vgg_b", "mini_xception" or "resnet_s".
+        **kwargs: Constructor arguments of that architecture (e.g. `dropout`, `width`).
+
+    Returns:
+        The model, freshly initialised.
+
+    Raises:
+        ValueError: If `name` is not in MODELS.
+        TypeError: If a keyword is not one the architecture takes.
+    """
     try:
         factory = MODELS[name]
     except KeyError:
@@ -168,4 +224,12 @@ def create_model(name: str, **kwargs: object) -> nn.Module:
 
 
 def count_parameters(model: nn.Module) -> int:
+    """The number of parameters (every element of every weight, trainable or not).
+
+    Args:
+        model: Any torch module.
+
+    Returns:
+        The parameter count.
+    """
     return sum(p.numel() for p in model.parameters())
