@@ -32,6 +32,8 @@ class RecognizerOptions:
     whole_image: bool = PipelineOptions.whole_image  # the image is already a face crop: skip detection
     crop_margin: float = PipelineOptions.crop_margin
     max_missed: int = PipelineOptions.max_missed  # video only
+    min_hits: int = PipelineOptions.min_hits  # video only
+    follow: bool = PipelineOptions.follow  # video only
 
     def __post_init__(self) -> None:
         if self.detector not in DETECTORS:
@@ -97,6 +99,11 @@ class VideoStream:
 
     def reset(self) -> None:
         self._pipeline.reset()
+
+    @property
+    def stage_seconds(self) -> dict[str, float]:
+        """Wall seconds this stream has spent in each pipeline stage (runtime.pipeline.PIPELINE_STAGES)."""
+        return dict(self._pipeline.stage_seconds)
 
 
 def analyze(image: np.ndarray | str | Path, **option_overrides: object) -> FrameResult:

@@ -16,17 +16,21 @@ from typing import TYPE_CHECKING
 import cv2
 
 from emolens.errors import MediaError
+from emolens.io.read_ahead import ReadAhead
 from emolens.io.sinks import CsvSink, JsonlSink, VideoSink
 from emolens.io.video import VideoFileSource
 from emolens.labels import display_names
 from emolens.render import LabelAtlas, annotate, load_label_atlas, timeline_image, track_ids
+from emolens.runtime.pipeline import PIPELINE_STAGES
 from emolens.types import FrameResult
 
 if TYPE_CHECKING:
     from emolens.api import Recognizer
 
-#: Stages timed by analyze_video, in the order a frame meets them.
-STAGES: tuple[str, ...] = ("decode", "analyze", "draw", "encode", "write")
+#: Stages timed by analyze_video, in the order a frame meets them: decoding (in a background thread, overlapping
+#: the rest where a core is free), the pipeline's stages, drawing, handing frames to the encoder process, and
+#: writing JSONL/CSV rows.
+STAGES: tuple[str, ...] = ("decode", *PIPELINE_STAGES, "draw", "encode", "write")
 
 
 @dataclass(frozen=True)
@@ -82,17 +86,10 @@ def analyze_video(
             if annotated_path is not None
             else None
         )
-        frame_iter = iter(source)
-        while True:
-            t0 = time.perf_counter()
-            frame = next(frame_iter, None)
-            t1 = time.perf_counter()
-            stage_s["decode"] += t1 - t0
-            if frame is None:
-                break
+        frames_ahead = outputs.enter_context(ReadAhead(source))  # closed first: before the source is
+        for frame in frames_ahead:
             result = stream.process(frame.image, frame.time_s, frame.index)
             t2 = time.perf_counter()
-            stage_s["analyze"] += t2 - t1
             if writer is not None:
                 image = annotate(frame.image, result, lang, atlas=atlas)
                 t3 = time.perf_counter()
@@ -118,6 +115,8 @@ def analyze_video(
         t_close = time.perf_counter()
         outputs.close()  # waits for the encoder to finish the file
         stage_s["encode"] += time.perf_counter() - t_close
+        stage_s["decode"] = frames_ahead.busy_seconds
+        stage_s.update(stream.stage_seconds)
         error = source.error
     timelines = _write_timelines(kept, Path(timeline_dir), lang, atlas) if timeline_dir is not None else ()
     seconds = time.perf_counter() - started

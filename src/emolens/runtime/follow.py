@@ -122,14 +122,15 @@ class BoxFollower:
 
 
 def _move_box(box: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
-    """`box` shifted by the points' median motion and scaled by the median change of their pairwise distances."""
+    """`box` shifted by the points' median motion and scaled by the median change of their spread about
+    their median point (a robust, linear-time stand-in for the change of all pairwise distances)."""
     p, q = before.reshape(-1, 2).astype(np.float64), after.reshape(-1, 2).astype(np.float64)
-    shift = np.median(q - p, axis=0)
-    i, j = np.triu_indices(len(p), k=1)
-    d_before = np.linalg.norm(p[i] - p[j], axis=1)
-    usable = d_before > 1.0
-    scale = float(np.median(np.linalg.norm(q[i] - q[j], axis=1)[usable] / d_before[usable])) if usable.any() else 1.0
+    p_mid, q_mid = np.median(p, axis=0), np.median(q, axis=0)
+    spread_before = float(np.median(np.hypot(*(p - p_mid).T)))
+    spread_after = float(np.median(np.hypot(*(q - q_mid).T)))
+    scale = spread_after / spread_before if spread_before > 1.0 else 1.0
     scale = min(max(scale, 1.0 / _MAX_SCALE_STEP), _MAX_SCALE_STEP)
+    shift = q_mid - p_mid
     cx, cy = (box[0] + box[2]) / 2.0 + shift[0], (box[1] + box[3]) / 2.0 + shift[1]
     half_w, half_h = scale * (box[2] - box[0]) / 2.0, scale * (box[3] - box[1]) / 2.0
     return np.array([cx - half_w, cy - half_h, cx + half_w, cy + half_h])

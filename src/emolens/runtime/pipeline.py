@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import cv2
@@ -17,6 +18,10 @@ from emolens.types import Box, FaceResult, FrameResult
 #: Fraction of the Haar box's side added on each side so the crop frames a face as FER2013's images do
 #: (measured on FER2013 PublicTest, see docs/crop-margin.md).
 DEFAULT_CROP_MARGIN = 0.0
+
+#: The stages FramePipeline times: detector runs, following boxes between them (and picking points to follow on
+#: detector frames), track ids, crop + preprocess + the classifier call, smoothing and building the result.
+PIPELINE_STAGES: tuple[str, ...] = ("detect", "follow", "track", "classify", "smooth")
 
 _MIN_SHOWN_PX = 4  # a followed box squeezed thinner than this against the frame's edge is not cropped
 
@@ -113,19 +118,28 @@ class FramePipeline:
         self._smoother = EmaSmoother(opts.smoothing_alpha) if opts.smooth else None
         self._frames_seen = 0
         self._live: list[tuple[Box, float | None]] = []  # this stream's boxes on the last frame, reported or not
+        #: Wall seconds spent in each of PIPELINE_STAGES since this pipeline was made (for benchmarks/bench_video.py).
+        self.stage_seconds: dict[str, float] = dict.fromkeys(PIPELINE_STAGES, 0.0)
 
     def process(self, image: np.ndarray, time_s: float = 0.0, frame_index: int | None = None) -> FrameResult:
         opts = self.options
+        spent = self.stage_seconds
+        t0 = time.perf_counter()
         detected = opts.whole_image or self._frames_seen % opts.detect_every == 0
         if opts.whole_image:
             self._live = whole_image_detection(image)
         elif detected:
             self._live = self.detector.detect(image)
+            t1 = time.perf_counter()
+            spent["detect"] += t1 - t0
+            t0 = t1
             if opts.follow and opts.detect_every > 1:
                 self._follower.start(image, [box for box, _ in self._live])
         elif opts.follow:
             moved = self._follower.follow(image)
             self._live = [(box, score) for box, (_, score) in zip(moved, self._live, strict=True)]
+        t1 = time.perf_counter()
+        spent["follow"] += t1 - t0
         index = self._frames_seen if frame_index is None else frame_index
         self._frames_seen += 1
         track_ids = self._tracker.update([box for box, _ in self._live], detected=detected)
@@ -135,8 +149,12 @@ class FramePipeline:
             for (box, score), track_id in zip(self._live, track_ids, strict=True)
             if track_id is not None and box.width >= _MIN_SHOWN_PX and box.height >= _MIN_SHOWN_PX
         ]
+        t2 = time.perf_counter()
+        spent["track"] += t2 - t1
         probs = classify_boxes(self.classifier, image, [(box, score) for box, score, _ in shown], opts.crop_margin,
                                opts.whole_image)  # fmt: skip
+        t3 = time.perf_counter()
+        spent["classify"] += t3 - t2
         if self._smoother is not None:
             self._smoother.forget(self._tracker.dropped_ids)
             probs = self._smoother.update([track_id for _, _, track_id in shown], probs)
@@ -144,6 +162,7 @@ class FramePipeline:
             FaceResult(box=box, probs=tuple(float(p) for p in row), score=score, track_id=track_id)
             for (box, score, track_id), row in zip(shown, probs, strict=True)
         )
+        spent["smooth"] += time.perf_counter() - t3
         return FrameResult(faces=faces, frame_index=index, time_s=float(time_s))
 
     def reset(self) -> None:
