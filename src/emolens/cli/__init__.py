@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 from emolens.errors import EmolensError
 
-from . import analyze_cmd, eval_cmd, export_cmd, serve_cmd, train_cmd, video_cmd, webcam_cmd
+from . import analyze_cmd, batch_cmd, eval_cmd, export_cmd, serve_cmd, train_cmd, video_cmd, webcam_cmd
 
-COMMANDS = [train_cmd, eval_cmd, export_cmd, serve_cmd, analyze_cmd, video_cmd, webcam_cmd]
+COMMANDS = [train_cmd, eval_cmd, export_cmd, serve_cmd, analyze_cmd, video_cmd, webcam_cmd, batch_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,165 @@
+"""`run_batch`: expand the inputs, skip what is done, hand the rest to an engine, record every result."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from emolens.api import RecognizerOptions
+from emolens.batch.inputs import expand_inputs
+from emolens.batch.parquet import OutputFolder, SourceRow, config_digest, input_key
+from emolens.batch.work import Task, WorkerConfig, model_label
+from emolens.runtime.models import model_path
+
+ENGINES: tuple[str, ...] = ("local", "ray")
+#: Options that cannot change a result and so stay out of the resume key.
+_KEY_IGNORES = frozenset({"threads"})
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """How a batch runs; what it computes comes from `recognizer`, the same options every other entry point uses."""
+
+    recognizer: RecognizerOptions = field(default_factory=RecognizerOptions)
+    engine: str = "local"  # "local" (a process pool) or "ray"
+    workers: int | None = None  # None: one per core (local) or per CPU of the Ray cluster
+    ray_address: str | None = None  # ray only: "auto" or HOST:PORT joins a cluster; None starts a local one
+    rows_per_part: int = 50_000  # face rows per Parquet part file, and so the most a worker holds in memory
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ValueError(f"unknown engine {self.engine!r}; choose from {', '.join(ENGINES)}")
+        if self.workers is not None and self.workers < 1:
+            raise ValueError(f"workers must be at least 1, got {self.workers}")
+        if self.rows_per_part < 1:
+            raise ValueError(f"rows_per_part must be at least 1, got {self.rows_per_part}")
+        if self.ray_address is not None and self.engine != "ray":
+            raise ValueError("a Ray address needs the ray engine")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a run stands, after each input finishes."""
+
+    done: int
+    total: int
+    frames: int  # frames processed by this run so far (inputs skipped as done are not counted)
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What a run did. `rows` holds every input's sources row, finished now or by an earlier run."""
+
+    out_dir: Path
+    rows: tuple[SourceRow, ...]
+    skipped: int  # inputs finished by an earlier run, not processed again
+    seconds: float
+
+    @property
+    def failed(self) -> tuple[SourceRow, ...]:
+        return tuple(row for row in self.rows if not row.ok)
+
+    @property
+    def frames(self) -> int:
+        return sum(row.frames for row in self.rows)
+
+    @property
+    def faces(self) -> int:
+        return sum(row.faces for row in self.rows)
+
+    @property
+    def tracks(self) -> int:
+        return sum(row.tracks or 0 for row in self.rows)
+
+
+def run_batch(
+    inputs: Sequence[str | Path],
+    out_dir: str | Path,
+    options: BatchOptions | None = None,
+    *,
+    manifest: str | Path | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> BatchSummary:
+    """Analyse every photo and video that `inputs` and `manifest` name; results go to Parquet files in `out_dir`.
+
+    Args:
+        inputs: files, folders (searched recursively) and globs; see `expand_inputs`.
+        out_dir: the output folder (created); a rerun into it skips inputs it finished.
+        options: engine, workers and the recognizer options.
+        manifest: a file listing more inputs, one path a line or a CSV with a `path` column.
+        on_progress: called once before work starts and after every input.
+
+    Returns:
+        The summary; failed inputs are in it (and in sources.parquet) with their error as status.
+
+    Raises:
+        BatchOutputError: `out_dir` is in use by another run or holds results of other options.
+        RayEngineError: the ray engine cannot start, join or reach the inputs.
+        ModelFileError: the model cannot be found.
+    """
+    options = options or BatchOptions()
+    started = time.perf_counter()
+    out = Path(out_dir).absolute()
+    model_file = model_path(options.recognizer.model)
+    keyed_options = {k: v for k, v in dataclasses.asdict(options.recognizer).items() if k not in _KEY_IGNORES}
+    keyed_options["model"] = model_label(options.recognizer)
+    digest = config_digest(model_file, keyed_options)
+    items = expand_inputs(inputs, manifest)
+    folder = OutputFolder(out, {"options": keyed_options, "digest": digest})
+    try:
+        rows: dict[str, SourceRow] = {}
+        tasks: list[Task] = []
+        skipped = 0
+        for item in items:
+            try:
+                info = os.stat(item.path)
+            except OSError as err:
+                reason = item.problem or ("no such file" if isinstance(err, FileNotFoundError) else err.strerror)
+                rows[item.path] = SourceRow(source=item.path, status=f"{item.path}: {reason}")
+                continue
+            key = input_key(item.path, info.st_size, info.st_mtime_ns, digest)
+            done = folder.finished(item.path, key)
+            if done is not None:
+                rows[item.path] = done
+                skipped += 1
+            else:
+                tasks.append(Task(item.path, key, info.st_size))
+        tasks.sort(key=lambda task: task.size_bytes, reverse=True)  # largest first: no long straggler at the end
+        folder.prepare((task.path, task.key) for task in tasks)
+        for row in rows.values():
+            if not row.ok:
+                folder.record("", row)
+        total, done_count, frames = len(items), len(rows), 0
+        if on_progress is not None:
+            on_progress(Progress(done_count, total, frames, time.perf_counter() - started))
+        config = WorkerConfig(options.recognizer, str(out), options.rows_per_part)
+        keys = {task.path: task.key for task in tasks}
+        try:
+            for row in _engine_rows(tasks, config, options):
+                folder.record(keys[row.source], row)
+                rows[row.source] = row
+                done_count += 1
+                frames += row.frames
+                if on_progress is not None:
+                    on_progress(Progress(done_count, total, frames, time.perf_counter() - started))
+        finally:
+            ordered = tuple(rows[item.path] for item in items if item.path in rows)
+            folder.write_sources(ordered)
+    finally:
+        folder.close()
+    return BatchSummary(out_dir=out, rows=ordered, skipped=skipped, seconds=time.perf_counter() - started)
+
+
+def _engine_rows(tasks: Sequence[Task], config: WorkerConfig, options: BatchOptions) -> Iterator[SourceRow]:
+    if options.engine == "ray":
+        from emolens.batch.ray_engine import run_ray
+
+        return run_ray(tasks, config, options.workers, options.ray_address)
+    from emolens.batch.local import run_local
+
+    return run_local(tasks, config, options.workers or os.cpu_count() or 1)

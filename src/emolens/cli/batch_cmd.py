@@ -1,0 +1,68 @@
+"""`emolens batch`: every photo and video of an archive to Parquet (faces/ and sources.parquet in --out).
+
+Inputs are files, folders (searched recursively), globs and a --manifest; photos and videos may be mixed. A
+rerun into the same --out skips the inputs already finished. Exit status 1 when any input failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from .common import add_stream_args, quiet_opencv, stream_options
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser("batch", help="analyse archives of photos and videos into Parquet", description=__doc__)
+    p.add_argument("inputs", nargs="*", metavar="INPUT", help="files, folders (recursive) or glob patterns")
+    p.add_argument("--manifest", type=Path, metavar="FILE", help="one path a line, or a CSV with a 'path' column")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (faces/, sources.parquet)")
+    p.add_argument("--engine", choices=["local", "ray"], default="local", help="a local process pool, or Ray")
+    p.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="join a running Ray cluster: 'auto' or HOST:PORT (default: start a local one); inputs and --out "
+        "must be on a file system every node shares",
+    )
+    p.add_argument("--workers", type=int, metavar="N", help="worker processes or actors (default: one per core)")
+    add_stream_args(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from emolens.batch import BatchOptions, Progress, run_batch
+
+    if not args.inputs and args.manifest is None:
+        raise ValueError("give at least one INPUT or --manifest FILE")
+    quiet_opencv(args)
+    options = BatchOptions(
+        recognizer=stream_options(args),
+        engine=args.engine,
+        workers=args.workers,
+        ray_address=args.ray_address,
+    )
+    with tqdm(unit="input", desc="batch", file=sys.stderr, dynamic_ncols=True, disable=None) as bar:
+
+        def on_progress(progress: Progress) -> None:
+            bar.total = progress.total
+            bar.update(progress.done - bar.n)
+            if progress.elapsed_s > 0:
+                bar.set_postfix_str(f"{progress.frames / progress.elapsed_s:.1f} frames/s", refresh=False)
+
+        summary = run_batch(args.inputs, args.out, options, manifest=args.manifest, on_progress=on_progress)
+    failed = summary.failed
+    print(
+        f"{len(summary.rows)} inputs ({summary.skipped} already done, {len(failed)} failed): "
+        f"{summary.frames} frames, {summary.faces} faces, {summary.tracks} tracks in {summary.seconds:.1f} s"
+    )
+    print(f"  faces: {summary.out_dir / 'faces'}/  sources: {summary.out_dir / 'sources.parquet'}")
+    for row in failed[:10]:
+        print(f"emolens: error: {row.status}", file=sys.stderr)
+    if len(failed) > 10:
+        more = len(failed) - 10
+        print(f"emolens: ... and {more} more failed inputs (the status column of sources.parquet)", file=sys.stderr)
+    return 1 if failed else 0
