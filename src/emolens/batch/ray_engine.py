@@ -67,7 +67,8 @@ def run_ray(
     try:
         ray_module.init(**init_args)
     except (ConnectionError, RuntimeError, ValueError) as err:
-        raise RayEngineError(f"cannot start or join Ray at {address or 'a new local cluster'}: {err}") from None
+        hint = "" if address is None else " (a cluster with token authentication needs RAY_AUTH_MODE=token here too)"
+        raise RayEngineError(f"cannot start or join Ray at {address or 'a new local cluster'}: {err}{hint}") from None
     try:
         count = workers or max(1, int(ray_module.cluster_resources().get("CPU", 1)))
         count = min(count, len(tasks))

@@ -28,6 +28,8 @@ from emolens.types import EMOTIONS, FrameResult
 
 # Leading bytes of the still-image formats OpenCV decodes; anything else is handed to the video reader.
 _PHOTO_MAGIC: tuple[bytes, ...] = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM", b"II*\x00", b"MM\x00*")
+# Leading bytes of common video containers (MP4/MOV's "ftyp" sits at offset 4): Matroska/WebM, MPEG-PS, FLV, ASF.
+_VIDEO_MAGIC: tuple[bytes, ...] = (b"\x1a\x45\xdf\xa3", b"\x00\x00\x01\xba", b"FLV", b"0&\xb2u")
 _SNIFF_BYTES = 16
 
 
@@ -75,8 +77,9 @@ def sniff_kind(path: Path) -> str:
     is_webp = head[:4] == b"RIFF" and head[8:12] == b"WEBP"
     if head.startswith(_PHOTO_MAGIC) or is_pnm or is_webp:
         return "photo"
+    is_video = head[4:8] == b"ftyp" or head.startswith(_VIDEO_MAGIC) or (head[:4] == b"RIFF" and head[8:11] == b"AVI")
     # Unknown bytes under a photo's name: the image reader's error ("not a readable image") says it best.
-    return "photo" if path.suffix.lower() in PHOTO_SUFFIXES else "video"
+    return "photo" if not is_video and path.suffix.lower() in PHOTO_SUFFIXES else "video"
 
 
 def model_label(options: RecognizerOptions) -> str:
