@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv-test/bin/python ] || "$PY" -m venv .venv-test
 .venv-test/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv-test/bin/python -m pip install -q -e '.[train,web,dev]'
+.venv-test/bin/python -m pip install -q -e '.[train,web,dev,batch,scale]'
 bash scripts/install-system-deps.sh || echo "test.sh: system packages not installed; tests that need them will skip" >&2
 .venv-test/bin/python -m ruff check src tests benchmarks scripts research
 .venv-test/bin/python -m ruff format --check src tests benchmarks scripts research
