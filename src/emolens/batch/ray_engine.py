@@ -46,7 +46,8 @@ def run_ray(
 
     Args:
         address: "auto" or HOST:PORT joins a running cluster (`ray start --head`); None starts a local one
-            for this run and stops it afterwards.
+            for this run and stops it afterwards. Where this process is connected to Ray already, that
+            connection is used as it is.
 
     Raises:
         RayEngineError: Ray is not installed, the cluster cannot be joined, or a worker cannot read the inputs.
@@ -64,11 +65,15 @@ def run_ray(
         init_args.update(address="local", num_cpus=workers)
     else:
         init_args.update(address=address)
-    try:
-        ray_module.init(**init_args)
-    except (ConnectionError, RuntimeError, ValueError) as err:
-        hint = "" if address is None else " (a cluster with token authentication needs RAY_AUTH_MODE=token here too)"
-        raise RayEngineError(f"cannot start or join Ray at {address or 'a new local cluster'}: {err}{hint}") from None
+    joined_here = not ray_module.is_initialized()  # a caller already connected (a notebook) keeps its connection
+    if joined_here:
+        try:
+            ray_module.init(**init_args)
+        except (ConnectionError, RuntimeError, ValueError) as err:
+            hint = "" if address is None else " (a token-authenticated cluster needs RAY_AUTH_MODE=token)"
+            where = address or "a new local cluster"
+            raise RayEngineError(f"cannot start or join Ray at {where}: {err}{hint}") from None
+    actors: list[Any] = []
     try:
         count = workers or max(1, int(ray_module.cluster_resources().get("CPU", 1)))
         count = min(count, len(tasks))
@@ -76,7 +81,7 @@ def run_ray(
             RayWorker
         )
         config = WorkerConfig(config.options, config.out_dir, config.rows_per_part, SHARED_FS_NOTE)
-        actors = [actor_class.remote(config) for _ in range(count)]
+        actors = [actor_class.remote(config) for _ in range(count)]  # each loads the model once
         # The output folder, and the first input this driver can read itself (a bad input is not the cluster's fault).
         probe = [f"{config.out_dir}/{CONFIG_FILE}", *[t.path for t in tasks if os.access(t.path, os.R_OK)][:1]]
         for problem in ray_module.get([actor.check.remote(probe) for actor in actors]):
@@ -85,4 +90,7 @@ def run_ray(
         pool = ActorPool(actors)
         yield from pool.map_unordered(lambda actor, task: actor.process.remote(task), tasks)
     finally:
-        ray_module.shutdown()
+        for actor in actors:  # their models' memory goes back to the cluster now, not when the driver exits
+            ray_module.kill(actor)
+        if joined_here:
+            ray_module.shutdown()
