@@ -34,7 +34,12 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from emolens.batch import BatchOptions, Progress, run_batch
+    try:
+        from emolens.batch import BatchOptions, Progress, run_batch
+    except ModuleNotFoundError as err:
+        if err.name != "pyarrow":
+            raise
+        raise ValueError("emolens batch writes Parquet through pyarrow: pip install 'emolens[batch]'") from None
 
     if not args.inputs and args.manifest is None:
         raise ValueError("give at least one INPUT or --manifest FILE")
