@@ -4,8 +4,8 @@
 
 The archive (in a temporary folder): `--photos` photos, cycling through the shared photos as they are and
 composites of them (2x2 and 3x3 grids, scaled to 480, 960 and 1920 px wide), plus `--clip-copies` copies of
-each shared clip. Each configuration runs `run_batch` into a fresh output folder with the options the command
-line uses by default (`emolens batch` with no flags), model loading included; Ray's cluster start is timed
+each shared clip. Each configuration runs `run_batch` into a fresh output folder with the default options
+(those of `emolens batch` with no flags), model loading included; Ray's cluster start is timed
 apart (a cluster is usually running already) and its per-task overhead is measured with an empty actor call.
 Peak memory is the largest resident set any one worker process reached (sampled every 50 ms).
 
@@ -28,9 +28,8 @@ import cv2
 import numpy as np
 import psutil
 
+from emolens.api import RecognizerOptions
 from emolens.batch import BatchOptions, run_batch
-from emolens.cli import build_parser
-from emolens.cli.common import stream_options
 
 MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 PHOTOS = ("single_face.jpg", "multi_face.jpg", "obama.jpg", "biden.jpg", "astronaut.png")
@@ -144,7 +143,7 @@ def main() -> None:
     args = parser.parse_args()
     if not MEDIA.is_dir():
         raise SystemExit(f"needs {MEDIA} (the shared media folder beside the repository)")
-    recognizer = stream_options(build_parser().parse_args(["batch", "x", "--out", "y"]))  # the CLI's defaults
+    recognizer = RecognizerOptions()  # the defaults, which `emolens batch` with no flags uses too
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "archive").mkdir()
         archive = make_archive(Path(tmp) / "archive", args.photos, args.clip_copies)

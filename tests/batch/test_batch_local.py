@@ -154,16 +154,13 @@ def test_bad_inputs_become_status_rows_and_the_rest_is_processed(tmp_path: Path)
 
 
 def test_a_long_video_is_written_in_bounded_part_files(archive: Path, local_run: Path, tmp_path: Path) -> None:
-    from emolens.cli import build_parser
-    from emolens.cli.common import stream_options
-
     clip = archive / "clips" / "single_face.mp4"
     out = tmp_path / "out"
-    cli_defaults = stream_options(build_parser().parse_args(["batch", str(clip), "--out", str(out)]))
-    summary = run_batch([clip], out, BatchOptions(cli_defaults, workers=1, rows_per_part=10))
+    summary = run_batch([clip], out, BatchOptions(workers=1, rows_per_part=10))  # the command line's defaults
     faces = summary.rows[0].faces
     parts = sorted((out / "faces").glob("*.parquet"))
     assert faces > 20 and len(parts) == -(-faces // 10)
     assert all(pq.read_metadata(part).num_rows <= 10 for part in parts)
     reference = faces_table(local_run)
-    pd.testing.assert_frame_equal(faces_table(out), reference[reference.source == str(clip)].reset_index(drop=True))
+    expected = reference[reference.source == str(clip)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(faces_table(out), expected, check_dtype=False)  # photos' null ids: float there

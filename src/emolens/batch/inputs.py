@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emolens.errors import MediaError
+from emolens.io.inputs import IMAGE_SUFFIXES
 
 #: Suffixes a folder search picks up (a file named on the command line or in a manifest is taken whatever
 #: its suffix, and routed by its content).
-PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm", ".pbm"})
+PHOTO_SUFFIXES = IMAGE_SUFFIXES
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp"})
 MEDIA_SUFFIXES = PHOTO_SUFFIXES | VIDEO_SUFFIXES
 _GLOB_CHARS = frozenset("*?[")

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .common import add_stream_args, quiet_opencv, stream_options
+from .common import add_recognizer_args, quiet_opencv, recognizer_options
 
 
 def add_parser(sub: Any) -> None:
@@ -27,7 +27,7 @@ def add_parser(sub: Any) -> None:
         "must be on a file system every node shares",
     )
     p.add_argument("--workers", type=int, metavar="N", help="worker processes or actors (default: one per core)")
-    add_stream_args(p)
+    add_recognizer_args(p, video=True)
     p.set_defaults(run=run)
 
 
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("give at least one INPUT or --manifest FILE")
     quiet_opencv(args)
     options = BatchOptions(
-        recognizer=stream_options(args),
+        recognizer=recognizer_options(args),
         engine=args.engine,
         workers=args.workers,
         ray_address=args.ray_address,
