@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from emolens.io.video import VideoFileSource
-from emolens.runtime.detector import make_detector
+from emolens.runtime.detectors import make_detector
 from emolens.runtime.follow import BoxFollower
 from emolens.types import Box
 
@@ -39,7 +39,7 @@ def measure(video: Path, every: list[int], detector_name: str, side_px: int, min
     follow_s, follow_calls = 0.0, 0
     with VideoFileSource(video) as source:
         for frame in source:
-            reference = [box for box, _ in detector.detect(frame.image)]
+            reference = [d.box for d in detector.detect(frame.image)]
             for k in every:
                 if frame.index % k == 0:
                     base[k] = reference

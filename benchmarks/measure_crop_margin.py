@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emolens.runtime.detector import HaarFaceDetector
+from emolens.runtime.detectors import HaarFaceDetector
 
 UPSCALE = 4
 PAD_PX = 24 * UPSCALE
@@ -50,7 +50,7 @@ def main() -> None:
         found = detector.detect(big)
         if not found:
             continue
-        box = max((b for b, _ in found), key=lambda b: b.area)
+        box = max((d.box for d in found), key=lambda b: b.area)
         side = (box.width + box.height) / 2 / UPSCALE  # in the original 48-pixel frame
         sides.append(side)
         # Offset of the frame's centre from the box centre, as a fraction of the box side.

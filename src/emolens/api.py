@@ -9,10 +9,10 @@ import numpy as np
 
 from emolens.io.images import read_image
 from emolens.runtime.classifier import EmotionClassifier
-from emolens.runtime.detector import DETECTORS, FaceDetector, make_detector
+from emolens.runtime.detectors import DEFAULT_MIN_SCORE, DETECTORS, FaceDetector, describe_detector, make_detector
 from emolens.runtime.models import DEFAULT_MODEL, model_path
-from emolens.runtime.pipeline import FramePipeline, PipelineOptions, detect_and_classify
-from emolens.types import FaceResult, FrameResult
+from emolens.runtime.pipeline import FramePipeline, PipelineOptions, detect_and_classify, face_results
+from emolens.types import FrameResult
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,8 @@ class RecognizerOptions:
     web app read them from these dataclasses."""
 
     model: str | Path = DEFAULT_MODEL  # a shipped model's name or a path to an .onnx file
-    detector: str = "haar"
+    detector: str = "auto"  # "cnn", "haar", or "auto": the CNN where its package is installed, Haar otherwise
+    min_score: float = DEFAULT_MIN_SCORE  # faces the detector is less sure of are dropped (the CNN; Haar has no score)
     min_face_px: int = 40  # smaller faces are ignored
     detector_max_side_px: int = 640  # frames are shrunk to this longest side before detection (speed)
     threads: int = 1  # onnxruntime intra-op threads
@@ -41,6 +42,8 @@ class RecognizerOptions:
         for name in ("min_face_px", "threads", "detector_max_side_px"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0.0 <= self.min_score <= 1.0:
+            raise ValueError(f"min_score must be in [0, 1], got {self.min_score}")
         self.pipeline_options()  # PipelineOptions checks its own fields
 
     def pipeline_options(self, **overrides: object) -> PipelineOptions:
@@ -60,12 +63,17 @@ class Recognizer:
         self.options = options or RecognizerOptions()
         self.classifier = EmotionClassifier(model_path(self.options.model), threads=self.options.threads)
         self.detector: FaceDetector = make_detector(
-            self.options.detector, self.options.min_face_px, self.options.detector_max_side_px
+            self.options.detector, self.options.min_face_px, self.options.detector_max_side_px, self.options.min_score
         )
 
     @property
     def model_path(self) -> Path:
         return self.classifier.path
+
+    @property
+    def detector_description(self) -> str:
+        """Which face detector runs, for people: "cnn (libfacedetection, yuface 2023.5.1)" or "haar (OpenCV ...)"."""
+        return describe_detector(self.detector.name)
 
     def analyze(self, image: np.ndarray | str | Path) -> FrameResult:
         """Faces and emotions in one image (BGR array or a file). No tracking or smoothing: each call stands alone."""
@@ -73,11 +81,7 @@ class Recognizer:
         detections, probs = detect_and_classify(
             self.detector, self.classifier, pixels, self.options.crop_margin, self.options.whole_image
         )
-        faces = tuple(
-            FaceResult(box=box, probs=tuple(float(p) for p in row), score=score)
-            for (box, score), row in zip(detections, probs, strict=True)
-        )
-        return FrameResult(faces=faces)
+        return FrameResult(faces=face_results(detections, probs))
 
     def stream(self, *, smooth: bool | None = None) -> VideoStream:
         """A video stream with its own tracker and smoother; it shares this recognizer's model.

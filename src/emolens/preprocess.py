@@ -17,6 +17,17 @@ MEAN = 0.5
 STD = 0.25
 
 
+def _as_u8(image: np.ndarray) -> np.ndarray:
+    """16-bit -> its high byte, other types clipped to 0..255; a single channel axis dropped."""
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    return image
+
+
 def to_gray_u8(image: np.ndarray) -> np.ndarray:
     """Any common image array -> 2-D uint8 grayscale (colour is assumed BGR, as OpenCV reads it).
 
@@ -31,18 +42,36 @@ def to_gray_u8(image: np.ndarray) -> np.ndarray:
     Raises:
         ValueError: If the array has any other shape.
     """
-    if image.dtype == np.uint16:
-        image = (image >> 8).astype(np.uint8)
-    elif image.dtype != np.uint8:
-        image = np.clip(image, 0, 255).astype(np.uint8)
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[:, :, 0]
+    image = _as_u8(image)
     if image.ndim == 2:
         return image
     if image.ndim == 3 and image.shape[2] == 3:
         return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     if image.ndim == 3 and image.shape[2] == 4:
         return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
+    raise ValueError(f"expected an image of shape (H, W), (H, W, 3) or (H, W, 4), got {image.shape}")
+
+
+def to_bgr_u8(image: np.ndarray) -> np.ndarray:
+    """Any common image array -> contiguous (H, W, 3) uint8 BGR, for detectors that want colour.
+
+    Args:
+        image: An image of shape (H, W), (H, W, 1), (H, W, 3) BGR or (H, W, 4) BGRA, any numeric type (uint16
+            keeps its high byte, others are clipped to [0, 255]).
+
+    Returns:
+        The image as a C-contiguous (H, W, 3) uint8 BGR array.
+
+    Raises:
+        ValueError: If the array has any other shape.
+    """
+    image = _as_u8(image)
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.ndim == 3 and image.shape[2] == 3:
+        return np.ascontiguousarray(image)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
     raise ValueError(f"expected an image of shape (H, W), (H, W, 3) or (H, W, 4), got {image.shape}")
 
 

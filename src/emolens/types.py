@@ -51,6 +51,21 @@ class Box:
 
 
 @dataclass(frozen=True)
+class Detection:
+    """One face as a detector found it, before classification.
+
+    `score` is the detector's confidence in [0, 1], or None for a detector that has no calibrated one (Haar).
+    `landmarks`, where the detector gives them, are five (x, y) points in the image's pixels, in the order the
+    image shows them: the eye on the image's left, the eye on its right, the nose tip, the mouth corner on the
+    image's left, the one on its right.
+    """
+
+    box: Box
+    score: float | None = None
+    landmarks: tuple[tuple[float, float], ...] | None = None
+
+
+@dataclass(frozen=True)
 class FaceResult:
     """One face: where it is, how sure the detector was, and the emotion probabilities."""
 

@@ -5,21 +5,31 @@ import pytest
 from moving_face import moving_boxes, scene, texture
 
 from emolens.runtime.classifier import EmotionClassifier
+from emolens.runtime.detectors import CropMapping, crop_face
 from emolens.runtime.models import model_path
-from emolens.runtime.pipeline import DEFAULT_CROP_MARGIN, FramePipeline, PipelineOptions, crop_with_margin
-from emolens.types import Box
+from emolens.runtime.pipeline import DEFAULT_CROP_MARGIN, FramePipeline, PipelineOptions
+from emolens.types import Box, Detection
+
+IDENTITY = CropMapping()
+
+
+def crop_with_margin(image: np.ndarray, box: Box, margin: float) -> np.ndarray:
+    return crop_face(image, Detection(box), IDENTITY, margin)
 
 
 class CountingDetector:
     """A real object with the FaceDetector interface: a fixed face, and a count of calls (for detect_every)."""
 
+    name = "counting"
+    crop = IDENTITY
+
     def __init__(self, box: Box) -> None:
         self.box = box
         self.calls = 0
 
-    def detect(self, image_bgr: np.ndarray) -> list[tuple[Box, float | None]]:
+    def detect(self, image_bgr: np.ndarray) -> list[Detection]:
         self.calls += 1
-        return [(self.box, 0.9)]
+        return [Detection(self.box, 0.9)]
 
 
 @pytest.fixture(scope="module")
@@ -61,14 +71,17 @@ def test_detect_every_runs_the_detector_on_every_kth_frame(classifier):
 class ScriptedDetector:
     """A real FaceDetector whose boxes per call are given in advance (a face, and a short-lived false box)."""
 
+    name = "scripted"
+    crop = IDENTITY
+
     def __init__(self, script: list[list[Box]]) -> None:
         self.script = script
         self.calls = 0
 
-    def detect(self, image_bgr: np.ndarray) -> list[tuple[Box, float | None]]:
+    def detect(self, image_bgr: np.ndarray) -> list[Detection]:
         boxes = self.script[self.calls] if self.calls < len(self.script) else []
         self.calls += 1
-        return [(box, 0.8) for box in boxes]
+        return [Detection(box, 0.8) for box in boxes]
 
 
 def test_a_face_is_reported_from_its_min_hits_th_frame_and_a_short_false_box_never(classifier):

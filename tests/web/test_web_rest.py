@@ -44,6 +44,11 @@ def assert_face(face: dict[str, object]) -> None:
 def test_healthz_and_docs(server: Any) -> None:
     health = httpx.get(f"{server.url}/healthz", timeout=10)
     assert health.status_code == 200 and health.json()["status"] == "ok"
+    # Which detector runs is part of the answer: the server was started with the default, auto.
+    from emolens.runtime.detectors import resolve_detector
+
+    assert health.json()["detector"] == resolve_detector("auto")
+    assert health.json()["detector_description"].startswith(resolve_detector("auto") + " (")
     docs = httpx.get(f"{server.url}/docs", timeout=10)
     assert docs.status_code == 200 and "/api/v1/analyze-video" in docs.text
     # Offline: the docs page pulls nothing from a CDN.

@@ -27,6 +27,7 @@ def add_recognizer_args(p: argparse.ArgumentParser, *, video: bool) -> None:
     """
     from emolens.api import RecognizerOptions
     from emolens.labels import DEFAULT_LANG, LANGUAGES
+    from emolens.runtime.detectors import DETECTORS
 
     o = RecognizerOptions
     p.add_argument("--model", default=o.model, help="shipped model name (fast, accurate) or a path to an .onnx file")
@@ -40,6 +41,21 @@ def add_recognizer_args(p: argparse.ArgumentParser, *, video: bool) -> None:
         help="shrink frames to this longest side before detection (320 with --min-face-px 80 is about 3x faster)",
     )
     p.add_argument("--threads", type=int, default=o.threads, help="onnxruntime threads")
+    p.add_argument(
+        "--detector",
+        choices=DETECTORS,
+        default=o.detector,
+        help="face detector: cnn (libfacedetection, where its wheel exists), haar (OpenCV's cascade), or auto: the "
+        "CNN where installed, Haar otherwise (default %(default)s; `emolens --version` says which auto runs)",
+    )
+    p.add_argument(
+        "--min-score",
+        type=float,
+        default=o.min_score,
+        metavar="S",
+        help="drop faces the detector is less sure of, 0 to 1 (the CNN's confidence; Haar has none) "
+        "(default %(default)s)",
+    )
     if video:
         p.add_argument(
             "--detect-every",
@@ -64,6 +80,8 @@ def recognizer_options(args: argparse.Namespace, **extra: Any) -> RecognizerOpti
         "min_face_px": args.min_face_px,
         "detector_max_side_px": args.detector_side_px,
         "threads": args.threads,
+        "detector": args.detector,
+        "min_score": args.min_score,
     }
     if hasattr(args, "detect_every"):
         values.update(detect_every=args.detect_every, smooth=not args.no_smooth)

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     tracks = ", ".join(map(str, report.track_ids)) or "none"
     print(
         f"{args.input}: {report.frames} frames, {report.faces} faces, tracks {tracks}, "
-        f"{report.seconds:.1f} s ({report.fps:.1f} fps)"
+        f"{report.seconds:.1f} s ({report.fps:.1f} fps), face detector {recognizer.detector_description}"
     )
     for label, path in (("annotated video", report.annotated_path), ("JSON lines", report.jsonl_path),
                         ("CSV", report.csv_path)):  # fmt: skip

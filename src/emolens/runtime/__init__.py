@@ -1,9 +1,9 @@
 """Inference without torch: face detector, onnxruntime classifier, IoU tracker, smoother, and the pipeline."""
 
 from emolens.runtime.classifier import EmotionClassifier
-from emolens.runtime.detector import FaceDetector, HaarFaceDetector, make_detector
+from emolens.runtime.detectors import FaceDetector, HaarFaceDetector, crop_face, make_detector
 from emolens.runtime.models import model_path
-from emolens.runtime.pipeline import DEFAULT_CROP_MARGIN, FramePipeline, PipelineOptions, crop_with_margin
+from emolens.runtime.pipeline import DEFAULT_CROP_MARGIN, FramePipeline, PipelineOptions
 from emolens.runtime.smoother import EmaSmoother
 from emolens.runtime.tracker import IouTracker
 
@@ -16,7 +16,7 @@ __all__ = [
     "HaarFaceDetector",
     "IouTracker",
     "PipelineOptions",
-    "crop_with_margin",
+    "crop_face",
     "make_detector",
     "model_path",
 ]

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from emolens.runtime.classifier import EmotionClassifier
-from emolens.runtime.detector import FaceDetector
+from emolens.runtime.detectors import CropMapping, FaceDetector, crop_face
 from emolens.runtime.follow import BoxFollower
 from emolens.runtime.smoother import EmaSmoother
 from emolens.runtime.tracker import IouTracker
-from emolens.types import Box, FaceResult, FrameResult
+from emolens.types import Box, Detection, FaceResult, FrameResult
 
-#: Fraction of the Haar box's side added on each side so the crop frames a face as FER2013's images do
-#: (measured on FER2013 PublicTest, see docs/crop-margin.md).
+#: Context added beyond each detector's own FER2013 framing (`detector.crop`), x the box side, per side. Zero:
+#: the per-detector mappings were measured on FER2013 itself (docs/crop-margin.md).
 DEFAULT_CROP_MARGIN = 0.0
 
 #: The stages FramePipeline times: detector runs, following boxes between them (and picking points to follow on
@@ -31,7 +32,7 @@ class PipelineOptions:
     """What one frame's journey does. The single home of these defaults: `RecognizerOptions`, the command line
     and the web app read them from here."""
 
-    crop_margin: float = DEFAULT_CROP_MARGIN  # context around the detector's box, x its side, per side
+    crop_margin: float = DEFAULT_CROP_MARGIN  # beyond the detector's own crop mapping (detector.crop)
     #: Run the detector on every k-th frame; in between, the last boxes follow the face (runtime/follow.py).
     #: 3 keeps a 640x360 video in real time on 2 cores (README, "Speed").
     detect_every: int = 3
@@ -59,43 +60,40 @@ class PipelineOptions:
             raise ValueError(f"min_hits must be at least 1, got {self.min_hits}")
 
 
-def crop_with_margin(image: np.ndarray, box: Box, margin: float) -> np.ndarray:
-    """The square around `box` grown by `margin` x its side on each side; parts outside the frame repeat the edge."""
-    side = max(box.width, box.height) * (1.0 + 2.0 * margin)
-    cx, cy = (box.x1 + box.x2) / 2.0, (box.y1 + box.y2) / 2.0
-    x1, y1 = round(cx - side / 2.0), round(cy - side / 2.0)
-    x2, y2 = x1 + max(1, round(side)), y1 + max(1, round(side))
-    height_px, width_px = image.shape[:2]
-    inner = image[max(y1, 0) : min(y2, height_px), max(x1, 0) : min(x2, width_px)]
-    if inner.size == 0:
-        raise ValueError(f"box {box.xyxy()} lies outside the {width_px}x{height_px} frame")
-    pads = (max(0, -y1), max(0, y2 - height_px), max(0, -x1), max(0, x2 - width_px))
-    if any(pads):
-        inner = cv2.copyMakeBorder(inner, *pads, cv2.BORDER_REPLICATE)
-    return inner
-
-
 def detect_and_classify(
     detector: FaceDetector, classifier: EmotionClassifier, image: np.ndarray, crop_margin: float, whole_image: bool
-) -> tuple[list[tuple[Box, float | None]], np.ndarray]:
+) -> tuple[list[Detection], np.ndarray]:
     """Stateless: the detections of one image and their (N, 7) probabilities, from one classifier call."""
     detections = whole_image_detection(image) if whole_image else detector.detect(image)
-    return detections, classify_boxes(classifier, image, detections, crop_margin, whole_image)
+    return detections, classify_detections(classifier, image, detections, detector.crop, crop_margin, whole_image)
 
 
-def whole_image_detection(image: np.ndarray) -> list[tuple[Box, float | None]]:
-    return [(Box(0, 0, image.shape[1], image.shape[0]), None)]
+def whole_image_detection(image: np.ndarray) -> list[Detection]:
+    return [Detection(Box(0, 0, image.shape[1], image.shape[0]))]
 
 
-def classify_boxes(
+def classify_detections(
     classifier: EmotionClassifier,
     image: np.ndarray,
-    detections: list[tuple[Box, float | None]],
+    detections: Sequence[Detection],
+    mapping: CropMapping,
     crop_margin: float,
     whole_image: bool,
 ) -> np.ndarray:
-    crops = [image] if whole_image else [crop_with_margin(image, box, crop_margin) for box, _ in detections]
+    """(N, 7) probabilities of the detections' faces, each cropped as `mapping` says, in one classifier call."""
+    crops = [image] if whole_image else [crop_face(image, d, mapping, crop_margin) for d in detections]
     return classifier.predict(crops)
+
+
+def face_results(
+    detections: Sequence[Detection], probs: np.ndarray, track_ids: Sequence[int | None] | None = None
+) -> tuple[FaceResult, ...]:
+    """The one place a FaceResult is assembled: a detection, its probability row and (video) its track id."""
+    ids = track_ids if track_ids is not None else [None] * len(detections)
+    return tuple(
+        FaceResult(box=d.box, probs=tuple(float(p) for p in row), score=d.score, track_id=track_id)
+        for d, row, track_id in zip(detections, probs, ids, strict=True)
+    )
 
 
 class FramePipeline:
@@ -117,7 +115,7 @@ class FramePipeline:
         self._follower = BoxFollower()
         self._smoother = EmaSmoother(opts.smoothing_alpha) if opts.smooth else None
         self._frames_seen = 0
-        self._live: list[tuple[Box, float | None]] = []  # this stream's boxes on the last frame, reported or not
+        self._live: list[Detection] = []  # this stream's faces on the last frame, reported or not
         #: Wall seconds spent in each of PIPELINE_STAGES since this pipeline was made (for benchmarks/bench_video.py).
         self.stage_seconds: dict[str, float] = dict.fromkeys(PIPELINE_STAGES, 0.0)
 
@@ -134,36 +132,39 @@ class FramePipeline:
             spent["detect"] += t1 - t0
             t0 = t1
             if opts.follow and opts.detect_every > 1:
-                self._follower.start(image, [box for box, _ in self._live])
+                self._follower.start(image, [d.box for d in self._live])
         elif opts.follow:
             moved = self._follower.follow(image)
-            self._live = [(box, score) for box, (_, score) in zip(moved, self._live, strict=True)]
+            # Landmarks belong to the frame the detector saw: a followed box has none.
+            self._live = [
+                dataclasses.replace(d, box=box, landmarks=None) for box, d in zip(moved, self._live, strict=True)
+            ]
         t1 = time.perf_counter()
         spent["follow"] += t1 - t0
         index = self._frames_seen if frame_index is None else frame_index
         self._frames_seen += 1
-        track_ids = self._tracker.update([box for box, _ in self._live], detected=detected)
+        track_ids = self._tracker.update([d.box for d in self._live], detected=detected)
         # A followed box can slide off the frame: it is still tracked, but there is nothing left to show.
         shown = [
-            (box, score, track_id)
-            for (box, score), track_id in zip(self._live, track_ids, strict=True)
-            if track_id is not None and box.width >= _MIN_SHOWN_PX and box.height >= _MIN_SHOWN_PX
+            (d, track_id)
+            for d, track_id in zip(self._live, track_ids, strict=True)
+            if track_id is not None and d.box.width >= _MIN_SHOWN_PX and d.box.height >= _MIN_SHOWN_PX
         ]
+        faces = [d for d, _ in shown]
+        ids = [track_id for _, track_id in shown]
         t2 = time.perf_counter()
         spent["track"] += t2 - t1
-        probs = classify_boxes(self.classifier, image, [(box, score) for box, score, _ in shown], opts.crop_margin,
-                               opts.whole_image)  # fmt: skip
+        probs = classify_detections(
+            self.classifier, image, faces, self.detector.crop, opts.crop_margin, opts.whole_image
+        )
         t3 = time.perf_counter()
         spent["classify"] += t3 - t2
         if self._smoother is not None:
             self._smoother.forget(self._tracker.dropped_ids)
-            probs = self._smoother.update([track_id for _, _, track_id in shown], probs)
-        faces = tuple(
-            FaceResult(box=box, probs=tuple(float(p) for p in row), score=score, track_id=track_id)
-            for (box, score, track_id), row in zip(shown, probs, strict=True)
-        )
+            probs = self._smoother.update(ids, probs)
+        result = FrameResult(faces=face_results(faces, probs, ids), frame_index=index, time_s=float(time_s))
         spent["smooth"] += time.perf_counter() - t3
-        return FrameResult(faces=faces, frame_index=index, time_s=float(time_s))
+        return result
 
     def reset(self) -> None:
         """Start a new stream: tracks, followed boxes and smoothing history are forgotten."""

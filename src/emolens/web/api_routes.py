@@ -31,9 +31,15 @@ _SNIFF_BYTES = 512
 def build_router(recognizer: Recognizer, pool: WorkPool, options: WebOptions) -> APIRouter:
     router = APIRouter()
 
-    @router.get("/healthz", summary="liveness and the loaded model")
+    @router.get("/healthz", summary="liveness, the loaded model and the face detector that runs")
     async def healthz() -> dict[str, Any]:
-        return {"status": "ok", "version": _version(), "model": str(options.recognizer.model)}
+        return {
+            "status": "ok",
+            "version": _version(),
+            "model": str(options.recognizer.model),
+            "detector": recognizer.detector.name,
+            "detector_description": recognizer.detector_description,
+        }
 
     @router.post("/api/v1/analyze", summary="emotions of every face in one image", responses=_ERRORS)
     async def analyze(

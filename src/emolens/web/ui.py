@@ -32,7 +32,11 @@ def build_ui(recognizer: Recognizer, pool: WorkPool, options: WebOptions, work_d
         font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
     )
     with gr.Blocks(title="emolens", theme=theme, analytics_enabled=False) as blocks:
-        gr.Markdown("# emolens\nFacial emotion recognition that runs on this computer: images never leave it.")
+        gr.Markdown(
+            "# emolens\nFacial emotion recognition that runs on this computer: images never leave it.  \n"
+            f"Face detector: {recognizer.detector_description}",
+            elem_id="intro",
+        )
         lang = gr.Radio(_LANGUAGE_CHOICES, value=options.lang, label="Labels", elem_id="lang")
         with gr.Tab("Camera", id="camera"):
             _camera_tab(handlers, lang, pool.workers)

@@ -1,27 +1,22 @@
-"""Face detectors: anything with `detect(image_bgr) -> [(Box, score | None)]`; OpenCV's Haar cascade ships."""
+"""OpenCV's frontal-face Haar cascade: ships inside OpenCV's wheels, so it works wherever emolens installs."""
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Protocol
 
 import cv2
 import numpy as np
 
 from emolens.errors import ModelFileError
 from emolens.preprocess import to_gray_u8
-from emolens.types import Box
-
-DETECTORS: tuple[str, ...] = ("haar",)
+from emolens.runtime.detectors.base import CropMapping, detection_scale
+from emolens.types import Box, Detection
 
 _HAAR_WINDOW_PX = 24  # the frontal-face cascade's training window: no smaller face can be found
 
-
-class FaceDetector(Protocol):
-    def detect(self, image_bgr: np.ndarray) -> list[tuple[Box, float | None]]:
-        """Faces in a BGR (or gray/BGRA) image, boxes in its pixels, clipped to the frame."""
-        ...
+#: FER2013's 48x48 frame is the Haar box itself, centred on it, to within a pixel (docs/crop-margin.md).
+HAAR_CROP = CropMapping(side_scale=1.0, shift_x=0.0, shift_y=0.0)
 
 
 class HaarFaceDetector:
@@ -41,6 +36,8 @@ class HaarFaceDetector:
     ) -> None:
         if min_face_px < 1:
             raise ValueError(f"min_face_px must be at least 1, got {min_face_px}")
+        self.name = "haar"
+        self.crop = HAAR_CROP
         self.min_face_px = min_face_px
         self.scale_factor = scale_factor
         self.min_neighbors = min_neighbors
@@ -61,10 +58,17 @@ class HaarFaceDetector:
             self._local.cascade = cascade
         return cascade
 
-    def detect(self, image_bgr: np.ndarray) -> list[tuple[Box, float | None]]:
+    def detect(self, image_bgr: np.ndarray) -> list[Detection]:
+        """Faces in a BGR, gray, BGRA or 16-bit image, boxes clipped to it, left to right; score None.
+
+        Raises:
+            ValueError: an array that is not an image.
+        """
+        if image_bgr.size == 0:
+            return []
         gray = to_gray_u8(image_bgr)
         height_px, width_px = gray.shape
-        scale = min(1.0, max(self.max_side_px / max(height_px, width_px), _HAAR_WINDOW_PX / self.min_face_px))
+        scale = detection_scale(height_px, width_px, self.max_side_px, self.min_face_px, _HAAR_WINDOW_PX)
         if scale < 1.0:
             gray = cv2.resize(gray, (round(width_px * scale), round(height_px * scale)), interpolation=cv2.INTER_AREA)
         min_side = max(_HAAR_WINDOW_PX, round(self.min_face_px * scale))
@@ -83,9 +87,8 @@ class HaarFaceDetector:
             )
             if box.width >= self.min_face_px and box.height >= self.min_face_px:
                 candidates.append((float(weight), box))
-        faces: list[tuple[Box, float | None]] = [(box, None) for box in _suppress_overlaps(candidates)]
-        faces.sort(key=lambda item: (item[0].x1, item[0].y1))
-        return faces
+        boxes = sorted(_suppress_overlaps(candidates), key=lambda box: (box.x1, box.y1))
+        return [Detection(box) for box in boxes]
 
 
 def _suppress_overlaps(candidates: list[tuple[float, Box]], max_iou: float = 0.3) -> list[Box]:
@@ -103,9 +106,3 @@ def _suppress_overlaps(candidates: list[tuple[float, Box]], max_iou: float = 0.3
 def _mostly_inside(a: Box, b: Box) -> bool:
     inter = max(0, min(a.x2, b.x2) - max(a.x1, b.x1)) * max(0, min(a.y2, b.y2) - max(a.y1, b.y1))
     return inter > 0.6 * min(a.area, b.area)
-
-
-def make_detector(name: str = "haar", min_face_px: int = 40, max_side_px: int = 640) -> FaceDetector:
-    if name == "haar":
-        return HaarFaceDetector(min_face_px=min_face_px, max_side_px=max_side_px)
-    raise ValueError(f"unknown detector {name!r}; choose from {', '.join(DETECTORS)}")

@@ -1,0 +1,85 @@
+"""Face detectors behind one protocol, and `make_detector(name)` to pick one.
+
+    "cnn"  libfacedetection's CNN (the `yuface` wheel: CPython 3.10/3.11 on Linux x86-64), a confidence per face
+    "haar" OpenCV's frontal-face cascade, shipped with OpenCV itself: works everywhere, frontal faces only
+    "auto" the CNN where its package loads, Haar otherwise
+
+Each detector carries its own crop mapping (`detector.crop`): the square around its box that frames a face as
+FER2013 does, measured per detector (docs/crop-margin.md). Importing this package does not import yuface.
+"""
+
+from __future__ import annotations
+
+from emolens.runtime.detectors.base import DEFAULT_MIN_SCORE, CropMapping, FaceDetector, crop_face
+from emolens.runtime.detectors.haar import HaarFaceDetector
+
+#: The names `make_detector` and `--detector` accept.
+DETECTORS: tuple[str, ...] = ("auto", "cnn", "haar")
+
+
+def cnn_available() -> bool:
+    """Whether the CNN detector's package is installed and loads on this platform."""
+    from emolens.runtime.detectors import cnn
+
+    try:
+        cnn.load_package()
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+def resolve_detector(name: str) -> str:
+    """The detector that `name` runs: "auto" becomes "cnn" where its package loads, "haar" otherwise.
+
+    Raises:
+        ValueError: a name not in DETECTORS.
+    """
+    if name not in DETECTORS:
+        raise ValueError(f"unknown detector {name!r}; choose from {', '.join(DETECTORS)}")
+    if name == "auto":
+        return "cnn" if cnn_available() else "haar"
+    return name
+
+
+def describe_detector(name: str) -> str:
+    """A line for --version, /healthz and the web page: which detector `name` runs and where it comes from."""
+    import cv2
+
+    from emolens.runtime.detectors import cnn
+
+    resolved = resolve_detector(name)
+    if resolved == "cnn":
+        return f"cnn (libfacedetection, yuface {cnn.package_version()})"
+    return f"haar (OpenCV {cv2.__version__} frontal-face cascade)"
+
+
+def make_detector(
+    name: str = "auto", min_face_px: int = 40, max_side_px: int = 640, min_score: float = DEFAULT_MIN_SCORE
+) -> FaceDetector:
+    """A detector by name (see DETECTORS). `min_score` applies to detectors with a confidence (the CNN); Haar has
+    none and ignores it.
+
+    Raises:
+        ValueError: an unknown name or a setting out of range.
+        ModelFileError: "cnn" where its package is not installed.
+    """
+    resolved = resolve_detector(name)
+    if resolved == "cnn":
+        from emolens.runtime.detectors.cnn import CnnFaceDetector
+
+        return CnnFaceDetector(min_face_px=min_face_px, max_side_px=max_side_px, min_score=min_score)
+    return HaarFaceDetector(min_face_px=min_face_px, max_side_px=max_side_px)
+
+
+__all__ = [
+    "DEFAULT_MIN_SCORE",
+    "DETECTORS",
+    "CropMapping",
+    "FaceDetector",
+    "HaarFaceDetector",
+    "cnn_available",
+    "crop_face",
+    "describe_detector",
+    "make_detector",
+    "resolve_detector",
+]

@@ -1,0 +1,112 @@
+"""libfacedetection's CNN (the `yuface` wheel): faces turned or tilted, with a confidence and five landmarks.
+
+The network's weights are compiled into the wheel's shared library (BSD-3-Clause), so nothing is downloaded, ever.
+Wheels exist for CPython 3.10 and 3.11 on Linux x86-64 only; elsewhere `make_detector("auto")` falls back to Haar.
+Why this detector and not another: docs/detectors.md.
+
+yuface runs its layers through OpenMP. On a small shared machine OpenMP's worker threads spin against the
+other stages and against each other, so each call is held to one thread (threadpoolctl), for that call only:
+the limit is set and restored around it, in the calling thread, and touches no other library's threads.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+from types import ModuleType
+from typing import Any
+
+import cv2
+import numpy as np
+
+from emolens.errors import ModelFileError
+from emolens.preprocess import to_bgr_u8
+from emolens.runtime.detectors.base import DEFAULT_MIN_SCORE, CropMapping, detection_scale
+from emolens.types import Box, Detection
+
+#: The PyPI package that holds the network.
+PACKAGE = "yuface"
+
+#: The smallest face side, in pixels of the frame it sees, that the network finds reliably (its smallest
+#: anchor is 10 px; benchmarks/bench_detect.py shows recall falling below about 16 px).
+CNN_SMALLEST_FACE_PX = 16
+
+#: FER2013's frame relative to this detector's box, measured on PublicTest by benchmarks/measure_crop_margin.py
+#: --detector cnn (docs/crop-margin.md): the frame is the box's longer side (its height), centred 2.6% of it lower
+#: than the box. The measured sideways shift (+0.005) is left out: a face and its mirror image frame alike.
+CNN_CROP = CropMapping(side_scale=0.987, shift_x=0.0, shift_y=0.026)
+
+
+def load_package() -> tuple[ModuleType, Any]:
+    """Import yuface and threadpoolctl's controller. Raises ImportError (or OSError from the shared library) where
+    the wheel is not installed or cannot load on this platform."""
+    yuface = importlib.import_module(PACKAGE)
+    threadpoolctl = importlib.import_module("threadpoolctl")
+    return yuface, threadpoolctl.ThreadpoolController()
+
+
+def package_version() -> str:
+    """The installed yuface's version, or "not installed"."""
+    try:
+        return importlib.metadata.version(PACKAGE)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+class CnnFaceDetector:
+    """libfacedetection's CNN through `yuface`. Scores are its confidence in [0, 1]; faces below `min_score` are
+    dropped. Frames are shrunk to at most `max_side_px` on their longer side first, but never so far that a face
+    of `min_face_px` would fall below CNN_SMALLEST_FACE_PX. Thread-safe.
+
+    Raises:
+        ModelFileError: yuface (or threadpoolctl) is not installed or does not load here.
+        ValueError: a setting out of range.
+    """
+
+    def __init__(self, min_face_px: int = 40, max_side_px: int = 640, min_score: float = DEFAULT_MIN_SCORE) -> None:
+        if min_face_px < 1 or max_side_px < 1:
+            raise ValueError(f"min_face_px and max_side_px must be at least 1, got {min_face_px}, {max_side_px}")
+        if not 0.0 <= min_score <= 1.0:
+            raise ValueError(f"min_score must be in [0, 1], got {min_score}")
+        try:
+            self._yuface, self._threads = load_package()
+        except (ImportError, OSError) as err:
+            raise ModelFileError(
+                f"the CNN face detector needs the {PACKAGE} package ({err}); it has wheels for CPython 3.10 and "
+                "3.11 on Linux x86-64 only: use --detector haar (or auto) elsewhere"
+            ) from None
+        self.name = "cnn"
+        self.crop = CNN_CROP
+        self.min_face_px = min_face_px
+        self.max_side_px = max_side_px
+        self.min_score = min_score
+
+    def detect(self, image_bgr: np.ndarray) -> list[Detection]:
+        """Faces in a BGR, gray, BGRA or 16-bit image, boxes clipped to it, left to right.
+
+        Raises:
+            ValueError: an array that is not an image.
+        """
+        if image_bgr.size == 0:
+            return []
+        bgr = to_bgr_u8(image_bgr)
+        height_px, width_px = bgr.shape[:2]
+        scale = detection_scale(height_px, width_px, self.max_side_px, self.min_face_px, CNN_SMALLEST_FACE_PX)
+        if scale < 1.0:
+            size = (max(1, round(width_px * scale)), max(1, round(height_px * scale)))
+            bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+        with self._threads.limit(limits=1, user_api="openmp"):
+            rows = np.asarray(self._yuface.c_detect(bgr), dtype=np.float64).reshape(-1, 16)
+        faces = []
+        for row in rows:
+            score = float(row[0]) / 100.0  # the library reports per cent
+            if score < self.min_score:
+                continue
+            x, y, w, h = row[1:5] / scale
+            box = Box(round(x), round(y), round(x + w), round(y + h)).clip(width_px, height_px)
+            if max(w, h) < self.min_face_px or box.width < 1 or box.height < 1:
+                continue
+            points = tuple((float(px / scale), float(py / scale)) for px, py in row[5:15].reshape(5, 2))
+            faces.append(Detection(box, min(score, 1.0), points))
+        faces.sort(key=lambda face: (face.box.x1, face.box.y1))
+        return faces
