@@ -1,10 +1,19 @@
-"""Measure how FER2013 frames a face relative to the Haar detector's box, to choose the crop margin.
+"""Measure how FER2013 frames a face relative to a detector's box, to choose that detector's crop mapping; then
+check, on PublicTest, that the classifier is as accurate on each detector's crops as on FER2013's own frames.
 
-Each FER2013 image (48x48, the whole image is the data set's "face crop") is upscaled, padded by repeating its
-edges (so that a Haar box may reach past the original frame), and run through HaarFaceDetector. The margin that
-turns the Haar box back into the original frame is (48 / box_side - 1) / 2 per side.
+Each FER2013 image (48x48: the whole image is the data set's face crop) is upscaled, padded by repeating its
+edges (so that a box may reach past the original frame), and run through the detector. FER2013's frame relative to
+the box (longer side) gives the mapping: side_scale = 48 / box side, shift = (frame centre - box centre) / box side.
 
-    python benchmarks/measure_crop_margin.py [../shared/data/fer2013/fer2013.csv.xz] [--rows 500]
+With --accuracy, the same images are also shifted, zoomed and rotated as evaluate.py's jitter protocol does
+(`emolens eval --jitter`: shift, scale and rotation drawn per image, seed 0) before detection: the detector must find
+the face again and its mapped crop must frame it as FER2013 did. Accuracy is reported on the faces both detectors
+found, for the FER2013 frame (as is, or jittered: what a crop that ignored the detector would give) and for each
+detector's mapped crop.
+
+    python benchmarks/measure_crop_margin.py --detector haar --rows 600
+    python benchmarks/measure_crop_margin.py --detector cnn --rows 600
+    python benchmarks/measure_crop_margin.py --accuracy [--rows 3589]
 """
 
 from __future__ import annotations
@@ -16,23 +25,100 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emolens.runtime.detectors import HaarFaceDetector
+from emolens.evaluate import jitter_images
+from emolens.runtime.classifier import EmotionClassifier
+from emolens.runtime.detectors import FaceDetector, crop_face, make_detector
+from emolens.runtime.models import model_path
+from emolens.types import Detection
 
 UPSCALE = 4
 PAD_PX = 24 * UPSCALE
 
 
-def public_test_images(path: Path, rows: int) -> list[np.ndarray]:
-    images = []
+def public_test(path: Path, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    images, labels = [], []
     with lzma.open(path, "rt") as lines:
         next(lines)
         for line in lines:
-            _, pixels, usage = line.rstrip("\n").split(",")
+            label, pixels, usage = line.rstrip("\n").split(",")
             if usage == "PublicTest":
                 images.append(np.array(pixels.split(), dtype=np.uint8).reshape(48, 48))
+                labels.append(int(label))
                 if len(images) == rows:
                     break
-    return images
+    return np.stack(images), np.array(labels)
+
+
+def enlarge(image: np.ndarray) -> np.ndarray:
+    big = cv2.resize(image, None, fx=UPSCALE, fy=UPSCALE, interpolation=cv2.INTER_CUBIC)
+    return cv2.copyMakeBorder(big, PAD_PX, PAD_PX, PAD_PX, PAD_PX, cv2.BORDER_REPLICATE)
+
+
+def largest_face(detector: FaceDetector, big: np.ndarray) -> Detection | None:
+    found = detector.detect(big)
+    return max(found, key=lambda d: d.box.area) if found else None
+
+
+def box_offsets(detector: FaceDetector, images: np.ndarray) -> np.ndarray:
+    """(N, 3) rows of side_scale, shift_x, shift_y for the images where the detector finds a face."""
+    rows = []
+    for image in images:
+        face = largest_face(detector, enlarge(image))
+        if face is None:
+            continue
+        box = face.box
+        side = max(box.width, box.height) / UPSCALE  # in the original 48-pixel frame
+        rows.append(
+            (
+                48.0 / side,
+                (24 - ((box.x1 + box.x2) / 2 - PAD_PX) / UPSCALE) / side,
+                (24 - ((box.y1 + box.y2) / 2 - PAD_PX) / UPSCALE) / side,
+            )
+        )
+    return np.array(rows).reshape(-1, 3)
+
+
+def measure(detector: FaceDetector, images: np.ndarray) -> None:
+    offsets = box_offsets(detector, images)
+    scale, dx, dy = offsets.T
+    found = len(offsets)
+    q = np.percentile
+    print(f"{detector.name}: {len(images)} PublicTest rows, a face found in {found} ({found / len(images):.0%})")
+    print("| quantity | median | 25% | 75% |")
+    print("|---|---|---|---|")
+    side = 48.0 / scale
+    print(f"| box side (longer), px of 48 | {q(side, 50):.1f} | {q(side, 25):.1f} | {q(side, 75):.1f} |")
+    print(f"| side_scale: frame side / box side | {q(scale, 50):.3f} | {q(scale, 25):.3f} | {q(scale, 75):.3f} |")
+    print(f"| shift_x: (frame - box centre) / box side | {q(dx, 50):+.3f} | {q(dx, 25):+.3f} | {q(dx, 75):+.3f} |")
+    print(f"| shift_y: (frame - box centre) / box side | {q(dy, 50):+.3f} | {q(dy, 25):+.3f} | {q(dy, 75):+.3f} |")
+    print(f"CropMapping(side_scale={q(scale, 50):.3f}, shift_x={q(dx, 50):+.3f}, shift_y={q(dy, 50):+.3f})")
+
+
+def accuracy(images: np.ndarray, labels: np.ndarray, detectors: dict[str, FaceDetector], model: str) -> None:
+    classifier = EmotionClassifier(model_path(model))
+    print(f"accuracy of `{model}` on {len(images)} PublicTest faces (faces both detectors found):")
+    print("| images | found by " + " | found by ".join(detectors) + " | both | FER2013 frame | " + " | ".join(
+        f"{name} crop" for name in detectors) + " |")  # fmt: skip
+    print("|---" * (4 + 2 * len(detectors) - 1) + "|")
+    jittered = jitter_images(images, ("shift", "scale", "rotation"), seed=0)
+    for title, batch in (("as in FER2013", images), ("jittered: shift, scale, rotation", jittered)):
+        crops: dict[str, list[np.ndarray | None]] = {name: [] for name in detectors}
+        for image in batch:
+            big = enlarge(image)
+            for name, detector in detectors.items():
+                face = largest_face(detector, big)
+                crops[name].append(None if face is None else crop_face(big, face, detector.crop))
+        both = [i for i in range(len(batch)) if all(crops[name][i] is not None for name in detectors)]
+        truth = labels[both]
+        frame_acc = float(np.mean(classifier.predict(list(batch[both])).argmax(1) == truth))
+        accs = [
+            float(np.mean(classifier.predict([crops[name][i] for i in both]).argmax(1) == truth)) for name in detectors
+        ]
+        found = [sum(c is not None for c in crops[name]) for name in detectors]
+        print(
+            f"| {title} | " + " | ".join(str(n) for n in found) + f" | {len(both)} | {frame_acc:.2%} | "
+            + " | ".join(f"{a:.2%}" for a in accs) + " |"
+        )  # fmt: skip
 
 
 def main() -> None:
@@ -40,32 +126,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("csv", nargs="?", type=Path, default=default)
     parser.add_argument("--rows", type=int, default=500)
+    parser.add_argument("--detector", default="haar", help="haar or cnn: whose box to measure")
+    parser.add_argument("--accuracy", action="store_true", help="classifier accuracy on each detector's crops")
+    parser.add_argument("--model", default="fast")
     args = parser.parse_args()
-    detector = HaarFaceDetector(min_face_px=24 * UPSCALE)
-    images = public_test_images(args.csv, args.rows)
-    sides, dx, dy = [], [], []
-    for image in images:
-        big = cv2.resize(image, None, fx=UPSCALE, fy=UPSCALE, interpolation=cv2.INTER_CUBIC)
-        big = cv2.copyMakeBorder(big, PAD_PX, PAD_PX, PAD_PX, PAD_PX, cv2.BORDER_REPLICATE)
-        found = detector.detect(big)
-        if not found:
-            continue
-        box = max((d.box for d in found), key=lambda b: b.area)
-        side = (box.width + box.height) / 2 / UPSCALE  # in the original 48-pixel frame
-        sides.append(side)
-        # Offset of the frame's centre from the box centre, as a fraction of the box side.
-        dx.append((24 - ((box.x1 + box.x2) / 2 - PAD_PX) / UPSCALE) / side)
-        dy.append((24 - ((box.y1 + box.y2) / 2 - PAD_PX) / UPSCALE) / side)
-    side_arr = np.array(sides)
-    margins = (48.0 / side_arr - 1.0) / 2.0
-    q = np.percentile
-    print(f"images: {len(images)} PublicTest rows, Haar found a face in {len(sides)} ({len(sides) / len(images):.0%})")
-    print("| quantity | median | 25% | 75% |")
-    print("|---|---|---|---|")
-    print(f"| Haar box side, px of 48 | {q(side_arr, 50):.1f} | {q(side_arr, 25):.1f} | {q(side_arr, 75):.1f} |")
-    print(f"| margin per side, x box side | {q(margins, 50):.3f} | {q(margins, 25):.3f} | {q(margins, 75):.3f} |")
-    print(f"| frame centre - box centre, x, x box side | {q(dx, 50):+.3f} | {q(dx, 25):+.3f} | {q(dx, 75):+.3f} |")
-    print(f"| frame centre - box centre, y, x box side | {q(dy, 50):+.3f} | {q(dy, 25):+.3f} | {q(dy, 75):+.3f} |")
+    images, labels = public_test(args.csv, args.rows)
+    if args.accuracy:
+        detectors = {name: make_detector(name, min_face_px=24 * UPSCALE) for name in ("haar", "cnn")}
+        accuracy(images, labels, detectors, args.model)
+    else:
+        measure(make_detector(args.detector, min_face_px=24 * UPSCALE), images)
 
 
 if __name__ == "__main__":
