@@ -22,7 +22,19 @@ def test_defaults_are_the_dataclasses(command: str) -> None:
     assert built.detector_max_side_px == defaults.detector_max_side_px
     assert built.threads == defaults.threads
     assert built.detect_every == defaults.detect_every == PipelineOptions().detect_every
+    assert (built.detector, built.min_score) == (defaults.detector, defaults.min_score) == ("auto", built.min_score)
     assert args.lang == "en"
+
+
+@pytest.mark.parametrize("command", sorted(RUN_MODEL))
+def test_every_detecting_command_takes_detector_and_min_score(command: str) -> None:
+    args = build_parser().parse_args([command, *RUN_MODEL[command], "--detector", "haar", "--min-score", "0.7"])
+    options = recognizer_options(args)
+    assert (options.detector, options.min_score) == ("haar", 0.7)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, *RUN_MODEL[command], "--detector", "yolo"])
+    with pytest.raises(ValueError, match="min_score"):
+        recognizer_options(build_parser().parse_args([command, *RUN_MODEL[command], "--min-score", "1.5"]))
 
 
 @pytest.mark.parametrize("command", ["video", "webcam", "serve"])
