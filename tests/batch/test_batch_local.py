@@ -13,6 +13,7 @@ from batch_support import CLIP_COPIES, ENV, faces_table
 
 from emolens.batch import FACES_SCHEMA, SOURCES_SCHEMA, BatchOptions, run_batch
 from emolens.batch.parquet import BatchOutputError
+from emolens.runtime.detectors import resolve_detector
 from emolens.types import EMOTIONS
 from support import SHARED, run_emolens
 
@@ -54,7 +55,7 @@ def test_face_rows_hold_boxes_probabilities_and_names(local_run: Path, archive: 
     assert abs(probs.sum(axis=1) - 1).max() < 1e-3
     assert (faces.emotion == [EMOTIONS[i] for i in probs.argmax(axis=1)]).all()
     assert ((faces.x2 > faces.x1) & (faces.y2 > faces.y1)).all()
-    assert set(faces.model) == {"fast"} and set(faces.detector) == {"haar"}
+    assert set(faces.model) == {"fast"} and set(faces.detector) == {resolve_detector("auto")}  # the one that ran
     photos = faces[faces.source.str.endswith("multi_face.jpg")]
     assert len(photos) >= 2 and (photos.frame == 0).all() and photos.track_id.isna().all()
     clip = faces[faces.source == str(archive / "clips" / "single_face.mp4")]

@@ -97,7 +97,7 @@ class Worker:
         self.out_dir = Path(config.out_dir)
         self.recognizer = Recognizer(config.options)
         self.model = model_label(config.options)
-        self.detector = config.options.detector
+        self.detector = self.recognizer.detector.name  # the detector that ran ("auto" resolved: cnn or haar)
 
     def process(self, task: Task) -> SourceRow:
         """Every frame of one input; failures become the row's status (rows already made are kept)."""
