@@ -5,8 +5,8 @@ Three kinds of input, all built here from ../shared/media (nothing is written to
   multi_face.jpg re-encoded at JPEG quality 92 and 75, shrunk to half and mirrored;
 - video frames (every 4th): single_face.mp4 and WolfgangLanger_Pexels.mp4 hold one face in every frame,
   no_face.mp4 none;
-- composites: 640x360 frames of no_face.mp4 (a scene with no face) with three faces from the photos pasted in, at
-  face sides of 40 to 180 px and turned in the image plane by -30 to +30 degrees, plus the bare frames.
+- composites: 640x360 frames of no_face.mp4 (a scene with no face) with one to three faces from the photos pasted in, at
+  face sides of 40 to 160 px and turned in the image plane by -30 to +30 degrees, plus the bare frames.
 
 On photos and video a detector is scored by count (found = min(detections, faces), false = the surplus); on the
 composites each pasted face has a box, and a detection matches it when its centre lies inside that box and its
@@ -33,7 +33,7 @@ from emolens.types import Box
 DEFAULT_MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
 PHOTOS = {"single_face.jpg": 1, "astronaut.png": 1, "obama.jpg": 1, "biden.jpg": 1, "multi_face.jpg": 5}
 VIDEOS = {"single_face.mp4": 1, "WolfgangLanger_Pexels.mp4": 1, "no_face.mp4": 0}
-FACE_SIDES_PX = (40, 56, 80, 120, 180)  # from the default --min-face-px up
+FACE_SIDES_PX = (40, 56, 80, 112, 160)  # from the default --min-face-px up
 ANGLES_DEG = (-30, -15, 0, 15, 30)
 FRAME_SIZE_PX = (640, 360)
 
@@ -139,17 +139,19 @@ def composites(
     width_px, height_px = FRAME_SIZE_PX
     for side_px in FACE_SIDES_PX:
         for angle in ANGLES_DEG:
+            slots = max(1, min(3, int(width_px // (2.2 * side_px))))  # neighbours >= 2.2 face sides apart
+            slot_w = width_px // slots
             for _ in range(4):
                 frame = backgrounds[int(rng.integers(len(backgrounds)))].copy()
                 boxes: list[Box] = []
-                slot_w = width_px // 3
-                for slot in range(3):  # one face per third of the frame, so pasted faces never overlap
+                for slot in range(slots):
                     patch, face_side = bank[int(rng.integers(len(bank)))]
                     if rng.random() < 0.5:
                         patch = np.ascontiguousarray(patch[:, ::-1])
-                    margin = int(side_px * 0.8)
-                    cx = int(rng.integers(slot * slot_w + margin, (slot + 1) * slot_w - margin + 1))
-                    cy = int(rng.integers(margin, height_px - margin + 1))
+                    low, high = slot * slot_w + int(1.1 * side_px), (slot + 1) * slot_w - int(1.1 * side_px)
+                    cx = int(rng.integers(low, high + 1)) if high > low else slot * slot_w + slot_w // 2
+                    margin_y = min(int(side_px * 0.8), height_px // 2)
+                    cy = int(rng.integers(margin_y, height_px - margin_y + 1))
                     boxes.append(paste(frame, patch, face_side, side_px, angle, (cx, cy)))
                 yield f"{side_px} px, {angle:+d} deg", frame, boxes
     for background in backgrounds:
@@ -208,21 +210,30 @@ def main() -> None:
     backgrounds = [cv2.resize(f, FRAME_SIZE_PX, interpolation=cv2.INTER_AREA) for f in video_cache["no_face.mp4"]]
     backgrounds = backgrounds[:: max(1, len(backgrounds) // 8)]
     bank = face_bank(args.media, {n: detectors[n] for n in names})
+    composite_rows = ["composites: all"]
+    composite_rows += [f"composites: face {side} px" for side in FACE_SIDES_PX]
+    composite_rows += [f"composites: turned {angle:+d} deg" for angle in ANGLES_DEG]
+    composite_rows += ["composites: bare scenes, no face"]
+    for row in composite_rows:  # the table's order
+        for name in detectors:
+            table.score(row, name)
     for title, frame, truth in composites(backgrounds, bank, args.seed):
+        if title == "bare":
+            rows = ["composites: bare scenes, no face"]
+        else:
+            side, _, angle = title.partition(", ")
+            rows = ["composites: all", f"composites: face {side}", f"composites: turned {angle}"]
         for name, detector in detectors.items():
             found, false = match([d.box for d in detector.detect(frame)], truth)
-            side, _, angle = title.partition(", ")
-            for row in ("composites: all", f"composites: face {side}", f"composites: turned {angle}")[
-                : 1 if title == "bare" else 3
-            ]:
-                table.score(row if title != "bare" else "composites: bare scenes, no face", name).add(
-                    len(truth), found, false
-                )
+            for row in rows:
+                table.score(row, name).add(len(truth), found, false)
 
     print(f"recall (faces found / faces) and false faces; {len(bank)} faces in the bank, seed {args.seed}\n")
     print("| input | frames | " + " | ".join(detectors) + " |")
     print("|---|---|" + "---|" * len(detectors))
     for row, scores in table.rows.items():
+        if not any(score.frames for score in scores.values()):
+            continue
         print(
             f"| {row} | {next(iter(scores.values())).frames} | " + " | ".join(s.cell() for s in scores.values()) + " |"
         )

@@ -65,6 +65,10 @@ def test_ui_is_served_at_root(server: Any) -> None:
     assert config["title"] == "emolens"
     tabs = {c["props"].get("label") for c in config["components"] if c["type"] == "tabitem"}
     assert {"Camera", "Photo", "Video"} <= tabs
+    # The page says which face detector runs, as /healthz does.
+    intro = next(c["props"]["value"] for c in config["components"] if c["props"].get("elem_id") == "intro")
+    health = httpx.get(f"{server.url}/healthz", timeout=10).json()
+    assert f"Face detector: {health['detector_description']}" in intro
 
 
 def test_photo_with_five_faces(server: Any, media_file: Callable[[str], Path]) -> None:
@@ -75,6 +79,10 @@ def test_photo_with_five_faces(server: Any, media_file: Callable[[str], Path]) -
     assert len(body["faces"]) >= 3
     for face in body["faces"]:
         assert_face(face)
+    if httpx.get(f"{server.url}/healthz", timeout=10).json()["detector"] == "cnn":
+        # The CNN finds all five (the sunglasses too) and fills `score` with its confidence.
+        assert len(body["faces"]) == 5
+        assert all(0.5 <= face["score"] <= 1.0 for face in body["faces"])
 
 
 def test_video_frames_are_tracked(server: Any, media_file: Callable[[str], Path]) -> None:

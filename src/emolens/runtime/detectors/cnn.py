@@ -75,6 +75,10 @@ class CnnFaceDetector:
                 f"the CNN face detector needs the {PACKAGE} package ({err}); it has wheels for CPython 3.10 and "
                 "3.11 on Linux x86-64 only: use --detector haar (or auto) elsewhere"
             ) from None
+        # libfacedetection sets up its network on the first call: make that call here, once, so that threads
+        # calling detect() later never race to set it up.
+        with self._threads.limit(limits=1, user_api="openmp"):
+            self._yuface.c_detect(np.zeros((32, 32, 3), np.uint8))
         self.name = "cnn"
         self.crop = CNN_CROP
         self.min_face_px = min_face_px
