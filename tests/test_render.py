@@ -9,6 +9,7 @@ import pytest
 from emolens.labels import LANGUAGES, display_names
 from emolens.render import COLORS_BGR, annotate, load_label_atlas, timeline_image
 from emolens.types import EMOTIONS, Box, FaceResult, FrameResult
+from support import shared_path
 
 HAPPY = (0.02, 0.01, 0.02, 0.85, 0.04, 0.03, 0.03)
 FACE_BOX = Box(200, 100, 320, 240)
@@ -112,3 +113,61 @@ def test_timeline_image_plots_the_track(atlas, tmp_path) -> None:
     assert (np.abs(right.astype(int) - surprise).max(axis=2) < 10).sum() > 100
     empty = timeline_image(results, 99, atlas=atlas)
     assert empty.shape == chart.shape
+
+
+def _drawn(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    return np.abs(after.astype(int) - before.astype(int)).max(axis=2) > 0
+
+
+def test_group_photo_faces_are_numbered_and_panels_cover_no_other_face(atlas, tmp_path) -> None:
+    from emolens.api import Recognizer
+    from emolens.render import face_numbers, label_height_px
+
+    image = cv2.imread(str(shared_path("media", "multi_face.jpg")))
+    result = Recognizer().analyze(image)
+    assert len(result.faces) >= 4
+    assert face_numbers(result) == list(range(1, len(result.faces) + 1))
+    with_bars = annotate(image, result, atlas=atlas)
+    labels_only = annotate(image, result, atlas=atlas, bars=False)
+    cv2.imwrite(str(tmp_path / "group.png"), with_bars)
+    # The inside of every face (away from its own box edge and label) is left untouched by panels and labels.
+    for face in result.faces:
+        b = face.box
+        pad = max(6, (b.x2 - b.x1) // 5)
+        inner = (slice(b.y1 + pad, b.y2 - pad), slice(b.x1 + pad, b.x2 - pad))
+        assert not _drawn(image[inner], with_bars[inner]).any(), f"something covers face at {b.xyxy()}"
+    # Panels add ink beyond the labels-only picture; labels only leaves most of the picture alone.
+    assert _drawn(labels_only, with_bars).sum() > 1000
+    assert _drawn(image, labels_only).mean() < 0.1
+    # Each face's number is written in white-backed tag at its label: the tags are the whitest patches.
+    label_px = label_height_px(*image.shape[:2])
+    white = (with_bars.min(axis=2) == 255) & (image.min(axis=2) < 255)
+    assert white.sum() > len(result.faces) * label_px
+
+
+def test_labels_grow_with_the_image(atlas) -> None:
+    from emolens.render import label_height_px
+
+    assert label_height_px(360, 640) == 16
+    assert label_height_px(4000, 6000) == round(4000 / 22)
+    # On a 6000x4000 photo the label is as tall, relative to the picture, as on a 1000x667 one.
+    big = np.full((4000, 6000, 3), 128, np.uint8)
+    box = Box(2000, 1500, 2800, 2300)
+    out = annotate(big, _result(box), atlas=atlas, bars=False)
+    column = _drawn(big, out)[: box.y1, box.x1 + 40]
+    assert column.sum() >= 0.8 * label_height_px(4000, 6000)
+
+
+def test_faces_chart_has_one_numbered_panel_per_face(atlas) -> None:
+    from emolens.render import faces_chart
+
+    sad = (0.02, 0.01, 0.02, 0.03, 0.85, 0.04, 0.03)
+    faces = tuple(FaceResult(Box(10 + 60 * i, 10, 60 + 60 * i, 60), HAPPY if i % 2 else sad) for i in range(5))
+    chart = faces_chart(FrameResult(faces=faces), "id", atlas=atlas, width_px=900)
+    assert chart.shape[1] == 900 and chart.shape[0] > 300  # two rows of three cells
+    one = faces_chart(FrameResult(faces=faces[:1]), atlas=atlas, width_px=900)
+    assert one.shape[0] < chart.shape[0]
+    sad_color = np.array(COLORS_BGR[EMOTIONS.index("sad")])
+    # The first panel's sad bar is the long one of its colour.
+    first = chart[: chart.shape[0] // 2, :300]
+    assert (np.abs(first.astype(int) - sad_color).max(axis=2) < 10).sum() > 500

@@ -18,7 +18,7 @@ import numpy as np
 
 from emolens.errors import EmolensError
 from emolens.labels import LANGUAGES
-from emolens.types import EMOTIONS, FaceResult, FrameResult
+from emolens.types import EMOTIONS, Box, FaceResult, FrameResult
 
 #: BGR colour per emotion, in EMOTIONS order; chosen to stay apart on screen and in the timeline.
 COLORS_BGR: tuple[tuple[int, int, int], ...] = (
@@ -79,58 +79,99 @@ def annotate(
     atlas: LabelAtlas | None = None,
     bars: bool = True,
 ) -> np.ndarray:
-    """A new BGR image: every face boxed and labelled (name in `lang`, confidence), with its 7
-    probabilities as bars beside the box, and `fps` in the top-left corner when given."""
+    """A new BGR image: every face boxed and labelled with its number (`face_numbers`), its name in
+    `lang` and its confidence; with `bars`, its 7 probabilities in a panel beside the box wherever one
+    fits without covering another face or label (else none: the label says the most); `fps` in the
+    top-left corner when given. Text and line sizes grow with the image, so a 6000x4000 photo reads
+    as well as a 640x360 frame."""
     atlas = atlas or load_label_atlas()
     out = _as_bgr(image)
     height_px, width_px = out.shape[:2]
-    label_px = int(np.clip(min(height_px, width_px) / 22, 14, 40))
-    for face in result.faces:
-        _draw_face(out, face, lang, atlas, label_px, bars)
+    label_px = label_height_px(height_px, width_px)
+    boxes = [face.box.clip(width_px, height_px) for face in result.faces]
+    taken = [(b.x1, b.y1, b.x2, b.y2) for b in boxes]
+    numbers = face_numbers(result)
+    for face, box, number in zip(result.faces, boxes, numbers, strict=True):
+        taken.append(_draw_face(out, face, box, number, lang, atlas, label_px, taken))
+    if bars:
+        for face, box in zip(result.faces, boxes, strict=True):
+            spot = _draw_bars(out, face, box, lang, atlas, label_px, taken)
+            if spot:
+                taken.append(spot)
     if fps is not None:
         _draw_text_box(out, f"{fps:.1f} fps", (4, 4), label_px, (0, 0, 0), (255, 255, 255))
     return out
 
 
-def _draw_face(out: np.ndarray, face: FaceResult, lang: str, atlas: LabelAtlas, label_px: int, bars: bool) -> None:
-    box = face.box.clip(out.shape[1], out.shape[0])
+def label_height_px(height_px: int, width_px: int) -> int:
+    """Height of a face's label on an image of this size: 1/22 of the shorter side, at least 16 px."""
+    return max(16, round(min(height_px, width_px) / 22))
+
+
+def face_numbers(result: FrameResult) -> list[int]:
+    """The number each face carries on the picture, in tables and in charts: its track id in a video,
+    else its place in `result.faces` counting from 1."""
+    return [face.track_id if face.track_id is not None else i for i, face in enumerate(result.faces, start=1)]
+
+
+_Rect = tuple[int, int, int, int]  # x1, y1, x2, y2 (exclusive)
+
+
+def _draw_face(
+    out: np.ndarray,
+    face: FaceResult,
+    box: Box,
+    number: int,
+    lang: str,
+    atlas: LabelAtlas,
+    label_px: int,
+    taken: list[_Rect],
+) -> _Rect:
+    """Box and label, the label where it covers no other face or label; returns the label's rectangle."""
     color = COLORS_BGR[EMOTIONS.index(face.emotion)]
     thickness = max(2, label_px // 8)
     cv2.rectangle(out, (box.x1, box.y1), (box.x2 - 1, box.y2 - 1), color, thickness, cv2.LINE_AA)
-    # Label: localised name + confidence, on the box's colour, above the box (inside it at the top edge).
+    # Label: [number] localised name + confidence, on the box's colour, above the box (inside it at the top edge).
     name = atlas.scaled(face.emotion, lang, label_px)
     percent = f" {round(100 * face.confidence)}%"
-    scale = _font_scale(label_px * 0.5)
-    (text_w, _), _ = cv2.getTextSize(percent, _FONT, scale, 1)
-    label_w = name.shape[1] + text_w + 4
-    label_y = box.y1 - label_px if box.y1 >= label_px else box.y1
+    scale, ink_px = _font_scale(label_px * 0.5), _stroke_px(label_px)
+    (text_w, _), _ = cv2.getTextSize(percent, _FONT, scale, ink_px)
+    (tag_w, _), _ = cv2.getTextSize(str(number), _FONT, scale, ink_px)
+    tag_w += label_px // 2
+    label_w = tag_w + name.shape[1] + text_w + label_px // 6 + 4
     label_x = min(max(box.x1, 0), max(0, out.shape[1] - label_w))
+    # Above the box, else inside its top edge, else below it; above regardless when all three are covered.
+    own = (box.x1, box.y1, box.x2, box.y2)
+    others = [rect for rect in taken if rect != own]
+    spots = [(label_x, box.y1 - label_px), (label_x, box.y2), (label_x, box.y1)]
+    free = _free_spot(spots, label_w, label_px, (out.shape[1], out.shape[0]), others)
+    label_y = free[1] if free else max(0, box.y1 - label_px)
     ink = _ink_for(color)
-    _fill(out, label_x, label_y, label_w, label_px, color)
-    _paste(out, name, label_x + 2, label_y, ink)
     baseline_y = label_y + round(label_px * 0.78)
-    cv2.putText(out, percent, (label_x + 2 + name.shape[1], baseline_y), _FONT, scale, ink, 1, cv2.LINE_AA)
-    if bars:
-        _draw_bars(out, face, lang, atlas, label_px, box.x1, box.x2, box.y1)
+    # The number on white, so it reads the same whatever the emotion's colour.
+    _fill(out, label_x, label_y, tag_w, label_px, (255, 255, 255))
+    cv2.putText(out, str(number), (label_x + label_px // 4, baseline_y), _FONT, scale, (0, 0, 0), ink_px, cv2.LINE_AA)
+    _fill(out, label_x + tag_w, label_y, label_w - tag_w, label_px, color)
+    _paste(out, name, label_x + tag_w + 2, label_y, ink)
+    cv2.putText(out, percent, (label_x + tag_w + 2 + name.shape[1], baseline_y), _FONT, scale, ink, ink_px, cv2.LINE_AA)
+    return (label_x, label_y, label_x + label_w, label_y + label_px)
 
 
 def _draw_bars(
-    out: np.ndarray, face: FaceResult, lang: str, atlas: LabelAtlas, label_px: int, x1: int, x2: int, top: int
-) -> None:
+    out: np.ndarray, face: FaceResult, box: Box, lang: str, atlas: LabelAtlas, label_px: int, taken: list[_Rect]
+) -> _Rect | None:
+    """The 7-bar panel beside the box where it covers no other face, label or panel; None where none fits."""
     row_px = max(10, round(label_px * 0.7))
     names = [atlas.scaled(emotion, lang, row_px) for emotion in EMOTIONS]
     name_w = max(n.shape[1] for n in names)
     bar_w = 4 * row_px
+    gap = max(4, label_px // 6)
     panel_w, panel_h = name_w + bar_w + 6, row_px * len(EMOTIONS) + 4
     height_px, width_px = out.shape[:2]
-    # Beside the box where it fits: right, else left, else inside along the left edge.
-    if x2 + 4 + panel_w <= width_px:
-        px = x2 + 4
-    elif x1 - 4 - panel_w >= 0:
-        px = x1 - 4 - panel_w
-    else:
-        px = max(0, min(x1, width_px - panel_w))
-    py = int(np.clip(top, 0, max(0, height_px - panel_h)))
+    spot = _free_spot(_panel_spots(box, panel_w, panel_h, gap), panel_w, panel_h, (width_px, height_px), taken)
+    if spot is None:
+        return None
+    px, py = spot[0], spot[1]
     _shade(out, px, py, panel_w, panel_h)
     for i, (glyphs, p) in enumerate(zip(names, face.probs, strict=True)):
         y = py + 2 + i * row_px
@@ -140,6 +181,70 @@ def _draw_bars(
         cv2.rectangle(out, (bx, y + 2), (bx + bar_w - 1, y + row_px - 3), (90, 90, 90), 1)
         if filled > 0:
             cv2.rectangle(out, (bx, y + 2), (bx + filled - 1, y + row_px - 3), COLORS_BGR[i], -1)
+    return spot
+
+
+def _panel_spots(box: Box, w: int, h: int, gap: int) -> list[tuple[int, int]]:
+    # Right of the box, then left, each level with its top or its bottom; then below and above it.
+    return [
+        (box.x2 + gap, box.y1),
+        (box.x2 + gap, box.y2 - h),
+        (box.x1 - gap - w, box.y1),
+        (box.x1 - gap - w, box.y2 - h),
+        (box.x1, box.y2 + gap),
+        (box.x2 - w, box.y2 + gap),
+        (box.x1, box.y1 - gap - h),
+    ]
+
+
+def _free_spot(
+    spots: list[tuple[int, int]], w: int, h: int, size_px: tuple[int, int], taken: list[_Rect]
+) -> _Rect | None:
+    """The first spot where a w x h panel lies inside the image and overlaps nothing in `taken`."""
+    for x, y in spots:
+        rect = (x, y, x + w, y + h)
+        inside = x >= 0 and y >= 0 and rect[2] <= size_px[0] and rect[3] <= size_px[1]
+        if inside and not any(_overlap(rect, other) for other in taken):
+            return rect
+    return None
+
+
+def _overlap(a: _Rect, b: _Rect) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def faces_chart(
+    result: FrameResult, lang: str = "en", *, atlas: LabelAtlas | None = None, width_px: int = 960
+) -> np.ndarray:
+    """A BGR chart with one small panel per face, numbered as on the picture (`face_numbers`): seven
+    horizontal bars, each with its localised name and percentage. Three panels to a row."""
+    atlas = atlas or load_label_atlas()
+    columns = max(1, min(3, len(result.faces)))
+    cell_w = width_px // columns
+    row_px, title_px = 22, 30
+    name_w = max(atlas.scaled(e, lang, row_px).shape[1] for e in EMOTIONS)
+    cell_h = title_px + row_px * len(EMOTIONS) + 16
+    rows = max(1, -(-len(result.faces) // columns))
+    out = np.full((rows * cell_h, width_px, 3), 255, np.uint8)
+    scale = _font_scale(13)
+    for k, (face, number) in enumerate(zip(result.faces, face_numbers(result), strict=True)):
+        x0, y0 = (k % columns) * cell_w + 8, (k // columns) * cell_h + 6
+        _fill(out, x0, y0, title_px, title_px - 6, (0, 0, 0))
+        cv2.putText(out, str(number), (x0 + 5, y0 + 18), _FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
+        name = atlas.scaled(face.emotion, lang, title_px - 6)
+        _paste(out, name, x0 + title_px + 6, y0, (0, 0, 0))
+        bar_x = x0 + name_w + 8
+        bar_w = max(20, cell_w - name_w - 70)
+        for i, p in enumerate(face.probs):
+            y = y0 + title_px + i * row_px
+            _paste(out, atlas.scaled(EMOTIONS[i], lang, row_px), x0, y, (40, 40, 40))
+            cv2.rectangle(out, (bar_x, y + 4), (bar_x + bar_w, y + row_px - 4), (225, 225, 225), -1)
+            filled = round(bar_w * float(np.clip(p, 0.0, 1.0)))
+            if filled > 0:
+                cv2.rectangle(out, (bar_x, y + 4), (bar_x + filled, y + row_px - 4), COLORS_BGR[i], -1)
+            cv2.putText(out, f"{100 * p:.0f}%", (bar_x + bar_w + 6, y + row_px - 6), _FONT, scale, (40, 40, 40), 1,
+                        cv2.LINE_AA)  # fmt: skip
+    return out
 
 
 def timeline_image(
@@ -233,6 +338,11 @@ def _as_bgr(image: np.ndarray) -> np.ndarray:
     raise ValueError(f"expected an image of shape (H, W), (H, W, 3) or (H, W, 4), got {image.shape}")
 
 
+def _stroke_px(label_px: int) -> int:
+    """putText's stroke width for text of this height: thin strokes vanish on a large photo."""
+    return max(1, round(label_px / 26))
+
+
 def _font_scale(text_height_px: float) -> float:
     # HERSHEY_SIMPLEX capitals are ~22 px tall at scale 1.
     return max(0.3, text_height_px / 22.0)
@@ -283,11 +393,11 @@ def _draw_text_box(
     bg: tuple[int, int, int],
     fg: tuple[int, int, int],
 ) -> None:
-    scale = _font_scale(height_px * 0.6)
-    (w, h), base = cv2.getTextSize(text, _FONT, scale, 1)
+    scale, ink_px = _font_scale(height_px * 0.6), _stroke_px(height_px)
+    (w, h), base = cv2.getTextSize(text, _FONT, scale, ink_px)
     x, y = origin
     _fill(out, x, y, w + 8, h + base + 8, bg)
-    cv2.putText(out, text, (x + 4, y + 4 + h), _FONT, scale, fg, 1, cv2.LINE_AA)
+    cv2.putText(out, text, (x + 4, y + 4 + h), _FONT, scale, fg, ink_px, cv2.LINE_AA)
 
 
 def _ticks(t0: float, t1: float) -> list[float]:
