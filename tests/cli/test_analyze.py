@@ -99,3 +99,24 @@ def test_a_bad_model_is_one_error_line_and_exit_2(tmp_path, media, emolens_cli):
     assert done.returncode == 2
     assert "none.onnx: no such model file" in done.stderr
     assert done.stdout == ""
+
+
+def test_hints_for_a_video_and_for_a_face_crop(tmp_path, media, emolens_cli):
+    crop = tmp_path / "crop.png"
+    cv2.imwrite(str(crop), np.full((48, 48), 128, np.uint8))  # a flat 48x48 picture: no face to find
+    done = emolens_cli("analyze", media / "single_face.mp4", crop)
+    assert done.returncode == 1
+    assert "use `emolens video " in done.stderr and "single_face.mp4" in done.stderr
+    assert f"{crop}: no face found" in done.stdout and "use `--whole-image`" in done.stdout
+    as_json = json_lines(emolens_cli("analyze", "--json", media / "single_face.mp4").stdout)
+    assert "use `emolens video" in as_json[0]["error"]
+
+
+def test_recursive_finds_images_in_sub_folders(tmp_path, media, emolens_cli):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    shutil.copy(media / "single_face.jpg", tmp_path / "top.jpg")
+    shutil.copy(media / "single_face.jpg", tmp_path / "a" / "b" / "deep.jpg")
+    flat = json_lines(emolens_cli("analyze", "--json", tmp_path).stdout)
+    deep = json_lines(emolens_cli("analyze", "--json", "--recursive", tmp_path).stdout)
+    assert [o["path"] for o in flat] == [str(tmp_path / "top.jpg")]
+    assert [o["path"] for o in deep] == [str(tmp_path / "a" / "b" / "deep.jpg"), str(tmp_path / "top.jpg")]

@@ -2,11 +2,16 @@
 
 The camera is Chromium's fake device playing a Y4M clip made here from a real video, so the whole path
 (getUserMedia -> Gradio stream -> server -> annotated frame back in the page) runs as a user's would.
+Every test fails on any request the page makes to a host other than the server (Chromium's network log).
+Screenshots land in artifacts/; with EMOLENS_DOCS_SCREENSHOTS=1 the ones the README shows are also
+written to docs/screenshots/.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import statistics
 import time
@@ -30,6 +35,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts"
+DOCS_SHOTS = REPO / "docs" / "screenshots"
 CAMERA_CLIP_FRAMES = 72  # 3 s at 24 fps; Chromium loops the file
 WAIT_S = 120.0
 
@@ -79,6 +85,8 @@ def browser(tmp_path_factory: pytest.TempPathFactory, media_file: Callable[[str]
         f"--use-file-for-fake-video-capture={clip}",
     ):
         options.add_argument(flag)
+    # Every request the page makes, for the no-outside-request check.
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     try:
         driver = webdriver.Chrome(service=webdriver.ChromeService(CHROMEDRIVER), options=options)
     except WebDriverException as err:
@@ -112,12 +120,57 @@ def text_of(driver: Any, elem_id: str) -> str:
     return found[0].text if found else ""
 
 
+def requested_urls(driver: Any) -> list[str]:
+    """Every URL the browser asked for since the last call, from Chromium's DevTools network events
+    (fetches, scripts, workers, WebSockets), read from its performance log."""
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+        elif message["method"] == "Network.webSocketCreated":
+            urls.append(message["params"]["url"])
+    return urls
+
+
 def assert_only_loopback(driver: Any, server_url: str) -> None:
-    """Every resource the page loaded came from the server itself: no CDN, no fonts, no analytics."""
-    urls = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    """Every request the page made went to the server itself: no CDN, no fonts, no analytics."""
     host = urlparse(server_url).netloc
+    urls = requested_urls(driver)
     foreign = [u for u in urls if urlparse(u).scheme in ("http", "https", "ws", "wss") and urlparse(u).netloc != host]
-    assert not foreign, f"the page fetched from elsewhere: {foreign[:5]}"
+    assert not foreign, f"the page requested from elsewhere: {foreign[:5]}"
+    assert urls, "the network log is empty: the check would prove nothing"
+
+
+@pytest.fixture(autouse=True)
+def only_loopback(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each browser test: the page asked no host but the server for anything."""
+    yield
+    if "browser" in request.fixturenames and "server" in request.fixturenames:
+        assert_only_loopback(request.getfixturevalue("browser"), request.getfixturevalue("server").url)
+
+
+def screenshot(driver: Any, name: str, *, docs: bool = False) -> Path:
+    """The page as a person sees it, in artifacts/NAME.png (and docs/screenshots/ when asked for)."""
+    path = ARTIFACTS / f"{name}.png"
+    driver.save_screenshot(str(path))
+    if docs and os.environ.get("EMOLENS_DOCS_SCREENSHOTS") == "1":
+        DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, DOCS_SHOTS / f"{name}.png")
+    return path
+
+
+def page_text(driver: Any) -> str:
+    return str(driver.find_element(By.TAG_NAME, "body").text)
+
+
+def upload(driver: Any, elem_id: str, path: Path) -> None:
+    wait = WebDriverWait(driver, WAIT_S)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, f"#{elem_id} input[type='file']"))[0].send_keys(str(path))
+
+
+def log_count(server: Any, pattern: str) -> int:
+    return len(re.findall(pattern, server.log_path.read_text(errors="replace")))
 
 
 def test_camera_tab_labels_the_face_and_measures_round_trip(server: Any, browser: Any) -> None:
@@ -139,7 +192,10 @@ def test_camera_tab_labels_the_face_and_measures_round_trip(server: Any, browser
     assert len(round_trips_ms) >= 10 and all(0 < ms < 30_000 for ms in round_trips_ms)
     shown = browser.find_element(By.CSS_SELECTOR, "#camera-output img")
     assert shown.get_attribute("src") and shown.size["width"] > 100
-    browser.save_screenshot(str(ARTIFACTS / "web-camera.png"))
+    # The frame rate shown is frames counted over the seconds they took: at most the 10 frames/s the page sends.
+    rate = re.search(r"([0-9.]+) frames/s", text_of(browser, "camera-readout"))
+    assert rate and 0 < float(rate.group(1)) <= 12.0
+    screenshot(browser, "web-camera", docs=True)
     stats = {
         "samples": len(round_trips_ms),
         "round_trip_ms_median": statistics.median(round_trips_ms),
@@ -148,44 +204,164 @@ def test_camera_tab_labels_the_face_and_measures_round_trip(server: Any, browser
     }
     (ARTIFACTS / "web-camera-round-trip.json").write_text(json.dumps(stats, indent=2))
     print(f"camera frame round trip: {stats}")
-    assert_only_loopback(browser, server.url)
 
 
-def test_photo_tab_shows_faces_in_every_language(server: Any, browser: Any, media_file: Callable[[str], Path]) -> None:
+def test_photo_tab_analyses_each_upload_once_and_numbers_the_faces(
+    server: Any, browser: Any, media_file: Callable[[str], Path]
+) -> None:
     open_tab(browser, server.url, "Photo")
     wait = WebDriverWait(browser, WAIT_S)
-    upload = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#photo-input input[type='file']"))[0]
-    upload.send_keys(str(media_file("multi_face.jpg")))
+    before = log_count(server, r"photo multi_face\.jpg: ")
+    upload(browser, "photo-input", media_file("multi_face.jpg"))
     summary = wait.until(lambda d: "face(s)" in (t := text_of(d, "photo-summary")) and t)
     assert any(name in summary for name in EMOTIONS)
-    rows = browser.find_elements(By.CSS_SELECTOR, "#photo-table tbody tr")
-    assert len(rows) >= 3
+    faces = int(summary.split(" face(s)")[0])
+    assert faces >= 4
+    # The table numbers the faces 1..n, as the picture and the chart do.
+    cells = [
+        r.find_elements(By.CSS_SELECTOR, "td") for r in browser.find_elements(By.CSS_SELECTOR, "#photo-table tbody tr")
+    ]
+    numbers = [c[0].text.strip() for c in cells if c and c[0].text.strip()]  # the table keeps a blank spacer row
+    assert numbers == [str(i) for i in range(1, faces + 1)]
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#photo-output img"))
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#photo-json a[href*='.emolens.json']"))
-    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#photo-bars canvas, #photo-bars svg"))
-    browser.save_screenshot(str(ARTIFACTS / "web-photo.png"))
-    vietnamese = browser.find_element(By.XPATH, "//*[@id='lang']//label[contains(., 'Tiếng Việt')]")
-    vietnamese.click()
+    chart = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#photo-bars img"))[0]
+    assert chart.size["width"] > 400
+    time.sleep(2.0)  # a second analysis would have been logged by now
+    assert log_count(server, r"photo multi_face\.jpg: ") - before == 1, "one upload must be analysed once"
+    screenshot(browser, "web-photo", docs=True)
+    # Labels only: one more analysis, a different picture.
+    shown_src = browser.find_element(By.CSS_SELECTOR, "#photo-output img").get_attribute("src")
+    browser.find_element(By.CSS_SELECTOR, "#photo-labels-only input").click()
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#photo-output img").get_attribute("src") != shown_src)
+    screenshot(browser, "web-photo-labels-only")
+    assert log_count(server, r"photo multi_face\.jpg: ") - before == 2
+
+
+def test_the_whole_page_follows_the_language(server: Any, browser: Any, media_file: Callable[[str], Path]) -> None:
+    open_tab(browser, server.url, "Photo")
+    wait = WebDriverWait(browser, WAIT_S)
+    upload(browser, "photo-input", media_file("multi_face.jpg"))
+    wait.until(lambda d: "face(s)" in text_of(d, "photo-summary"))
+    browser.find_element(By.XPATH, "//*[@id='lang']//label[contains(., 'Tiếng Việt')]").click()
     names_vi = display_names("vi")
     summary_vi = wait.until(lambda d: any(n in (t := text_of(d, "photo-summary")) for n in names_vi) and t)
-    assert "face(s)" in summary_vi
-    browser.save_screenshot(str(ARTIFACTS / "web-photo-vi.png"))
-    assert_only_loopback(browser, server.url)
+    assert "khuôn mặt" in summary_vi and "face(s)" not in summary_vi
+    wait.until(lambda d: _tab_button(d, "Ảnh") is not None)
+    body = page_text(browser)
+    for vietnamese in ("Ngôn ngữ", "Chỉ nhãn", "Xác suất của từng khuôn mặt", "không ảnh, video hay kết quả"):
+        assert vietnamese in body, f"{vietnamese!r} missing from the Vietnamese page"
+    headers = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "#photo-table thead th")]
+    assert any("cảm xúc" in h for h in headers)
+    screenshot(browser, "web-photo-vi", docs=True)
+    browser.find_element(By.XPATH, "//*[@id='lang']//label[contains(., 'Bahasa Indonesia')]").click()
+    wait.until(lambda d: "wajah" in text_of(d, "photo-summary"))
+    _tab_button(browser, "Video").click()
+    wait.until(lambda d: "Analisis" in page_text(d) and "Berhenti" in page_text(d))
 
 
-def test_video_tab_plays_the_annotated_clip(server: Any, browser: Any, media_file: Callable[[str], Path]) -> None:
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("notes.jpg", b"these are notes, not a picture\n", "notes.jpg: not a readable image"),
+        ("cut.jpg", None, "cut.jpg: truncated JPEG"),
+    ],
+)
+def test_photo_errors_are_emolens_messages_shown_once(
+    server: Any,
+    browser: Any,
+    media_file: Callable[[str], Path],
+    tmp_path: Path,
+    name: str,
+    content: bytes | None,
+    message: str,
+) -> None:
+    bad = tmp_path / name
+    bad.write_bytes(content if content is not None else media_file("single_face.jpg").read_bytes()[:30_000])
+    open_tab(browser, server.url, "Photo")
+    wait = WebDriverWait(browser, WAIT_S)
+    upload(browser, "photo-input", bad)
+    shown = wait.until(lambda d: message in (t := text_of(d, "photo-summary")) and t)
+    assert shown.startswith("⚠") and len(shown.splitlines()) == 1
+    time.sleep(6.0)  # longer than a toast stays up: the message must still be there
+    body = page_text(browser)
+    assert body.count(message) == 1, "the message appears once"
+    assert "/tmp" not in body and "Traceback" not in body and "Pillow" not in body and "PIL" not in body
+    assert not browser.find_elements(By.CSS_SELECTOR, ".toast-body")
+    screenshot(browser, f"web-photo-error-{bad.stem}")
+
+
+def test_photo_example_runs_on_click(server: Any, browser: Any) -> None:
+    open_tab(browser, server.url, "Photo")
+    wait = WebDriverWait(browser, WAIT_S)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#photo-examples button, #photo-examples tr"))[0].click()
+    summary = wait.until(lambda d: "face(s)" in (t := text_of(d, "photo-summary")) and t)
+    assert summary.startswith("1 face(s)")
+    assert "Everything runs on this computer" in page_text(browser)
+
+
+def test_video_tab_plays_the_clip_with_a_full_width_timeline(
+    server: Any, browser: Any, media_file: Callable[[str], Path]
+) -> None:
     open_tab(browser, server.url, "Video")
     wait = WebDriverWait(browser, WAIT_S)
-    upload = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#video-input input[type='file']"))[0]
-    upload.send_keys(str(media_file("single_face.mp4")))
-    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#video-input video"))
+    upload(browser, "video-input", media_file("single_face.mp4"))
+    wait.until(lambda d: "single_face.mp4" in d.find_element(By.ID, "video-input").text)
     browser.find_element(By.ID, "video-run").click()
     summary = wait.until(lambda d: "frames" in (t := text_of(d, "video-summary")) and t)
     assert "tracked face" in summary
     video = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#video-output video"))[0]
     # The browser decoded the annotated clip: it knows its length and has frames to show.
     wait.until(lambda d: d.execute_script("return arguments[0].readyState >= 2 && arguments[0].duration > 0", video))
-    assert browser.find_elements(By.CSS_SELECTOR, "#video-timelines img")
+    # The timeline spans the page's width at its own aspect, readable without a click.
+    timeline = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#video-timelines img"))[0]
+    wait.until(lambda d: d.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", timeline))
+    page_w = browser.find_element(By.ID, "video-summary").size["width"]
+    assert timeline.size["width"] >= 0.9 * page_w and timeline.size["width"] >= 800
+    natural = browser.execute_script("return [arguments[0].naturalWidth, arguments[0].naturalHeight]", timeline)
+    assert timeline.size["height"] >= 0.9 * timeline.size["width"] * natural[1] / natural[0]
+    # One row per tracked face: frames seen and the share of each emotion, adding up to 100%.
+    rows = [r for r in browser.find_elements(By.CSS_SELECTOR, "#video-tracks tbody tr") if r.text.strip()]
+    assert rows
+    cells = [c.text for c in rows[0].find_elements(By.CSS_SELECTOR, "td")]
+    assert len(cells) == 2 + len(EMOTIONS) and abs(sum(float(c) for c in cells[2:]) - 100.0) < 1.0
     links = browser.find_elements(By.CSS_SELECTOR, "#video-downloads a")
     assert {Path(urlparse(a.get_attribute("href")).path).suffix for a in links} >= {".csv", ".jsonl"}
-    browser.save_screenshot(str(ARTIFACTS / "web-video.png"))
+    screenshot(browser, "web-video", docs=True)
+
+
+def test_stop_ends_a_long_video(server: Any, browser: Any, media_file: Callable[[str], Path]) -> None:
+    open_tab(browser, server.url, "Video")
+    wait = WebDriverWait(browser, WAIT_S)
+    before = log_count(server, r"WolfgangLanger_Pexels\.mp4: stopped at frame")
+    upload(browser, "video-input", media_file("WolfgangLanger_Pexels.mp4"))
+    wait.until(lambda d: "WolfgangLanger_Pexels.mp4" in d.find_element(By.ID, "video-input").text)
+    browser.find_element(By.ID, "video-run").click()
+    time.sleep(1.5)
+    browser.find_element(By.ID, "video-stop").click()
+    wait.until(lambda d: text_of(d, "video-summary").startswith("Stopped"))
+    # The work itself ended part-way, not just the page's wait for it.
+    deadline = time.monotonic() + 30.0
+    while log_count(server, r"WolfgangLanger_Pexels\.mp4: stopped at frame") == before:
+        assert time.monotonic() < deadline, "the analysis did not stop"
+        time.sleep(0.5)
+    assert not browser.find_elements(By.CSS_SELECTOR, "#video-output video")
+
+
+def test_page_fits_a_phone_screen(server: Any, browser: Any) -> None:
+    size = browser.get_window_size()
+    browser.set_window_size(390, 1400)
+    try:
+        for tab in ("Camera", "Photo", "Video"):
+            open_tab(browser, server.url, tab)
+            time.sleep(0.5)
+            overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 1, f"the {tab} tab scrolls sideways by {overflow} px on a phone"
+            # Input and output stack: each takes (nearly) the whole width.
+            prefix = tab.lower()
+            for elem_id in (f"{prefix}-input", f"{prefix}-output"):
+                width = browser.find_element(By.ID, elem_id).size["width"]
+                assert width >= 300, f"#{elem_id} is squeezed to {width} px"
+        screenshot(browser, "web-phone", docs=True)
+    finally:
+        browser.set_window_size(size["width"], size["height"])

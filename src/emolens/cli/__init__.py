@@ -12,7 +12,20 @@ from emolens.errors import EmolensError
 
 from . import analyze_cmd, batch_cmd, eval_cmd, export_cmd, serve_cmd, train_cmd, video_cmd, webcam_cmd
 
-COMMANDS = [train_cmd, eval_cmd, export_cmd, serve_cmd, analyze_cmd, video_cmd, webcam_cmd, batch_cmd]
+#: In the order people use them: the everyday commands first, then the ones that make a model.
+COMMANDS = [analyze_cmd, video_cmd, webcam_cmd, serve_cmd, batch_cmd, train_cmd, eval_cmd, export_cmd]
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the commands' own paragraphs and adds each option's default to its help, where it has one
+    worth showing (not for flags, and not where the help already names it)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        help_text = action.help or ""
+        quiet = (None, False, argparse.SUPPRESS)
+        if "default" in help_text or action.default in quiet or not action.option_strings:
+            return help_text
+        return help_text + " (default: %(default)s)"
 
 
 class _VersionAction(argparse.Action):
@@ -30,12 +43,19 @@ class _VersionAction(argparse.Action):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="emolens", description="Facial emotion recognition, offline, on a CPU.")
+    parser = argparse.ArgumentParser(
+        prog="emolens",
+        description="Facial emotion recognition, offline, on a CPU.",
+        epilog="`emolens COMMAND --help` describes each command.",
+        formatter_class=HelpFormatter,
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     parser.add_argument("--version", action=_VersionAction, help="the version and the face detector auto picks")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:
         module.add_parser(sub)
+    for command in sub.choices.values():
+        command.formatter_class = HelpFormatter
     return parser
 
 

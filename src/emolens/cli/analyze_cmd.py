@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from emolens.errors import MediaError
+from emolens.hints import no_face_hint, video_input_hint
 from emolens.io.inputs import expand_inputs
 
 from .common import add_recognizer_args, recognizer_options
@@ -18,6 +19,7 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("analyze", help="recognise emotions in images", description=__doc__)
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files, or folders of them")
     p.add_argument("--json", action="store_true", help="one JSON object per input on stdout")
+    p.add_argument("--recursive", "-r", action="store_true", help="look for images in sub-folders of folders too")
     p.add_argument("--out", type=Path, metavar="DIR", help="write annotated copies into DIR")
     p.add_argument("--whole-image", action="store_true", help="each image is already a face crop: no detection")
     add_recognizer_args(p, video=False)
@@ -37,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         atlas = load_label_atlas()  # once, not per image
     written: set[Path] = set()
     failures = 0
-    for path, problem in expand_inputs(args.paths):
+    for path, problem in expand_inputs(args.paths, recursive=args.recursive):
         try:
             if problem:
                 raise MediaError(f"{path}: {problem}")
@@ -47,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
                 _write_annotated(image, result, path, args.out, args.lang, atlas, written)
         except MediaError as err:
             failures += 1
+            hint = video_input_hint(path)
+            err = MediaError(f"{err} ({hint})") if hint else err
             if args.json:
                 _emit({"path": str(path), "error": str(err)})
             else:
@@ -55,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             _emit({"path": str(path), "faces": [face.to_dict() for face in result.faces]})
         else:
-            _print_text(path, result, args.lang)
+            _print_text(path, result, args.lang, image.shape[:2])
     return 1 if failures else 0
 
 
@@ -63,11 +67,12 @@ def _emit(obj: dict[str, object]) -> None:
     print(json.dumps(obj, ensure_ascii=False), flush=True)
 
 
-def _print_text(path: Path, result: Any, lang: str) -> None:
+def _print_text(path: Path, result: Any, lang: str, size_px: tuple[int, int]) -> None:
     from emolens.labels import display_name
 
     if not result.faces:
-        print(f"{path}: no face found")
+        hint = no_face_hint(*size_px)
+        print(f"{path}: no face found" + (f" ({hint})" if hint else ""))
     for number, face in enumerate(result.faces, start=1):
         box = ",".join(map(str, face.box.xyxy()))
         print(f"{path}: face {number} at [{box}]: {display_name(face.emotion, lang)} {face.confidence:.0%}")

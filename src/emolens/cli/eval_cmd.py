@@ -21,7 +21,7 @@ def add_parser(sub: Any) -> None:
         "model", metavar="MODEL", help="'fast' or 'accurate' (shipped models), an .onnx file or a checkpoint (.pt)"
     )
     p.add_argument("--data", required=True, help="fer2013.csv(.gz|.xz) or an image-folder tree")
-    p.add_argument("--split", default=EvalOptions.split, choices=available_splits())
+    p.add_argument("--split", default=EvalOptions.split, choices=available_splits(), help="the data split to score")
     p.add_argument(
         "--tta", choices=["none", "flip"], default=EvalOptions.tta, help="flip: average with the mirrored face"
     )

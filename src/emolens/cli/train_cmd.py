@@ -21,12 +21,14 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--model", default="resnet_s", help="architecture name (see emolens.nn.MODELS)")
     p.add_argument("--model-kwargs", default="{}", help="JSON, e.g. '{\"width\": 48}'")
     p.add_argument("--out", required=True, type=Path, help="run folder: checkpoints, log.csv, plots")
-    p.add_argument("--epochs", type=int, default=60)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--optimizer", choices=["sgd", "adamw"], default="sgd")
-    p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--weight-decay", type=float, default=5e-4)
-    p.add_argument("--label-smoothing", type=float, default=0.1)
+    p.add_argument("--epochs", type=int, default=60, help="most epochs to train (early stopping may end sooner)")
+    p.add_argument("--batch-size", type=int, default=128, help="faces per training step")
+    p.add_argument("--optimizer", choices=["sgd", "adamw"], default="sgd", help="SGD with Nesterov momentum, or AdamW")
+    p.add_argument("--lr", type=float, default=0.05, help="peak learning rate, after warm-up")
+    p.add_argument("--weight-decay", type=float, default=5e-4, help="L2 weight decay")
+    p.add_argument(
+        "--label-smoothing", type=float, default=0.1, help="share of each target spread over the other classes"
+    )
     p.add_argument("--mixup", type=float, default=0.0, help="mixup alpha; 0 turns it off")
     p.add_argument("--cutmix", type=float, default=0.0, help="cutmix alpha; 0 turns it off (not with --mixup)")
     p.add_argument(
@@ -49,10 +51,15 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--warmup-epochs", type=int, default=2, help="linear learning-rate warm-up, in epochs")
     p.add_argument("--patience", type=int, default=20, help="early stopping, in epochs")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of weights, shuffling and augmentation")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--no-bf16", action="store_true", help="train in float32 only")
-    p.add_argument("--labels", choices=["fer", "ferplus-soft", "ferplus-majority"], default="fer")
+    p.add_argument(
+        "--labels",
+        choices=["fer", "ferplus-soft", "ferplus-majority"],
+        default="fer",
+        help="FER2013 labels, or FER+ votes (with --ferplus) as soft or majority labels",
+    )
     p.add_argument("--ferplus", help="fer2013new.csv, needed for --labels ferplus-*")
     p.add_argument("--on-bad-row", choices=["error", "skip"], default="error", help=BAD_ROW_HELP)
     p.add_argument("--no-cache", action="store_true", help="parse the csv again instead of the cache")

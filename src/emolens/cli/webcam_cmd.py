@@ -18,8 +18,6 @@ from .window import KEY_ESC, open_window
 
 WINDOW_TITLE = "emolens webcam"
 QUIT_KEYS = frozenset({ord("q"), ord("Q"), KEY_ESC})
-#: Weight of the newest frame interval in the fps shown.
-FPS_ALPHA = 0.1
 
 
 def add_parser(sub: Any) -> None:
@@ -37,6 +35,7 @@ def camera_arg(value: str) -> int | Path:
 def run(args: argparse.Namespace) -> int:
     from emolens.api import Recognizer
     from emolens.errors import MediaError
+    from emolens.framerate import FrameRate
     from emolens.io.video import CameraSource
     from emolens.render import annotate, load_label_atlas
 
@@ -52,15 +51,11 @@ def run(args: argparse.Namespace) -> int:
         atlas = load_label_atlas()
         window = open_window(WINDOW_TITLE)
         try:
-            fps: float | None = None
-            last_s: float | None = None
+            # The rate the window updates at: frames shown over the seconds they took.
+            rate = FrameRate()
             for frame in source:
                 result = stream.process(frame.image, frame.time_s, frame.index)
-                now_s = time.perf_counter()
-                if last_s is not None and now_s > last_s:
-                    rate = 1.0 / (now_s - last_s)
-                    fps = rate if fps is None else (1.0 - FPS_ALPHA) * fps + FPS_ALPHA * rate
-                last_s = now_s
+                fps = rate.tick(time.perf_counter())
                 window.show(annotate(frame.image, result, args.lang, fps, atlas=atlas))
                 if window.poll_key(1) in QUIT_KEYS or not window.is_open:
                     return 0

@@ -9,18 +9,20 @@ from pathlib import Path
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm", ".pbm"})
 
 
-def expand_inputs(paths: list[Path]) -> Iterator[tuple[Path, str | None]]:
-    """Each file as given; each folder's image files (by suffix, sorted, not recursive).
+def expand_inputs(paths: list[Path], recursive: bool = False) -> Iterator[tuple[Path, str | None]]:
+    """Each file as given; each folder's image files (by suffix, sorted; sub-folders too when `recursive`).
 
     Args:
         paths: files and folders, as the user gave them.
+        recursive: search the folders' sub-folders as well.
 
     Yields:
         (path, problem): problem is None, or why the path yields no image (a folder with none).
     """
     for path in paths:
         if path.is_dir():
-            images = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            found = path.rglob("*") if recursive else path.iterdir()
+            images = sorted(p for p in found if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
             if not images:
                 yield path, "folder holds no image files (" + ", ".join(sorted(IMAGE_SUFFIXES)) + ")"
             for image in images:

@@ -1,7 +1,12 @@
-"""The Gradio UI: Camera, Photo and Video tabs over the shared Recognizer. Fonts are local; nothing is fetched."""
+"""The Gradio UI: Camera, Photo and Video tabs over the shared Recognizer. Fonts are local; nothing is fetched.
+
+Every word on the page follows the language chosen at the top (`ui_text`); errors are emolens's own
+one-line messages, shown once in the tab's summary and left there until the next result.
+"""
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +20,8 @@ from emolens.io.images import read_image
 
 from .limits import WorkPool
 from .options import WebOptions
-from .ui_handlers import CameraSession, Handlers, bar_order, table_headers
+from .ui_handlers import CameraSession, Cancelled, Handlers, table_headers, track_headers
+from .ui_text import text
 
 _LANGUAGE_CHOICES = [("English", "en"), ("Tiếng Việt", "vi"), ("Bahasa Indonesia", "id")]
 #: Seconds between webcam frames sent; the server drops none, so this paces a slow machine too.
@@ -24,6 +30,34 @@ _CAMERA_EVERY_S = 0.1
 # the round trip the user sees, measured where it is seen.
 _STAMP_JS = "(frame, session, lang, sent) => [frame, session, lang, Date.now()]"
 _ROUND_TRIP_JS = "(sent) => (sent ? `${Math.max(0, Date.now() - sent)} ms` : '')"
+# Side by side on a wide screen, one under the other on a phone.
+_MIN_COLUMN_PX = 300
+_CSS = """
+#video-timelines img { width: 100%; height: auto; object-fit: contain; }
+#photo-bars img { width: 100%; height: auto; object-fit: contain; }
+.gradio-container { max-width: 1280px !important; }
+"""
+
+
+def photo_input(**kwargs: Any) -> gr.Image:
+    """An image upload that hands the server the file as uploaded, undecoded: emolens reads and checks
+    it itself, so a broken file gets emolens's one-line message rather than Pillow's (with a server path).
+    (A subclass of gr.Image would do the same, but Gradio writes a .pyi stub beside every subclass.)"""
+    image = gr.Image(**kwargs)
+    decode = image.preprocess
+
+    def preprocess(payload: Any) -> Any:
+        path, url = getattr(payload, "path", None), getattr(payload, "url", None) or ""
+        return str(path) if path and not url.startswith("data:") else decode(payload)
+
+    image.preprocess = preprocess  # type: ignore[method-assign]
+    return image
+
+
+def example_photos() -> list[Path]:
+    """Pictures shipped with the package for the Photo tab's examples (NASA's public-domain portrait)."""
+    folder = resources.files("emolens") / "assets" / "examples"
+    return sorted(Path(str(p)) for p in folder.iterdir() if str(p).endswith(".jpg"))
 
 
 def build_ui(recognizer: Recognizer, pool: WorkPool, options: WebOptions, work_dir: Path) -> gr.Blocks:
@@ -31,29 +65,63 @@ def build_ui(recognizer: Recognizer, pool: WorkPool, options: WebOptions, work_d
     theme = gr.themes.Default(
         font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
     )
-    with gr.Blocks(title="emolens", theme=theme, analytics_enabled=False) as blocks:
-        gr.Markdown(
-            "# emolens\nFacial emotion recognition that runs on this computer: images never leave it.  \n"
-            f"Face detector: {recognizer.detector_description}",
-            elem_id="intro",
-        )
-        lang = gr.Radio(_LANGUAGE_CHOICES, value=options.lang, label="Labels", elem_id="lang")
-        with gr.Tab("Camera", id="camera"):
-            _camera_tab(handlers, lang, pool.workers)
-        with gr.Tab("Photo", id="photo"):
-            _photo_tab(handlers, lang)
-        with gr.Tab("Video", id="video"):
-            _video_tab(handlers, lang)
+    first = options.lang
+    with gr.Blocks(title="emolens", theme=theme, analytics_enabled=False, css=_CSS) as blocks:
+        detector = recognizer.detector_description
+        intro = gr.Markdown(_intro(first, detector), elem_id="intro")
+        lang = gr.Radio(_LANGUAGE_CHOICES, value=first, label=text("language", first), elem_id="lang")
+        relabel: list[tuple[gr.components.Component | gr.Tab, str]] = [(intro, "intro"), (lang, "language")]
+        with gr.Tab(text("tab_camera", first), id="camera") as tab:
+            relabel.append((tab, "tab_camera"))
+            relabel += _camera_tab(handlers, lang, pool.workers, first)
+        with gr.Tab(text("tab_photo", first), id="photo") as tab:
+            relabel.append((tab, "tab_photo"))
+            relabel += _photo_tab(handlers, lang, first)
+        with gr.Tab(text("tab_video", first), id="video") as tab:
+            relabel.append((tab, "tab_video"))
+            relabel += _video_tab(handlers, lang, first)
+
+        def on_language(code: str) -> list[Any]:
+            return [_relabelled(component, key, code, detector) for component, key in relabel]
+
+        lang.input(on_language, inputs=[lang], outputs=[c for c, _ in relabel], show_progress="hidden")
     return blocks
 
 
-def _camera_tab(handlers: Handlers, lang: gr.Radio, workers: int) -> None:
+def _intro(lang: str, detector: str) -> str:
+    return "# emolens\n" + text("intro", lang) + "  \n" + text("detector", lang, name=detector)
+
+
+def _relabelled(component: Any, key: str, lang: str, detector: str) -> Any:
+    if key == "intro":
+        return gr.Markdown(_intro(lang, detector))
+    if isinstance(component, gr.Tab):
+        return gr.Tab(label=text(key, lang))
+    if isinstance(component, gr.Button):
+        return gr.Button(value=text(key, lang))
+    return gr.update(label=text(key, lang))
+
+
+def _camera_tab(handlers: Handlers, lang: gr.Radio, workers: int, first: str) -> list[tuple[Any, str]]:
     with gr.Row():
-        camera = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="Webcam", elem_id="camera-input")
-        shown = gr.Image(label="Emotions", format="jpeg", interactive=False, elem_id="camera-output")
+        camera = gr.Image(
+            sources=["webcam"],
+            streaming=True,
+            type="numpy",
+            label=text("webcam", first),
+            elem_id="camera-input",
+            min_width=_MIN_COLUMN_PX,
+        )
+        shown = gr.Image(
+            label=text("emotions", first),
+            format="jpeg",
+            interactive=False,
+            elem_id="camera-output",
+            min_width=_MIN_COLUMN_PX,
+        )
     with gr.Row():
-        readout = gr.Textbox(label="Faces and server time", interactive=False, elem_id="camera-readout")
-        round_trip = gr.Textbox(label="Frame round trip", interactive=False, elem_id="camera-round-trip")
+        readout = gr.Textbox(label=text("readout", first), interactive=False, elem_id="camera-readout")
+        round_trip = gr.Textbox(label=text("round_trip", first), interactive=False, elem_id="camera-round-trip")
     session = gr.State(None)
     sent_ms = gr.Number(visible=False)
     echoed_ms = gr.Number(visible=False)
@@ -63,8 +131,8 @@ def _camera_tab(handlers: Handlers, lang: gr.Radio, workers: int) -> None:
     ) -> tuple[Any, ...]:
         if frame is None:
             return gr.skip(), state, gr.skip(), gr.skip()
-        annotated, state, text = handlers.camera_frame(frame, state, lang_code)
-        return annotated, state, text, stamp
+        annotated, state, readout_text = handlers.camera_frame(frame, state, lang_code)
+        return annotated, state, readout_text, stamp
 
     camera.stream(
         on_frame,
@@ -76,69 +144,145 @@ def _camera_tab(handlers: Handlers, lang: gr.Radio, workers: int) -> None:
         show_progress="hidden",
     )
     echoed_ms.change(None, inputs=[echoed_ms], outputs=[round_trip], js=_ROUND_TRIP_JS, show_progress="hidden")
+    return [(camera, "webcam"), (shown, "emotions"), (readout, "readout"), (round_trip, "round_trip")]
 
 
-def _photo_tab(handlers: Handlers, lang: gr.Radio) -> None:
+def _photo_tab(handlers: Handlers, lang: gr.Radio, first: str) -> list[tuple[Any, str]]:
     with gr.Row():
-        photo = gr.Image(sources=["upload", "clipboard"], type="filepath", label="Photo", elem_id="photo-input")
-        shown = gr.Image(label="Emotions", interactive=False, elem_id="photo-output")
-    summary = gr.Markdown(elem_id="photo-summary")
-    table = gr.Dataframe(label="Probabilities per face", interactive=False, elem_id="photo-table")
-    bars = gr.BarPlot(
-        x="emotion", y="probability", color="face", y_lim=[0, 1], label="Probabilities", elem_id="photo-bars"
+        photo = photo_input(
+            sources=["upload", "clipboard"],
+            type="filepath",
+            image_mode=None,
+            label=text("photo", first),
+            elem_id="photo-input",
+            min_width=_MIN_COLUMN_PX,
+        )
+        shown = gr.Image(
+            label=text("emotions", first), interactive=False, elem_id="photo-output", min_width=_MIN_COLUMN_PX
+        )
+    labels_only = gr.Checkbox(label=text("labels_only", first), value=False, elem_id="photo-labels-only")
+    examples = gr.Examples(
+        [[str(p)] for p in example_photos()], inputs=[photo], label=text("examples", first), elem_id="photo-examples"
     )
-    download = gr.File(label="JSON", elem_id="photo-json")
+    summary = gr.Markdown(elem_id="photo-summary")
+    table = gr.Dataframe(
+        pd.DataFrame(columns=table_headers(first)),
+        label=text("table", first),
+        interactive=False,
+        elem_id="photo-table",
+        wrap=True,
+    )
+    chart = gr.Image(label=text("chart", first), interactive=False, elem_id="photo-bars", show_fullscreen_button=False)
+    download = gr.File(label=text("json", first), elem_id="photo-json")
 
-    def on_photo(path: str | None, lang_code: str) -> tuple[Any, ...]:
+    def on_photo(path: str | None, lang_code: str, no_bars: bool) -> tuple[Any, ...]:
+        empty = pd.DataFrame(columns=table_headers(lang_code))
         if not path:
-            return None, "", None, None, None
+            return None, "", empty, None, None
         try:
             image = read_image(path)
-            out = handlers.photo(image, Path(path).name, lang_code)
+            out = handlers.photo(image, _name_of(path), lang_code, bars=not no_bars)
         except EmolensError as err:
-            raise gr.Error(_short(err, path)) from None
+            return None, _error(err, path), empty, None, None
         frame = pd.DataFrame(out.table_rows, columns=table_headers(lang_code))
-        bar_frame = pd.DataFrame(out.bars, columns=["emotion", "face", "probability"])
-        plot = gr.BarPlot(value=bar_frame, sort=bar_order(len(out.table_rows), lang_code))
-        return out.annotated_rgb, out.summary, frame, plot, str(out.json_path)
+        return out.annotated_rgb, out.summary, frame, out.chart_rgb, str(out.json_path)
 
-    outputs = [shown, summary, table, bars, download]
-    photo.change(on_photo, inputs=[photo, lang], outputs=outputs)
-    lang.change(on_photo, inputs=[photo, lang], outputs=outputs)
+    outputs = [shown, summary, table, chart, download]
+    inputs = [photo, lang, labels_only]
+    # `upload` fires once per file; `change` fires twice for an image (Gradio sets the value, then its preview).
+    photo.upload(on_photo, inputs=inputs, outputs=outputs)
+    photo.clear(lambda: (None, "", None, None, None), outputs=outputs)
+    examples.load_input_event.then(on_photo, inputs=inputs, outputs=outputs)
+    lang.input(on_photo, inputs=inputs, outputs=outputs)
+    labels_only.input(on_photo, inputs=inputs, outputs=outputs)
+    return [
+        (photo, "photo"),
+        (shown, "emotions"),
+        (labels_only, "labels_only"),
+        (table, "table"),
+        (chart, "chart"),
+        (download, "json"),
+    ]
 
 
-def _video_tab(handlers: Handlers, lang: gr.Radio) -> None:
+def _video_tab(handlers: Handlers, lang: gr.Radio, first: str) -> list[tuple[Any, str]]:
     with gr.Row():
-        clip = gr.Video(sources=["upload"], include_audio=True, label="Video clip", elem_id="video-input")
-        shown = gr.Video(label="Annotated", interactive=False, autoplay=True, elem_id="video-output")
-    run = gr.Button("Analyse", variant="primary", elem_id="video-run")
+        # A plain file input: Gradio's video input would fetch ffmpeg.wasm from a CDN for its trimming tool.
+        clip = gr.File(file_types=["video"], label=text("clip", first), elem_id="video-input", min_width=_MIN_COLUMN_PX)
+        shown = gr.Video(
+            label=text("annotated", first),
+            interactive=False,
+            autoplay=True,
+            elem_id="video-output",
+            min_width=_MIN_COLUMN_PX,
+        )
+    with gr.Row():
+        run = gr.Button(text("run", first), variant="primary", elem_id="video-run")
+        stop = gr.Button(text("stop", first), variant="stop", elem_id="video-stop")
     summary = gr.Markdown(elem_id="video-summary")
-    timelines = gr.Gallery(
-        label="Emotion timeline per face", columns=1, height=320, object_fit="contain", elem_id="video-timelines"
+    tracks = gr.Dataframe(
+        pd.DataFrame(columns=track_headers(first)),
+        label=text("tracks", first),
+        interactive=False,
+        elem_id="video-tracks",
+        wrap=True,
     )
-    downloads = gr.File(label="CSV and JSONL", file_count="multiple", elem_id="video-downloads")
+    timeline = gr.Image(
+        label=text("timeline", first), interactive=False, elem_id="video-timelines", show_fullscreen_button=False
+    )
+    downloads = gr.File(label=text("downloads", first), file_count="multiple", elem_id="video-downloads")
 
-    def on_video(path: str | None, lang_code: str, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+    def on_video(
+        path: str | None,
+        lang_code: str,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> tuple[Any, ...]:
         if not path:
-            raise gr.Error("upload a video clip first")
+            return gr.skip(), None, None, None, text("no_video", lang_code)
 
         def report(done: int, total: int | None) -> None:
-            progress((done, total) if total else None, desc=f"frame {done}", unit="frames")
+            progress((done, total) if total else None, desc=f"{done}", unit="frames")
 
         try:
-            out = handlers.video(Path(path), lang_code, report)
+            out = handlers.video(Path(path), lang_code, report, session=_session(request))
+        except Cancelled:
+            return None, None, None, None, text("stopped", lang_code)
         except EmolensError as err:
-            raise gr.Error(_short(err, path)) from None
-        return (
-            str(out.annotated_path),
-            [str(p) for p in out.timeline_paths],
-            [str(p) for p in out.download_paths],
-            (out.summary),
-        )
+            return None, None, None, None, _error(err, path)
+        rows = pd.DataFrame(out.track_rows, columns=track_headers(lang_code))
+        timeline_path = str(out.timeline_path) if out.timeline_path else None
+        return str(out.annotated_path), timeline_path, rows, [str(p) for p in out.download_paths], out.summary
 
-    run.click(on_video, inputs=[clip, lang], outputs=[shown, timelines, downloads, summary], concurrency_limit=1)
+    def on_stop(lang_code: str, request: gr.Request) -> str:
+        handlers.stop(_session(request))
+        return text("stopped", lang_code)
+
+    running = run.click(
+        on_video, inputs=[clip, lang], outputs=[shown, timeline, tracks, downloads, summary], concurrency_limit=1
+    )
+    # The flag ends the work in the worker thread; `cancels` frees the page at once.
+    stop.click(on_stop, inputs=[lang], outputs=[summary], cancels=[running], queue=False)
+    return [
+        (clip, "clip"),
+        (shown, "annotated"),
+        (run, "run"),
+        (stop, "stop"),
+        (tracks, "tracks"),
+        (timeline, "timeline"),
+        (downloads, "downloads"),
+    ]
 
 
-def _short(err: Exception, path: str) -> str:
-    # Gradio's upload folder is noise to the user; the file's own name is what they recognise.
-    return str(err).splitlines()[0].replace(path, Path(path).name)
+def _session(request: gr.Request | None) -> str:
+    return str(getattr(request, "session_hash", "") or "")
+
+
+def _name_of(path: str) -> str:
+    return Path(path).name
+
+
+def _error(err: Exception, path: str) -> str:
+    # Gradio's upload folder is noise to the user (and a server path); the file's own name is what they recognise.
+    line = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return "⚠ " + line.replace(path, _name_of(path)).replace(str(Path(path).parent) + "/", "")

@@ -1,13 +1,17 @@
 """What the UI's tabs do with a frame, a photo or a clip; plain functions over the shared Recognizer.
 
 Images arrive from Gradio as RGB; emolens works in BGR as OpenCV reads, so each handler converts at its edges.
+Every word they return comes from `ui_text` in the language asked for.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,16 +21,21 @@ import numpy as np
 
 from emolens.api import Recognizer, VideoStream
 from emolens.errors import EmolensError
+from emolens.framerate import FrameRate
 from emolens.io.sinks import h264_available
 from emolens.labels import display_name, display_names
-from emolens.render import annotate, load_label_atlas
+from emolens.render import annotate, face_numbers, faces_chart, load_label_atlas
 from emolens.types import EMOTIONS, FrameResult
 from emolens.video import analyze_video
 
 from .limits import WorkPool
+from .ui_text import text
 
-#: Weight of the newest frame interval in the displayed frame rate.
-_FPS_ALPHA = 0.2
+log = logging.getLogger("emolens")
+
+
+class Cancelled(EmolensError):
+    """The user pressed Stop while a video was being analysed."""
 
 
 @dataclass
@@ -36,15 +45,14 @@ class CameraSession:
     stream: VideoStream
     started_s: float = field(default_factory=time.monotonic)
     frames: int = 0
-    last_frame_s: float | None = None
-    fps: float | None = None
+    rate: FrameRate = field(default_factory=FrameRate)
 
 
 @dataclass(frozen=True)
 class PhotoOutput:
     annotated_rgb: np.ndarray
     table_rows: list[list[object]]
-    bars: list[tuple[str, str, float]]  # (bar label, face, probability)
+    chart_rgb: np.ndarray
     json_path: Path
     summary: str
 
@@ -52,7 +60,8 @@ class PhotoOutput:
 @dataclass(frozen=True)
 class VideoOutput:
     annotated_path: Path
-    timeline_paths: list[Path]
+    timeline_path: Path | None
+    track_rows: list[list[object]]
     download_paths: list[Path]
     summary: str
 
@@ -65,6 +74,8 @@ class Handlers:
         self.pool = pool
         self.work_dir = work_dir
         self.atlas = load_label_atlas()  # read once: camera frames arrive many times a second
+        self._stops: dict[str, threading.Event] = {}
+        self._stops_lock = threading.Lock()
 
     def camera_frame(
         self, frame_rgb: np.ndarray, session: CameraSession | None, lang: str
@@ -72,75 +83,140 @@ class Handlers:
         """One webcam frame -> the annotated frame, the session, a readout of faces and server time."""
         session = session or CameraSession(self.recognizer.stream())
         now_s = time.monotonic()
-        if session.last_frame_s is not None and now_s > session.last_frame_s:
-            rate = 1.0 / (now_s - session.last_frame_s)
-            session.fps = rate if session.fps is None else (1 - _FPS_ALPHA) * session.fps + _FPS_ALPHA * rate
-        session.last_frame_s = now_s
+        fps = session.rate.tick(now_s)
         bgr = cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR)
         start_s = time.perf_counter()
         result = self.pool.call(session.stream.process, bgr, now_s - session.started_s, session.frames)
         server_ms = (time.perf_counter() - start_s) * 1000.0
         session.frames += 1
-        annotated = annotate(bgr, result, lang=lang, fps=session.fps, atlas=self.atlas)
-        return (
-            cv2.cvtColor(annotated, cv2.COLOR_BGR2RGB),
-            session,
-            _camera_readout(result, lang, server_ms, session.fps),
-        )
+        annotated = annotate(bgr, result, lang=lang, fps=fps, atlas=self.atlas)
+        return cv2.cvtColor(annotated, cv2.COLOR_BGR2RGB), session, _camera_readout(result, lang, server_ms, fps)
 
-    def photo(self, image_bgr: np.ndarray, name: str, lang: str) -> PhotoOutput:
+    def photo(self, image_bgr: np.ndarray, name: str, lang: str, *, bars: bool = True) -> PhotoOutput:
+        """One photo -> the annotated picture, a row per face, one chart per face, a JSON file, a summary."""
         result = self.pool.call(self.recognizer.analyze, image_bgr)
-        annotated = annotate(image_bgr, result, lang=lang, atlas=self.atlas)
-        names = display_names(lang)
-        rows: list[list[object]] = []
-        bars: list[tuple[str, str, float]] = []
-        for number, face in enumerate(result.faces, start=1):
-            rows.append(
-                [number, display_name(face.emotion, lang), round(face.confidence, 3), str(face.box.xyxy())]
-                + [round(float(p), 3) for p in face.probs]
-            )
-            bars.extend((f"{number} · {names[i]}", f"face {number}", float(p)) for i, p in enumerate(face.probs))
+        log.info("photo %s: %d face(s)", name, len(result.faces))
+        annotated = annotate(image_bgr, result, lang=lang, atlas=self.atlas, bars=bars)
+        rows = [
+            [number, display_name(face.emotion, lang), round(face.confidence, 3), str(face.box.xyxy())]
+            + [round(float(p), 3) for p in face.probs]
+            for number, face in zip(face_numbers(result), result.faces, strict=True)
+        ]
+        chart = faces_chart(result, lang, atlas=self.atlas)
         out_dir = self._new_dir()
         json_path = out_dir / f"{Path(name).stem or 'photo'}.emolens.json"
-        json_path.write_text(json.dumps({"file": name, "faces": [f.to_dict() for f in result.faces]}, indent=2))
-        summary = _faces_summary(result, lang)
-        return PhotoOutput(cv2.cvtColor(annotated, cv2.COLOR_BGR2RGB), rows, bars, json_path, summary)
+        json_path.write_text(json.dumps({"path": name, "faces": [f.to_dict() for f in result.faces]}, indent=2))
+        return PhotoOutput(
+            cv2.cvtColor(annotated, cv2.COLOR_BGR2RGB),
+            rows,
+            cv2.cvtColor(chart, cv2.COLOR_BGR2RGB),
+            json_path,
+            _faces_summary(result, lang),
+        )
 
-    def video(self, path: Path, lang: str, on_progress: Callable[[int, int | None], None] | None) -> VideoOutput:
+    def video(
+        self,
+        path: Path,
+        lang: str,
+        on_progress: Callable[[int, int | None], None] | None,
+        session: str = "",
+    ) -> VideoOutput:
+        """One clip -> annotated video, a stacked timeline image, per-track shares, CSV and JSONL, a summary.
+
+        Raises Cancelled when `stop(session)` is called while it runs."""
+        stop = self._stop_event(session)
         out_dir = self._new_dir()
         stem = path.stem or "video"
         annotated = out_dir / f"{stem}-annotated{_browser_video_suffix()}"
         csv_path, jsonl_path, timeline_dir = out_dir / f"{stem}.csv", out_dir / f"{stem}.jsonl", out_dir / "timelines"
-        report = self.pool.call(
-            lambda: analyze_video(
-                self.recognizer,
-                path,
-                annotated_path=annotated,
-                jsonl_path=jsonl_path,
-                csv_path=csv_path,
-                timeline_dir=timeline_dir,
-                lang=lang,
-                on_progress=on_progress,
+
+        def progress(done: int, total: int | None) -> None:
+            if stop.is_set():
+                raise Cancelled(f"{path.name}: stopped at frame {done}")
+            if on_progress is not None:
+                on_progress(done, total)
+
+        try:
+            report = self.pool.call(
+                lambda: analyze_video(
+                    self.recognizer,
+                    path,
+                    annotated_path=annotated,
+                    jsonl_path=jsonl_path,
+                    csv_path=csv_path,
+                    timeline_dir=timeline_dir,
+                    lang=lang,
+                    on_progress=progress,
+                )
             )
-        )
+        except Cancelled as err:
+            log.info("video %s", err)
+            raise
+        finally:
+            with self._stops_lock:
+                self._stops.pop(session, None)
         if report.frames == 0:
-            raise EmolensError(
-                f"{path.name}: no frames could be decoded" + (f" ({report.error})" if report.error else "")
-            )
-        summary = (
-            f"{report.frames} frames, {report.faces} face detections, {len(report.track_ids)} tracked face(s), "
-            f"analysed in {report.seconds:.1f} s ({report.fps:.1f} frames/s)"
+            raise EmolensError(text("no_frames", lang, name=path.name) + (f" ({report.error})" if report.error else ""))
+        summary = text(
+            "video_summary",
+            lang,
+            frames=report.frames,
+            faces=report.faces,
+            tracks=len(report.track_ids),
+            seconds=f"{report.seconds:.1f}",
+            fps=f"{report.fps:.1f}",
         )
         if report.error:
             summary += f"  \n⚠ {report.error}"
-        timelines = list(report.timeline_paths)
         downloads = [p for p in (csv_path, jsonl_path) if p.exists()]
-        return VideoOutput(annotated, timelines, downloads, summary)
+        timeline = _stack_images(list(report.timeline_paths), out_dir / "timelines.png")
+        return VideoOutput(annotated, timeline, track_shares(jsonl_path), downloads, summary)
+
+    def stop(self, session: str) -> None:
+        """Ask the video analysis of `session` (a browser tab) to stop at its next frame."""
+        self._stop_event(session).set()
+
+    def _stop_event(self, session: str) -> threading.Event:
+        with self._stops_lock:
+            return self._stops.setdefault(session, threading.Event())
 
     def _new_dir(self) -> Path:
         out = self.work_dir / uuid.uuid4().hex
         out.mkdir(parents=True)
         return out
+
+
+def track_shares(jsonl_path: Path) -> list[list[object]]:
+    """One row per tracked face of a video's JSONL: its id, the frames it was seen in, and the share of
+    those frames (percent) in which each emotion was the top one."""
+    counts: dict[int, Counter[str]] = {}
+    if jsonl_path.exists():
+        for line in jsonl_path.read_text(encoding="utf-8").splitlines():
+            for face in json.loads(line).get("faces", []):
+                if face.get("track_id") is not None:
+                    counts.setdefault(int(face["track_id"]), Counter())[str(face["emotion"])] += 1
+    rows: list[list[object]] = []
+    for track_id in sorted(counts):
+        seen = sum(counts[track_id].values())
+        rows.append([track_id, seen] + [round(100.0 * counts[track_id][e] / seen, 1) for e in EMOTIONS])
+    return rows
+
+
+def track_headers(lang: str) -> list[str]:
+    return [text("col_track", lang), text("col_frames", lang), *(f"{n} %" for n in display_names(lang))]
+
+
+def _stack_images(paths: list[Path], out: Path) -> Path | None:
+    """The per-track timeline charts one above the other in one picture, so the page shows them full width."""
+    images = [image for image in (cv2.imread(str(p)) for p in paths) if image is not None]
+    if not images:
+        return None
+    width_px = max(image.shape[1] for image in images)
+    padded = [cv2.copyMakeBorder(i, 0, 0, 0, width_px - i.shape[1], cv2.BORDER_CONSTANT, value=(255, 255, 255))
+              for i in images]  # fmt: skip
+    if not cv2.imwrite(str(out), np.vstack(padded)):
+        raise EmolensError(f"{out.name}: could not write the timeline image")
+    return out
 
 
 def _browser_video_suffix() -> str:
@@ -150,21 +226,20 @@ def _browser_video_suffix() -> str:
 
 def _faces_summary(result: FrameResult, lang: str) -> str:
     if not result.faces:
-        return "No face found."
-    parts = [f"face {i}: **{display_name(f.emotion, lang)}** {f.confidence:.0%}" for i, f in enumerate(result.faces, 1)]
-    return f"{len(result.faces)} face(s) — " + ", ".join(parts)
+        return text("no_face", lang)
+    parts = [
+        f"{text('face', lang, n=number)}: **{display_name(f.emotion, lang)}** {f.confidence:.0%}"
+        for number, f in zip(face_numbers(result), result.faces, strict=True)
+    ]
+    return f"{text('faces', lang, n=len(result.faces))} — " + ", ".join(parts)
 
 
 def _camera_readout(result: FrameResult, lang: str, server_ms: float, fps: float | None) -> str:
-    faces = ", ".join(display_name(f.emotion, lang) for f in result.faces) or "no face"
-    rate = f" · {fps:.1f} frames/s" if fps else ""
-    return f"{faces} · server {server_ms:.0f} ms{rate}"
+    faces = ", ".join(display_name(f.emotion, lang) for f in result.faces) or text("nobody", lang)
+    rate = f" · {text('fps', lang, fps=f'{fps:.1f}')}" if fps else ""
+    return f"{faces} · {text('server', lang, ms=f'{server_ms:.0f}')}{rate}"
 
 
 def table_headers(lang: str) -> list[str]:
-    return ["face", "emotion", "confidence", "box x1,y1,x2,y2", *display_names(lang)]
-
-
-def bar_order(face_count: int, lang: str) -> list[str]:
-    names = display_names(lang)
-    return [f"{n} · {names[i]}" for n in range(1, face_count + 1) for i in range(len(EMOTIONS))]
+    cols = ("col_face", "col_emotion", "col_confidence", "col_box")
+    return [*(text(c, lang) for c in cols), *display_names(lang)]

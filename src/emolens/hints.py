@@ -1,0 +1,30 @@
+"""One-line hints for the ways people most often hold emolens wrong; the command line prints them.
+
+Plain functions of a path or an image size: no I/O, so the CLI, the web app and batch can share them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: File suffixes of the video containers people hand to `emolens analyze` by mistake.
+VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".wmv", ".flv", ".mpg", ".mpeg", ".ogv"})
+#: An image no larger than this on both sides is probably a face crop (FER2013's are 48x48).
+CROP_SIDE_PX = 96
+
+
+def video_input_hint(path: str | Path) -> str | None:
+    """`use emolens video` for a path that names a video file, else None."""
+    if Path(path).suffix.lower() in VIDEO_SUFFIXES:
+        return f"this is a video: use `emolens video {path}`"
+    return None
+
+
+def no_face_hint(height_px: int, width_px: int) -> str | None:
+    """`use --whole-image` when no face was found in an image the size of a face crop, else None."""
+    if height_px <= CROP_SIDE_PX and width_px <= CROP_SIDE_PX:
+        return (
+            f"a {width_px}x{height_px} image is too small to find a face in; "
+            "if it is already a face crop, use `--whole-image`"
+        )
+    return None

@@ -1,0 +1,58 @@
+"""The command's front door: --version, `python -m emolens`, commands in the order people use them,
+help on every option with its default."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+import pytest
+
+import emolens
+from emolens.cli import build_parser
+from support import REPO, run_emolens
+
+EVERYDAY_ORDER = ["analyze", "video", "webcam", "serve"]
+MODEL_ORDER = ["train", "eval", "export"]
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+def test_version_and_python_dash_m() -> None:
+    done = run_emolens("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"emolens {emolens.__version__}"
+    module = subprocess.run(
+        [sys.executable, "-m", "emolens", "--version"], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
+    assert module.returncode == 0 and module.stdout.strip() == done.stdout.strip()
+
+
+def test_commands_are_listed_in_the_order_people_use_them() -> None:
+    names = list(_subcommands())
+    assert names[0] == "analyze" and [n for n in names if n in EVERYDAY_ORDER] == EVERYDAY_ORDER
+    # Everyday commands (and any added beside them, such as batch) come before the model-making ones.
+    assert names.index("serve") < min(names.index(n) for n in MODEL_ORDER)
+    assert [n for n in names if n in MODEL_ORDER] == MODEL_ORDER
+    text = run_emolens("--help").stdout
+    assert [text.index(f"    {n} ") for n in EVERYDAY_ORDER + MODEL_ORDER] == sorted(
+        text.index(f"    {n} ") for n in EVERYDAY_ORDER + MODEL_ORDER
+    )
+
+
+@pytest.mark.parametrize("command", EVERYDAY_ORDER + MODEL_ORDER)
+def test_every_option_has_help_and_shows_its_default(command: str) -> None:
+    parser = _subcommands()[command]
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        assert action.help, f"emolens {command} {'/'.join(action.option_strings) or action.dest} has no help"
+    text = parser.format_help()
+    for action in parser._actions:
+        if action.option_strings and action.default not in (None, False, argparse.SUPPRESS):
+            assert "default" in (parser._get_formatter()._expand_help(action)), (command, action.option_strings)
+    assert "(default: " in text or command == "export"
