@@ -306,7 +306,7 @@ def test_video_tab_plays_the_clip_with_a_full_width_timeline(
     open_tab(browser, server.url, "Video")
     wait = WebDriverWait(browser, WAIT_S)
     upload(browser, "video-input", media_file("single_face.mp4"))
-    wait.until(lambda d: "single_face.mp4" in d.find_element(By.ID, "video-input").text)
+    wait.until(lambda d: "single_face" in d.find_element(By.ID, "video-input").text)
     browser.find_element(By.ID, "video-run").click()
     summary = wait.until(lambda d: "frames" in (t := text_of(d, "video-summary")) and t)
     assert "tracked face" in summary
@@ -335,7 +335,7 @@ def test_stop_ends_a_long_video(server: Any, browser: Any, media_file: Callable[
     wait = WebDriverWait(browser, WAIT_S)
     before = log_count(server, r"WolfgangLanger_Pexels\.mp4: stopped at frame")
     upload(browser, "video-input", media_file("WolfgangLanger_Pexels.mp4"))
-    wait.until(lambda d: "WolfgangLanger_Pexels.mp4" in d.find_element(By.ID, "video-input").text)
+    wait.until(lambda d: "WolfgangLanger_Pexels" in d.find_element(By.ID, "video-input").text)
     browser.find_element(By.ID, "video-run").click()
     time.sleep(1.5)
     browser.find_element(By.ID, "video-stop").click()

@@ -14,6 +14,9 @@ import pytest
 from emolens.types import EMOTIONS
 
 httpx = pytest.importorskip("httpx", reason="the web tests need the 'web' extra")
+pytest.importorskip("fastapi", reason="the web tests need the 'web' extra")
+from emolens.web import api_examples  # noqa: E402
+
 TIMEOUT_S = 120.0
 
 
@@ -75,7 +78,10 @@ def test_photo_with_five_faces(server: Any, media_file: Callable[[str], Path]) -
     response = post_file(server, "/api/v1/analyze", "multi_face.jpg", media_file("multi_face.jpg").read_bytes())
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["file"] == "multi_face.jpg"
+    # `path` names the input, as in `emolens analyze --json`; `file` is its older, deprecated alias.
+    assert body["path"] == body["file"] == "multi_face.jpg"
+    assert set(body) == set(api_examples.ANALYZE)
+    assert set(body["faces"][0]) == set(api_examples.ANALYZE["faces"][0])
     assert len(body["faces"]) >= 3
     for face in body["faces"]:
         assert_face(face)
@@ -89,6 +95,8 @@ def test_video_frames_are_tracked(server: Any, media_file: Callable[[str], Path]
     response = post_file(server, "/api/v1/analyze-video", "single_face.mp4", media_file("single_face.mp4").read_bytes())
     assert response.status_code == 200, response.text
     body = response.json()
+    assert body["path"] == "single_face.mp4" and set(body) == set(api_examples.ANALYZE_VIDEO)
+    assert set(body["frames"][0]) == set(api_examples.ANALYZE_VIDEO["frames"][0])
     assert body["frames_analyzed"] == len(body["frames"]) >= 60
     assert [frame["frame"] for frame in body["frames"]] == list(range(len(body["frames"])))
     with_faces = [frame for frame in body["frames"] if frame["faces"]]
@@ -172,3 +180,11 @@ def test_parallel_requests_all_succeed(server: Any, media_file: Callable[[str], 
     # One model shared by all threads: the same image gives the same answer whatever runs beside it.
     assert len({r.text for r in responses}) == 1
     assert len(responses[0].json()["faces"]) >= 1
+
+
+def test_docs_show_example_answers(server: Any) -> None:
+    page = httpx.get(f"{server.url}/docs", timeout=30).text
+    assert page.count("Example:") >= 2 and "&quot;path&quot;: &quot;team.jpg&quot;" in page
+    schema = httpx.get(f"{server.url}/openapi.json", timeout=30).json()
+    ok = schema["paths"]["/api/v1/analyze"]["post"]["responses"]["200"]["content"]["application/json"]
+    assert ok["example"] == api_examples.ANALYZE

@@ -14,6 +14,8 @@ from emolens.errors import MediaError
 from emolens.io.images import decode_image
 from emolens.io.video import VideoFileSource
 
+from . import api_examples
+from .api_examples import ok_response
 from .limits import WorkPool
 from .options import WebOptions
 from .sniff import video_suffix
@@ -41,7 +43,11 @@ def build_router(recognizer: Recognizer, pool: WorkPool, options: WebOptions) ->
             "detector_description": recognizer.detector_description,
         }
 
-    @router.post("/api/v1/analyze", summary="emotions of every face in one image", responses=_ERRORS)
+    @router.post(
+        "/api/v1/analyze",
+        summary="emotions of every face in one image",
+        responses={**ok_response(api_examples.ANALYZE), **_ERRORS},
+    )
     async def analyze(
         file: Annotated[UploadFile, File(description="an image: JPEG, PNG, WebP, BMP or TIFF")],
     ) -> dict[str, Any]:
@@ -50,10 +56,12 @@ def build_router(recognizer: Recognizer, pool: WorkPool, options: WebOptions) ->
         if not data:
             raise HTTPException(422, f"{name}: empty file")
         result = await pool.run(_analyze_bytes, recognizer, data, name)
-        return {"file": name, "faces": [face.to_dict() for face in result.faces]}
+        return {"path": name, "file": name, "faces": [face.to_dict() for face in result.faces]}
 
     @router.post(
-        "/api/v1/analyze-video", summary="emotions per frame of a video clip, faces tracked", responses=_ERRORS
+        "/api/v1/analyze-video",
+        summary="emotions per frame of a video clip, faces tracked",
+        responses={**ok_response(api_examples.ANALYZE_VIDEO), **_ERRORS},
     )
     async def analyze_video(
         file: Annotated[UploadFile, File(description="a video clip: MP4, WebM, MOV, AVI")],
@@ -107,6 +115,7 @@ def _analyze_video_file(recognizer: Recognizer, path: Path, name: str, max_frame
     elif truncated:
         error = f"{name}: stopped after the first {max_frames} frames (server limit)"
     return {
+        "path": name,
         "file": name,
         "fps": fps,
         "frame_count": frame_count,

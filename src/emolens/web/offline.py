@@ -84,7 +84,12 @@ def docs_page(schema: dict[str, Any]) -> str:
             parts.append("<p>Responses:</p><ul>")
             for status, response in op.get("responses", {}).items():
                 described = html.escape(response.get("description", ""))
-                parts.append(f"<li><code>{html.escape(status)}</code> {described}</li>")
+                parts.append(f"<li><code>{html.escape(status)}</code> {described}")
+                example = response.get("content", {}).get("application/json", {}).get("example")
+                if example is not None:
+                    shown = html.escape(json.dumps(example, indent=2, ensure_ascii=False))
+                    parts.append(f"<p>Example:</p><pre>{shown}</pre>")
+                parts.append("</li>")
             parts.append("</ul>")
     parts.append("</body></html>")
     return "".join(parts)

@@ -1,0 +1,36 @@
+"""Example answers of the REST routes, shown in /docs and /openapi.json; a test checks that they have
+the same keys as real answers, so they cannot drift from the code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_PROBS = {"angry": 0.01, "disgust": 0.0, "fear": 0.02, "happy": 0.91, "sad": 0.01, "surprise": 0.01, "neutral": 0.04}
+_FACE = {"box": [412, 96, 571, 255], "score": None, "emotion": "happy", "probs": _PROBS}
+
+#: POST /api/v1/analyze. `path` names the input as the command line's `analyze --json` does;
+#: `file` holds the same name for clients written before `path` (deprecated).
+ANALYZE: dict[str, Any] = {"path": "team.jpg", "file": "team.jpg", "faces": [_FACE]}
+
+#: POST /api/v1/analyze-video: one entry per frame, each face with the id of its track.
+ANALYZE_VIDEO: dict[str, Any] = {
+    "path": "clip.mp4",
+    "file": "clip.mp4",
+    "fps": 25.0,
+    "frame_count": 2,
+    "frames_analyzed": 2,
+    "track_ids": [1],
+    "error": None,
+    "frames": [
+        {"frame": 0, "time_s": 0.0, "faces": [{**_FACE, "track_id": 1}]},
+        {"frame": 1, "time_s": 0.04, "faces": [{**_FACE, "track_id": 1}]},
+    ],
+}
+
+#: Every error, whatever its status.
+ERROR: dict[str, Any] = {"error": "notes.jpg: not a readable image (corrupt, truncated or not an image format)"}
+
+
+def ok_response(example: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    """FastAPI's `responses=` entry for a 200 answer shaped like `example`."""
+    return {200: {"description": "the result", "content": {"application/json": {"example": example}}}}
