@@ -84,3 +84,10 @@ def test_the_test_script_never_touches_the_users_venv() -> None:
     script = (REPO / "scripts" / "test.sh").read_text(encoding="utf-8")
     assert ".venv-test/bin/python -m pip install" in script
     assert not re.search(r"(?<![\w-])\.venv/", script), "scripts/test.sh refers to the user's .venv"
+
+
+def test_pictures_the_readme_shows_exist() -> None:
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README.read_text(encoding="utf-8"))
+    assert any("screenshots" in p for p in pictures)
+    for picture in pictures:
+        assert (REPO / picture).is_file(), f"{picture} is missing"

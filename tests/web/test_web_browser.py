@@ -155,8 +155,16 @@ def screenshot(driver: Any, name: str, *, docs: bool = False) -> Path:
     path = ARTIFACTS / f"{name}.png"
     driver.save_screenshot(str(path))
     if docs and os.environ.get("EMOLENS_DOCS_SCREENSHOTS") == "1":
+        # For the README: the blank page end cut off, at most 1100 px wide, as JPEG (a tenth of the PNG).
+        image = cv2.imread(str(path))
+        inked = (image.min(axis=2) < 250).any(axis=1).nonzero()[0]
+        image = image[: int(inked[-1]) + 16] if len(inked) else image
+        if image.shape[1] > 1100:
+            image = cv2.resize(
+                image, (1100, round(image.shape[0] * 1100 / image.shape[1])), interpolation=cv2.INTER_AREA
+            )
         DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, DOCS_SHOTS / f"{name}.png")
+        assert cv2.imwrite(str(DOCS_SHOTS / f"{name}.jpg"), image, [cv2.IMWRITE_JPEG_QUALITY, 85])
     return path
 
 

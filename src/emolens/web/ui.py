@@ -33,8 +33,10 @@ _ROUND_TRIP_JS = "(sent) => (sent ? `${Math.max(0, Date.now() - sent)} ms` : '')
 # Side by side on a wide screen, one under the other on a phone.
 _MIN_COLUMN_PX = 300
 _CSS = """
-#video-timelines img { width: 100%; height: auto; object-fit: contain; }
-#photo-bars img { width: 100%; height: auto; object-fit: contain; }
+#video-timelines img, #photo-bars img { width: 100% !important; height: auto !important; max-height: none !important;
+  object-fit: contain !important; }
+#video-timelines .image-frame, #photo-bars .image-frame { width: 100% !important; height: auto !important; }
+#video-timelines .image-container, #photo-bars .image-container { height: auto !important; }
 .gradio-container { max-width: 1280px !important; }
 """
 
@@ -199,6 +201,7 @@ def _photo_tab(handlers: Handlers, lang: gr.Radio, first: str) -> list[tuple[Any
         (photo, "photo"),
         (shown, "emotions"),
         (labels_only, "labels_only"),
+        (examples.dataset, "examples"),
         (table, "table"),
         (chart, "chart"),
         (download, "json"),

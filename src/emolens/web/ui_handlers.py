@@ -102,7 +102,10 @@ class Handlers:
             + [round(float(p), 3) for p in face.probs]
             for number, face in zip(face_numbers(result), result.faces, strict=True)
         ]
-        chart = faces_chart(result, lang, atlas=self.atlas)
+        # White above the chart: the page pins the component's label over its top-left corner.
+        chart = cv2.copyMakeBorder(
+            faces_chart(result, lang, atlas=self.atlas), 36, 0, 0, 0, cv2.BORDER_CONSTANT, value=(255, 255, 255)
+        )
         out_dir = self._new_dir()
         json_path = out_dir / f"{Path(name).stem or 'photo'}.emolens.json"
         json_path.write_text(json.dumps({"path": name, "faces": [f.to_dict() for f in result.faces]}, indent=2))
@@ -214,7 +217,8 @@ def _stack_images(paths: list[Path], out: Path) -> Path | None:
     width_px = max(image.shape[1] for image in images)
     padded = [cv2.copyMakeBorder(i, 0, 0, 0, width_px - i.shape[1], cv2.BORDER_CONSTANT, value=(255, 255, 255))
               for i in images]  # fmt: skip
-    if not cv2.imwrite(str(out), np.vstack(padded)):
+    stacked = cv2.copyMakeBorder(np.vstack(padded), 36, 0, 0, 0, cv2.BORDER_CONSTANT, value=(255, 255, 255))
+    if not cv2.imwrite(str(out), stacked):  # (white above: the page pins the component's label there)
         raise EmolensError(f"{out.name}: could not write the timeline image")
     return out
 
