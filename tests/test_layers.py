@@ -17,11 +17,11 @@ PACKAGE = ROOT / "src" / "emolens"
 
 #: Each top-level module or package of emolens and its layer; a group may import groups of lower layers only.
 LAYERS: dict[str, int] = {
-    "types": 1, "errors": 1, "labels": 1, "modelmeta": 1,
+    "types": 1, "errors": 1, "labels": 1, "modelmeta": 1, "hints": 1, "framerate": 1,
     "preprocess": 2,
     "data": 3, "nn": 3, "runtime": 3, "io": 3, "render": 3,
     "api": 4, "video": 4, "evaluate": 4, "reports": 4, "batch": 4,
-    "cli": 5, "web": 5,
+    "cli": 5, "web": 5, "__main__": 5,
 }  # fmt: skip
 #: The imports allowed between groups of one layer (importer, imported); anything else within a layer is refused.
 SIBLINGS = {
@@ -32,6 +32,7 @@ SIBLINGS = {
     ("batch", "api"),
     ("batch", "video"),
     ("cli", "web"),  # `emolens serve` starts the web app
+    ("__main__", "cli"),  # `python -m emolens` is the command
 }
 #: Third-party packages that only some groups may import: torch for training, the web stack for the server.
 CONFINED = {

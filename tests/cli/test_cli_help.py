@@ -25,7 +25,7 @@ def _subcommands() -> dict[str, argparse.ArgumentParser]:
 
 def test_version_and_python_dash_m() -> None:
     done = run_emolens("--version")
-    assert done.returncode == 0 and done.stdout.strip() == f"emolens {emolens.__version__}"
+    assert done.returncode == 0 and done.stdout.splitlines()[0] == f"emolens {emolens.__version__}"
     module = subprocess.run(
         [sys.executable, "-m", "emolens", "--version"], capture_output=True, text=True, cwd=REPO, timeout=120
     )
