@@ -92,33 +92,64 @@ def measure(detector: FaceDetector, images: np.ndarray) -> None:
     print(f"| shift_x: (frame - box centre) / box side | {q(dx, 50):+.3f} | {q(dx, 25):+.3f} | {q(dx, 75):+.3f} |")
     print(f"| shift_y: (frame - box centre) / box side | {q(dy, 50):+.3f} | {q(dy, 25):+.3f} | {q(dy, 75):+.3f} |")
     print(f"CropMapping(side_scale={q(scale, 50):.3f}, shift_x={q(dx, 50):+.3f}, shift_y={q(dy, 50):+.3f})")
+    rolls = eye_rolls_deg(detector, images)
+    if len(rolls):
+        print(
+            f"eye-line roll, degrees (landmarks, {len(rolls)} faces): median {q(rolls, 50):+.1f}, "
+            f"25% {q(rolls, 25):+.1f}, 75% {q(rolls, 75):+.1f}, |roll| > 10: {np.mean(np.abs(rolls) > 10):.0%}"
+        )
+
+
+def eye_rolls_deg(detector: FaceDetector, images: np.ndarray) -> np.ndarray:
+    """The angle of the line through the eyes, for detectors that give landmarks: how far FER2013's faces are
+    from roll-aligned (0 everywhere would mean aligned)."""
+    rolls = []
+    for image in images:
+        face = largest_face(detector, enlarge(image))
+        if face is not None and face.landmarks is not None:
+            (lx, ly), (rx, ry) = face.landmarks[:2]
+            rolls.append(np.degrees(np.arctan2(ry - ly, rx - lx)))
+    return np.array(rolls)
 
 
 def accuracy(images: np.ndarray, labels: np.ndarray, detectors: dict[str, FaceDetector], model: str) -> None:
     classifier = EmotionClassifier(model_path(model))
     print(f"accuracy of `{model}` on {len(images)} PublicTest faces (faces both detectors found):")
+    names = [*detectors, "cnn, roll-aligned"]
     print("| images | found by " + " | found by ".join(detectors) + " | both | FER2013 frame | " + " | ".join(
-        f"{name} crop" for name in detectors) + " |")  # fmt: skip
-    print("|---" * (4 + 2 * len(detectors) - 1) + "|")
+        f"{name} crop" for name in names) + " |")  # fmt: skip
+    print("|---" * (4 + len(detectors) + len(names) - 1) + "|")
     jittered = jitter_images(images, ("shift", "scale", "rotation"), seed=0)
     for title, batch in (("as in FER2013", images), ("jittered: shift, scale, rotation", jittered)):
-        crops: dict[str, list[np.ndarray | None]] = {name: [] for name in detectors}
+        crops: dict[str, list[np.ndarray | None]] = {name: [] for name in [*detectors, "cnn, roll-aligned"]}
         for image in batch:
             big = enlarge(image)
             for name, detector in detectors.items():
                 face = largest_face(detector, big)
                 crops[name].append(None if face is None else crop_face(big, face, detector.crop))
+                if name == "cnn":
+                    aligned = None if face is None else roll_aligned_crop(big, face, detector)
+                    crops["cnn, roll-aligned"].append(aligned)
         both = [i for i in range(len(batch)) if all(crops[name][i] is not None for name in detectors)]
         truth = labels[both]
         frame_acc = float(np.mean(classifier.predict(list(batch[both])).argmax(1) == truth))
-        accs = [
-            float(np.mean(classifier.predict([crops[name][i] for i in both]).argmax(1) == truth)) for name in detectors
-        ]
+        accs = [float(np.mean(classifier.predict([crops[name][i] for i in both]).argmax(1) == truth)) for name in crops]
         found = [sum(c is not None for c in crops[name]) for name in detectors]
         print(
             f"| {title} | " + " | ".join(str(n) for n in found) + f" | {len(both)} | {frame_acc:.2%} | "
             + " | ".join(f"{a:.2%}" for a in accs) + " |"
         )  # fmt: skip
+
+
+def roll_aligned_crop(image: np.ndarray, face: Detection, detector: FaceDetector) -> np.ndarray:
+    """The mapped crop after turning the image about the face's centre so that its eyes are level."""
+    assert face.landmarks is not None
+    (lx, ly), (rx, ry) = face.landmarks[:2]
+    box = face.box
+    centre = ((box.x1 + box.x2) / 2, (box.y1 + box.y2) / 2)
+    m = cv2.getRotationMatrix2D(centre, float(np.degrees(np.arctan2(ry - ly, rx - lx))), 1.0)
+    upright = cv2.warpAffine(image, m, (image.shape[1], image.shape[0]), borderMode=cv2.BORDER_REPLICATE)
+    return crop_face(upright, face, detector.crop)
 
 
 def main() -> None:
