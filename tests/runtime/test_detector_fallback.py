@@ -39,6 +39,14 @@ def test_version_says_auto_falls_back_to_haar():
     assert "face detector (--detector auto): haar (OpenCV 4." in done.stdout
 
 
+def test_version_names_the_detector_auto_runs_here():
+    from emolens.runtime.detectors import resolve_detector
+
+    done = run_python("import sys\nfrom emolens.cli import main\nsys.exit(main(['--version']))")
+    assert done.returncode == 0, done.stderr
+    assert f"face detector (--detector auto): {resolve_detector('auto')} (" in done.stdout
+
+
 def test_analyze_runs_on_haar_and_cnn_is_refused_clearly():
     photo = str(shared_path("media", "single_face.jpg"))
     done = run_cli_without_yuface("analyze", "--json", photo)
