@@ -10,10 +10,10 @@ from typing import Any
 
 from emolens.errors import EmolensError
 
-from . import analyze_cmd, batch_cmd, eval_cmd, export_cmd, serve_cmd, train_cmd, video_cmd, webcam_cmd
+from . import analyze_cmd, batch_cmd, eval_cmd, export_cmd, recipe_cmd, serve_cmd, train_cmd, video_cmd, webcam_cmd
 
 #: In the order people use them: the everyday commands first, then the ones that make a model.
-COMMANDS = [analyze_cmd, video_cmd, webcam_cmd, serve_cmd, batch_cmd, train_cmd, eval_cmd, export_cmd]
+COMMANDS = [analyze_cmd, video_cmd, webcam_cmd, serve_cmd, batch_cmd, train_cmd, eval_cmd, export_cmd, recipe_cmd]
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):

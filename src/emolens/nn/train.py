@@ -57,6 +57,9 @@ class TrainConfig:
     device: str = "auto"  # auto, cpu, cuda, cuda:N
     bf16: bool = True  # bfloat16 autocast where the hardware has it (CPU AVX512-BF16, CUDA)
     channels_last: bool = True
+    # torch.compile the training forward pass (worth it on a GPU, where small kernels are launch-bound); the
+    # checkpoints keep the plain module's weights, so they load without it.
+    compile: bool = False
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self) -> None:
@@ -243,6 +246,7 @@ def train(
     if cfg.init_from and not (resume and (out_dir / "last.pt").exists()):
         _init_weights(model, cfg)
     model = model.to(memory_format=memory_format)
+    forward = torch.compile(model) if cfg.compile else model
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
@@ -312,7 +316,7 @@ def train(
                 else:
                     x, y = cutmix(x, y, perm, lam, (float(mix_rng.random()), float(mix_rng.random())))
             with _autocast(device, bf16):
-                logits = model(x)
+                logits = forward(x)
             loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
             if teachers:
                 soft = _teacher_probs(teachers, x, cfg.distill_temperature, device, bf16)
