@@ -23,8 +23,18 @@ def add_parser(sub: Any) -> None:
 
     go = steps.add_parser("run", help="plan, train teachers and students, export and score (or --plan-only)")
     go.add_argument("--pack", required=True, type=Path, help="the file `emolens recipe pack` wrote")
-    go.add_argument("--workdir", type=Path, default=Path("runs/device"), help="runs and exports, kept between calls")
-    go.add_argument("--out", type=Path, default=Path("runs/device-out"), help="models, metrics.json, state.tar")
+    go.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path("runs/device"),
+        help="runs and exports, kept between calls (default: runs/device)",
+    )
+    go.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runs/device-out"),
+        help="models, metrics.json, recipe.log, state.tar (default: runs/device-out)",
+    )
     go.add_argument("--config", type=Path, help="JSON of RecipeConfig settings (networks, epochs, budget)")
     go.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     go.add_argument("--budget-s", type=float, help="wall seconds for the whole call (default: the config's)")
