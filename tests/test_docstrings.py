@@ -26,6 +26,8 @@ CHECKED_MODULES: tuple[str, ...] = (
     "io/inputs.py",
     "cli/tables.py",
     "cli/progress.py",
+    "batch/*.py",
+    "cli/batch_cmd.py",
 )
 
 # Parameters that never need an Args entry.

@@ -63,7 +63,17 @@ def expand_inputs(arguments: Sequence[str | Path], manifest: str | Path | None =
 
 
 def read_manifest(path: str | Path) -> list[str]:
-    """The paths a manifest lists: a CSV whose header has a `path` column, or else one path a line."""
+    """The paths a manifest lists: a CSV whose header has a `path` column, or else one path a line.
+
+    Args:
+        path: the manifest file (UTF-8, a byte-order mark allowed).
+
+    Returns:
+        The paths as written (relative ones not yet resolved); blank lines and `#` comments left out.
+
+    Raises:
+        MediaError: the manifest cannot be read.
+    """
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:

@@ -27,6 +27,14 @@ def _process(task: Task) -> SourceRow:
 def run_local(tasks: Sequence[Task], config: WorkerConfig, workers: int) -> Iterator[SourceRow]:
     """Rows of `tasks` as they finish, from `workers` processes; tasks are started in the order given.
 
+    Args:
+        tasks: the inputs to process, in the order to start them.
+        config: what each worker process needs to load its model and write its part files.
+        workers: the number of processes (fewer if there are fewer tasks).
+
+    Yields:
+        One SourceRow per task, in the order they finish.
+
     A worker process that dies (killed, out of memory) breaks the pool: the inputs not finished by then get a
     row saying so, and a rerun retries them.
     """

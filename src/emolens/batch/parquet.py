@@ -96,13 +96,27 @@ class SourceRow:
 
     @property
     def ok(self) -> bool:
+        """Whether the input was processed to its end."""
         return self.status == "ok"
 
     def to_json(self) -> dict[str, object]:
+        """The row as JSON-ready values (the ledger's form).
+
+        Returns:
+            Field name -> value.
+        """
         return dataclasses.asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> SourceRow:
+        """The row back from `to_json`'s form; unknown keys are ignored.
+
+        Args:
+            data: field name -> value, as read from the ledger.
+
+        Returns:
+            The row.
+        """
         fields = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in fields}
         values["track_emotion_s"] = tuple(
@@ -113,13 +127,31 @@ class SourceRow:
 
 
 def input_key(path: str, size_bytes: int, mtime_ns: int, config_digest: str) -> str:
-    """The resume key of one input: a changed file, model or option makes a new key."""
+    """The resume key of one input: a changed file, model or option makes a new key.
+
+    Args:
+        path: the input's absolute path.
+        size_bytes: its size.
+        mtime_ns: its modification time.
+        config_digest: `config_digest` of the run's model and options.
+
+    Returns:
+        20 hex digits.
+    """
     text = json.dumps([path, size_bytes, mtime_ns, config_digest])
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:20]
 
 
 def config_digest(model_file: Path, options: dict[str, object]) -> str:
-    """The model file's content and the options that change results, as one hash."""
+    """The model file's content and the options that change results, as one hash.
+
+    Args:
+        model_file: the .onnx file.
+        options: the options that change results (JSON-serialisable values).
+
+    Returns:
+        A sha256 hex digest.
+    """
     digest = hashlib.sha256()
     with model_file.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -146,7 +178,11 @@ class PartWriter:
         self._parts: list[Path] = []
 
     def append(self, row: Sequence[object]) -> None:
-        """One face: values in FACE_COLUMNS order."""
+        """One face; a part file is written whenever `rows_per_part` faces are held.
+
+        Args:
+            row: the values in FACE_COLUMNS order.
+        """
         for column, value in zip(self._columns.values(), row, strict=True):
             column.append(value)
         self._rows += 1
@@ -154,6 +190,7 @@ class PartWriter:
             self.flush()
 
     def flush(self) -> None:
+        """Write the faces held so far as one part file (still in the in-flight folder)."""
         if not self._rows:
             return
         table = pa.table(self._columns, schema=FACES_SCHEMA)
@@ -187,6 +224,7 @@ class OutputFolder:
         self._ledger = (out_dir / LEDGER_FILE).open("a", encoding="utf-8")
 
     def close(self) -> None:
+        """Close the ledger and release the folder's lock."""
         self._ledger.close()
         self._lock.close()
 
@@ -221,12 +259,24 @@ class OutputFolder:
         return entries
 
     def finished(self, source: str, key: str) -> SourceRow | None:
-        """The row of an input already done with this key (status ok), else None."""
+        """The row of an input already done with this key (status ok), else None.
+
+        Args:
+            source: the input's path.
+            key: its current `input_key`.
+
+        Returns:
+            The ledger's row, or None when the input must be processed.
+        """
         entry = self.done.get(source)
         return entry[1] if entry is not None and entry[0] == key and entry[1].ok else None
 
     def prepare(self, sources_keys: Iterable[tuple[str, str]]) -> None:
-        """Before processing: delete rows a killed run left for these inputs, and rows of their older versions."""
+        """Before processing: delete rows a killed run left for these inputs, and rows of their older versions.
+
+        Args:
+            sources_keys: (path, key) of each input about to be processed.
+        """
         shutil.rmtree(self.path / FACES_DIR / INFLIGHT_DIR, ignore_errors=True)
         faces = self.path / FACES_DIR
         for source, key in sources_keys:
@@ -238,14 +288,26 @@ class OutputFolder:
                     part.unlink(missing_ok=True)
 
     def record(self, key: str, row: SourceRow) -> None:
-        """An input is finished (its parts already committed): one fsynced ledger line."""
+        """An input is finished (its parts already committed): one fsynced ledger line.
+
+        Args:
+            key: the input's key ("" for an input that failed before a key could be made).
+            row: its sources row.
+        """
         self._ledger.write(json.dumps({"key": key, "row": row.to_json()}) + "\n")
         self._ledger.flush()
         os.fsync(self._ledger.fileno())
         self.done[row.source] = (key, row)
 
     def write_sources(self, rows: Sequence[SourceRow]) -> Path:
-        """sources.parquet with one row per input, replaced atomically."""
+        """sources.parquet with one row per input, replaced atomically.
+
+        Args:
+            rows: one row per input, in the order to write them.
+
+        Returns:
+            The file's path.
+        """
         columns: dict[str, list[object]] = {name: [] for name in SOURCES_SCHEMA.names}
         for row in rows:
             values = row.to_json()

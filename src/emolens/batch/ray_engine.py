@@ -33,9 +33,25 @@ class RayWorker:
         self._worker = Worker(config)
 
     def check(self, paths: Sequence[str]) -> str | None:
+        """Whether this actor's node sees `paths`.
+
+        Args:
+            paths: files or folders the driver sees.
+
+        Returns:
+            None, or the one-line reason naming the first path it cannot read and its host.
+        """
         return next((reason for reason in map(self._worker.can_read, paths) if reason), None)
 
     def process(self, task: Task) -> SourceRow:
+        """See `Worker.process`.
+
+        Args:
+            task: the input.
+
+        Returns:
+            Its sources row.
+        """
         return self._worker.process(task)
 
 
@@ -45,9 +61,15 @@ def run_ray(
     """Rows of `tasks` as they finish, on `workers` actors (default: one per CPU of the cluster).
 
     Args:
+        tasks: the inputs to process, in the order to start them.
+        config: what each actor needs to load its model and write its part files.
+        workers: the number of actors; None: one per CPU of the cluster.
         address: "auto" or HOST:PORT joins a running cluster (`ray start --head`); None starts a local one
             for this run and stops it afterwards. Where this process is connected to Ray already, that
             connection is used as it is.
+
+    Yields:
+        One SourceRow per task, in the order they finish.
 
     Raises:
         RayEngineError: Ray is not installed, the cluster cannot be joined, or a worker cannot read the inputs.

@@ -62,18 +62,22 @@ class BatchSummary:
 
     @property
     def failed(self) -> tuple[SourceRow, ...]:
+        """The rows whose status is an error."""
         return tuple(row for row in self.rows if not row.ok)
 
     @property
     def frames(self) -> int:
+        """Frames of all inputs (photos count one)."""
         return sum(row.frames for row in self.rows)
 
     @property
     def faces(self) -> int:
+        """Face rows of all inputs."""
         return sum(row.faces for row in self.rows)
 
     @property
     def tracks(self) -> int:
+        """Tracks of all videos."""
         return sum(row.tracks or 0 for row in self.rows)
 
 

@@ -54,7 +54,14 @@ class WorkerConfig:
 
 
 def sniff_kind(path: Path) -> str:
-    """ "photo" or "video", by the file's first bytes (its name is not trusted).
+    """Whether `path` is a photo or a video, by the file's first bytes (its name is not trusted).
+
+    Args:
+        path: the input.
+
+    Returns:
+        "photo" for the still-image formats OpenCV decodes (and unknown bytes under a photo's suffix, so the
+        image reader names the problem), else "video".
 
     Raises:
         MediaError: the path is not a regular file (a FIFO, a device, a folder), cannot be read, or is empty.
@@ -83,7 +90,14 @@ def sniff_kind(path: Path) -> str:
 
 
 def model_label(options: RecognizerOptions) -> str:
-    """The model's name in the rows: a shipped model's short name, else the file's name."""
+    """The model's name in the rows: a shipped model's short name, else the file's name.
+
+    Args:
+        options: the recognizer options.
+
+    Returns:
+        "fast", "accurate" or a file name.
+    """
     model = options.model
     return model if isinstance(model, str) and model in SHIPPED_MODELS else Path(model).name
 
@@ -100,7 +114,14 @@ class Worker:
         self.detector = self.recognizer.detector.name  # the detector that ran ("auto" resolved: cnn or haar)
 
     def process(self, task: Task) -> SourceRow:
-        """Every frame of one input; failures become the row's status (rows already made are kept)."""
+        """Every frame of one input; failures become the row's status (rows already made are kept).
+
+        Args:
+            task: the input, with its key (which names its part files).
+
+        Returns:
+            Its sources row; its part files are in faces/ by then.
+        """
         started = time.perf_counter()
         path = Path(task.path)
         writer = PartWriter(self.out_dir, task.key, self.config.rows_per_part)
@@ -173,7 +194,14 @@ class Worker:
             )
 
     def can_read(self, path: str) -> str | None:
-        """None if this worker sees `path` (a file or folder); else a one-line reason naming its host."""
+        """Whether this worker sees `path` (a file or folder).
+
+        Args:
+            path: an absolute path the driver sees.
+
+        Returns:
+            None, or a one-line reason naming the path and this host.
+        """
         if os.access(path, os.R_OK):
             return None
         return f"{path}: not readable on worker host {socket.gethostname()} ({self.config.shared_fs_note})"

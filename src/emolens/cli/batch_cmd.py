@@ -15,6 +15,11 @@ from .common import add_recognizer_args, quiet_opencv, recognizer_options
 
 
 def add_parser(sub: Any) -> None:
+    """Add `emolens batch` and its flags to the subcommands.
+
+    Args:
+        sub: the subparsers of the `emolens` parser.
+    """
     p = sub.add_parser("batch", help="analyse archives of photos and videos into Parquet", description=__doc__)
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="files, folders (recursive) or glob patterns")
     p.add_argument("--manifest", type=Path, metavar="FILE", help="one path a line, or a CSV with a 'path' column")
@@ -32,6 +37,17 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the batch with a progress bar; print the summary and the first failures.
+
+    Args:
+        args: the parsed flags.
+
+    Returns:
+        0, or 1 when any input failed.
+
+    Raises:
+        ValueError: no input was given, or pyarrow is missing.
+    """
     from tqdm import tqdm
 
     try:
