@@ -55,7 +55,7 @@ def test_sigkill_mid_run_then_rerun_loses_and_duplicates_nothing(
     assert not faces.duplicated().any()
     sources = pd.read_parquet(out / "sources.parquet")
     assert len(sources) == PHOTO_COPIES + 1 and set(sources.status) == {"ok"}
-    assert not any((out / "faces" / "_inflight").glob("*/*"))
+    assert not (out / "faces" / "_inflight").exists()
 
     reference = faces_table(local_run)
     columns = [c for c in faces.columns if c != "source"]

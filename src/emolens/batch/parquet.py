@@ -13,6 +13,7 @@ only if none of them changed; a changed file is processed again and its old rows
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -225,6 +226,8 @@ class OutputFolder:
 
     def close(self) -> None:
         """Close the ledger and release the folder's lock."""
+        with contextlib.suppress(OSError):  # the in-flight folder goes once empty (a rerun recreates it)
+            (self.path / FACES_DIR / INFLIGHT_DIR).rmdir()
         self._ledger.close()
         self._lock.close()
 
