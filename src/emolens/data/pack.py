@@ -31,6 +31,8 @@ _WEBP_LOSSLESS = [cv2.IMWRITE_WEBP_QUALITY, 101]  # quality above 100 selects We
 
 @dataclass(frozen=True)
 class PackReport:
+    """What `pack_fer` wrote: the file, its face rows, its size, and whether FER+ votes are in it."""
+
     path: Path
     rows: int
     size_bytes: int
@@ -47,6 +49,14 @@ class Pack:
 
 def pack_fer(fer_csv: str | Path, ferplus_csv: str | Path | None, out: str | Path) -> PackReport:
     """Write the Training and PublicTest rows of `fer_csv` (and their FER+ votes) to `out` (.npz).
+
+    Args:
+        fer_csv: the FER2013 csv.
+        ferplus_csv: FER+ votes aligned with its rows, or None.
+        out: the pack file to write (replaced atomically).
+
+    Returns:
+        What was written.
 
     Raises:
         DataFormatError: a malformed csv, votes not aligned with the faces, or a face WebP does not give back.
@@ -85,6 +95,12 @@ def pack_fer(fer_csv: str | Path, ferplus_csv: str | Path | None, out: str | Pat
 
 def load_pack(path: str | Path) -> Pack:
     """Read a pack written by `pack_fer`.
+
+    Args:
+        path: the pack file.
+
+    Returns:
+        The faces and, where packed, their votes.
 
     Raises:
         DataFormatError: not a pack, or one of another format version.
