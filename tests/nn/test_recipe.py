@@ -108,6 +108,26 @@ def test_toy_recipe_runs_end_to_end_through_the_script(toy_pack: Path, tmp_path:
     assert "teachers: 2 epochs (of 2 wanted)" in done.stdout
 
 
+def test_plan_only_on_a_cpu_prints_the_gpu_plan_and_trains_nothing(toy_pack: Path, tmp_path: Path) -> None:
+    config = tmp_path / "toy.json"
+    config.write_text(json.dumps(TOY_CONFIG))
+    work = tmp_path / "work"
+    done = _script("plan", "--config", str(config), "--workdir", str(work), env={"PACK": str(toy_pack)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "plan (measured on cpu, GPU seconds estimated); budget 500 s" in done.stdout
+    assert "GPU seconds are an estimate: H100/H200 at 790 TFLOP/s bf16 x 10% assumed utilisation" in done.stdout
+    rows = [
+        line.split(" | ")
+        for line in done.stdout.splitlines()
+        if line.startswith("| teacher-") or line.startswith("| student-")
+    ]
+    assert len(rows) == 4
+    for row in rows:  # measured on this CPU, planned from the GPU estimate: much less
+        measured_s, planned_s = float(row[3]), float(row[7].rstrip(" |"))
+        assert 0 < planned_s < measured_s
+    assert sorted(p.name for p in work.iterdir()) == ["faces.npz"]  # nothing trained, no plan kept
+
+
 def test_a_stage_stopped_at_its_deadline_continues_in_the_next_call(toy_pack: Path, tmp_path: Path) -> None:
     faces = unpack_faces(toy_pack, tmp_path / "faces.npz")
     cfg = RecipeConfig.from_dict({**TOY_CONFIG, "teachers": [TOY_CONFIG["teachers"][0]]})
