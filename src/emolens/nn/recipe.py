@@ -81,7 +81,9 @@ class RecipeConfig:
     margin: float = 0.10  # share of the budget left unplanned
     parallel: int = 4  # jobs of a stage at once
     probe_batches: int = 4  # batches per measuring epoch
-    compile: bool = False  # torch.compile the training forward (see TrainConfig.compile)
+    # torch.compile the training forward (TrainConfig.compile): checked on a CPU only; its compile time (the first
+    # epoch of each job) is not in the plan, which times the second epoch. Off until a GPU run measures it.
+    compile: bool = False
     fit_epochs: bool = True  # False: train the wanted epochs whatever the plan says
     calibration_faces: int = 1024  # Training faces that calibrate the int8 activation ranges
 
