@@ -28,6 +28,9 @@ CHECKED_MODULES: tuple[str, ...] = (
     "cli/progress.py",
     "batch/*.py",
     "cli/batch_cmd.py",
+    "runtime/follow.py",
+    "runtime/tracker.py",
+    "io/read_ahead.py",
 )
 
 # Parameters that never need an Args entry.

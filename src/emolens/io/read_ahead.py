@@ -84,5 +84,6 @@ class ReadAhead(ClosesOnExit, Generic[T]):
             yield item
 
     def close(self) -> None:
+        """Stop the background thread and wait for it (an item being produced is finished first)."""
         self._stop.set()
         self._thread.join()

@@ -48,13 +48,24 @@ class BoxFollower:
         self._points: list[np.ndarray] = []  # per box: (N, 1, 2) float32 corners in the shrunk image
 
     def start(self, image: np.ndarray, boxes: list[Box]) -> None:
-        """Take `boxes` (in `image`'s pixels) as the truth on this frame; pick points to follow in each."""
+        """Take `boxes` as the truth on this frame and pick points to follow in each.
+
+        Args:
+            image: the frame (BGR, BGRA or gray; uint8 or uint16).
+            boxes: face boxes in `image`'s pixels, usually the detector's.
+        """
         self._gray = self._shrink(image)
         self._boxes = np.array([b.xyxy() for b in boxes], np.float64).reshape(-1, 4) * self._scale
         self._points = [self._corners(self._gray, row) for row in self._boxes]
 
     def follow(self, image: np.ndarray) -> list[Box]:
-        """The boxes of the last `start` moved onto `image`, in the same order, clipped to the frame.
+        """The boxes of the last `start` moved onto `image`, the next frame of the same stream.
+
+        Args:
+            image: the frame after the one last given to `start` or `follow`.
+
+        Returns:
+            The boxes in the order `start` was given them, clipped to the frame; none if the frame size changed.
 
         Raises:
             RuntimeError: `start` was never called.
