@@ -24,8 +24,13 @@ class RecognizerOptions:
     model: str | Path = DEFAULT_MODEL  # a shipped model's name or a path to an .onnx file
     detector: str = "auto"  # "cnn", "haar", or "auto": the CNN where its package is installed, Haar otherwise
     min_score: float = DEFAULT_MIN_SCORE  # faces the detector is less sure of are dropped (the CNN; Haar has no score)
-    min_face_px: int = 40  # smaller faces are ignored
-    detector_max_side_px: int = 640  # frames are shrunk to this longest side before detection (speed)
+    #: Smaller faces are ignored. 40 px: the CNN finds faces from 16 px, so a 1280x720 frame need not be
+    #: shrunk below 512 px (benchmarks/bench_detect.py: composites by face side).
+    min_face_px: int = 40
+    #: Frames are shrunk to this longest side before detection, never so far that a `min_face_px` face would
+    #: be lost. 320 px: a quarter of the 640 px detector's cost, for IoU 0.90 against it and 97% of its labels
+    #: (benchmarks/choose_video_defaults.py, README "Speed").
+    detector_max_side_px: int = 320
     threads: int = 1  # onnxruntime intra-op threads
     smooth: bool = PipelineOptions.smooth
     smoothing_alpha: float = PipelineOptions.smoothing_alpha
