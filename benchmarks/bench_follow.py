@@ -1,22 +1,25 @@
 """How well boxes between detector runs match detecting on every frame: reused as they are, or followed.
 
-    python benchmarks/bench_follow.py [VIDEO ...] [--every 2 3 4 6] [--detector auto] [--side-px 640]
+    python benchmarks/bench_follow.py [VIDEO ...] [--every 2 3 4 6] [--detector auto] [--side-px 640] [--pan-px 0 60]
 
 One pass per video: the detector runs on every frame and its boxes are the reference. For each k in
 --every, the detector's boxes of every k-th frame are either reused unchanged on the frames in between
 (what the pipeline did before runtime/follow.py) or moved by BoxFollower; each reference face on an
 in-between frame scores the IoU of the best-overlapping box (0 when there is none). Printed: mean IoU
 and the share of in-between faces under IoU 0.5, both ways, and the follower's milliseconds per followed
-frame (all k together; picking points on detector frames included).
+frame (all k together; picking points on detector frames included). The project's clips hold faces that
+barely move, so each also runs panned (--pan-px): the frames shifted to and fro as by a moving camera.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from emolens.api import RecognizerOptions
@@ -33,7 +36,19 @@ def best_iou(face: Box, boxes: list[Box]) -> float:
     return max((face.iou(b) for b in boxes), default=0.0)
 
 
-def measure(video: Path, every: list[int], detector_name: str, side_px: int, min_face_px: int) -> list[tuple]:
+def panned(image: np.ndarray, index: int, pan_px: float) -> np.ndarray:
+    """The frame moved as by a camera panning to and fro: `pan_px` at most, a 2-second period at 24 fps, so the
+    face moves up to pan_px * 2 * pi / 48 pixels per frame (real face texture, known motion)."""
+    if pan_px <= 0:
+        return image
+    phase = 2.0 * math.pi * index / 48.0
+    shift = np.float32([[1, 0, pan_px * math.sin(phase)], [0, 1, 0.4 * pan_px * math.sin(2 * phase)]])
+    return cv2.warpAffine(image, shift, (image.shape[1], image.shape[0]), borderMode=cv2.BORDER_REFLECT)
+
+
+def measure(
+    video: Path, every: list[int], detector_name: str, side_px: int, min_face_px: int, pan_px: float
+) -> list[tuple]:
     detector = make_detector(detector_name, min_face_px=min_face_px, max_side_px=side_px)
     followers = {k: BoxFollower() for k in every}
     base: dict[int, list[Box]] = {k: [] for k in every}
@@ -41,16 +56,17 @@ def measure(video: Path, every: list[int], detector_name: str, side_px: int, min
     follow_s, follow_calls = 0.0, 0  # start (on detector frames) and follow, per frame followed
     with VideoFileSource(video) as source:
         for frame in source:
-            reference = [d.box for d in detector.detect(frame.image)]
+            image = panned(frame.image, frame.index, pan_px)
+            reference = [d.box for d in detector.detect(image)]
             for k in every:
                 if frame.index % k == 0:
                     base[k] = reference
                     t0 = time.perf_counter()
-                    followers[k].start(frame.image, reference)
+                    followers[k].start(image, reference)
                     follow_s += time.perf_counter() - t0
                     continue
                 t0 = time.perf_counter()
-                followed = followers[k].follow(frame.image)
+                followed = followers[k].follow(image)
                 follow_s += time.perf_counter() - t0
                 follow_calls += 1
                 for face in reference:
@@ -72,6 +88,13 @@ def main() -> None:
     parser.add_argument("--detector", default=RecognizerOptions.detector, help="the reference detector")
     parser.add_argument("--side-px", type=int, default=640, help="the reference detector's frame side")
     parser.add_argument("--min-face-px", type=int, default=RecognizerOptions.min_face_px)
+    parser.add_argument(
+        "--pan-px",
+        type=float,
+        nargs="+",
+        default=[0.0, 60.0],
+        help="also run each clip panned to and fro by up to this many pixels (0: as it is)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     print(f"reference: detector {args.detector} at {args.side_px} px on every frame")
@@ -80,12 +103,14 @@ def main() -> None:
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")
     for video in args.videos:
-        for name, k, n, reused, followed, bad_reused, bad_followed, ms in measure(
-            video, args.every, args.detector, args.side_px, args.min_face_px
-        ):
-            cells = [name, str(k), str(n), f"{reused:.3f}", f"{followed:.3f}", f"{bad_reused:.1%}",
-                     f"{bad_followed:.1%}", f"{ms:.2f}"]  # fmt: skip
-            print("| " + " | ".join(cells) + " |")
+        for pan_px in args.pan_px:
+            for name, k, n, reused, followed, bad_reused, bad_followed, ms in measure(
+                video, args.every, args.detector, args.side_px, args.min_face_px, pan_px
+            ):
+                title = name + (f", panned {pan_px:g} px" if pan_px else "")
+                cells = [title, str(k), str(n), f"{reused:.3f}", f"{followed:.3f}", f"{bad_reused:.1%}",
+                         f"{bad_followed:.1%}", f"{ms:.2f}"]  # fmt: skip
+                print("| " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

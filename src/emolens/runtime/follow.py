@@ -18,13 +18,15 @@ import numpy as np
 from emolens.preprocess import to_gray_u8
 from emolens.types import Box
 
-_MAX_POINTS = 30  # corners per box: enough for a robust median, cheap to track
+_MAX_POINTS = 20  # corners per box: enough for a robust median, cheap to track
 _MIN_POINTS = 4  # fewer surviving points than this: pick corners again in the current box
 _FB_MAX_ERROR_PX = 1.0  # forward-backward disagreement (in the shrunk image) beyond which a point is dropped
 _MAX_SCALE_STEP = 1.15  # a face does not grow or shrink by more than this between two frames
+_STILL_SHIFT_PX = 0.3  # median motions below this (in the shrunk image) are noise: the box stays
+_STILL_SCALE = 0.01  # likewise a change of spread under 1%
 _INNER = 0.15  # corners are picked this fraction of the side inside each edge: the face, not the background
 _LK_PARAMS = {
-    "winSize": (15, 15),
+    "winSize": (11, 11),
     "maxLevel": 2,
     "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.03),
 }
@@ -142,6 +144,10 @@ def _move_box(box: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndar
     scale = spread_after / spread_before if spread_before > 1.0 else 1.0
     scale = min(max(scale, 1.0 / _MAX_SCALE_STEP), _MAX_SCALE_STEP)
     shift = q_mid - p_mid
+    # A face that holds still should not have its box wander with the flow's sub-pixel noise.
+    shift[np.abs(shift) < _STILL_SHIFT_PX] = 0.0
+    if abs(scale - 1.0) < _STILL_SCALE:
+        scale = 1.0
     cx, cy = (box[0] + box[2]) / 2.0 + shift[0], (box[1] + box[3]) / 2.0 + shift[1]
     half_w, half_h = scale * (box[2] - box[0]) / 2.0, scale * (box[3] - box[1]) / 2.0
     return np.array([cx - half_w, cy - half_h, cx + half_w, cy + half_h])
