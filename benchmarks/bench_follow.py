@@ -6,8 +6,8 @@ One pass per video: the detector runs on every frame and its boxes are the refer
 --every, the detector's boxes of every k-th frame are either reused unchanged on the frames in between
 (what the pipeline did before runtime/follow.py) or moved by BoxFollower; each reference face on an
 in-between frame scores the IoU of the best-overlapping box (0 when there is none). Printed: mean IoU
-and the share of in-between faces under IoU 0.5, both ways, and the follower's milliseconds per followed
-frame (all k together; picking points on detector frames included). The project's clips hold faces that
+and the share of in-between faces under IoU 0.5, both ways (the follower's cost per frame is bench_video's
+"follow" stage). The project's clips hold faces that
 barely move, so each also runs panned (--pan-px): the frames shifted to and fro as by a moving camera.
 """
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import time
 from pathlib import Path
 
 import cv2
@@ -53,7 +52,6 @@ def measure(
     followers = {k: BoxFollower() for k in every}
     base: dict[int, list[Box]] = {k: [] for k in every}
     scores = {k: {"reused": [], "followed": []} for k in every}
-    follow_s, follow_calls = 0.0, 0  # start (on detector frames) and follow, per frame followed
     with VideoFileSource(video) as source:
         for frame in source:
             image = panned(frame.image, frame.index, pan_px)
@@ -61,14 +59,9 @@ def measure(
             for k in every:
                 if frame.index % k == 0:
                     base[k] = reference
-                    t0 = time.perf_counter()
                     followers[k].start(image, reference)
-                    follow_s += time.perf_counter() - t0
                     continue
-                t0 = time.perf_counter()
                 followed = followers[k].follow(image)
-                follow_s += time.perf_counter() - t0
-                follow_calls += 1
                 for face in reference:
                     scores[k]["reused"].append(best_iou(face, base[k]))
                     scores[k]["followed"].append(best_iou(face, followed))
@@ -77,8 +70,7 @@ def measure(
         reused, followed = np.array(scores[k]["reused"]), np.array(scores[k]["followed"])
         rows.append((video.name, k, len(reused), reused.mean(), followed.mean(), (reused < 0.5).mean(),
                      (followed < 0.5).mean()))  # fmt: skip
-    ms = 1000.0 * follow_s / max(follow_calls, 1)
-    return [(*row, ms) for row in rows]
+    return rows
 
 
 def main() -> None:
@@ -99,17 +91,17 @@ def main() -> None:
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     print(f"reference: detector {args.detector} at {args.side_px} px on every frame")
     header = ["video", "k", "in-between faces", "mean IoU reused", "mean IoU followed", "IoU<0.5 reused",
-              "IoU<0.5 followed", "ms per followed frame (start included)"]  # fmt: skip
+              "IoU<0.5 followed"]  # fmt: skip
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")
     for video in args.videos:
         for pan_px in args.pan_px:
-            for name, k, n, reused, followed, bad_reused, bad_followed, ms in measure(
+            for name, k, n, reused, followed, bad_reused, bad_followed in measure(
                 video, args.every, args.detector, args.side_px, args.min_face_px, pan_px
             ):
                 title = name + (f", panned {pan_px:g} px" if pan_px else "")
                 cells = [title, str(k), str(n), f"{reused:.3f}", f"{followed:.3f}", f"{bad_reused:.1%}",
-                         f"{bad_followed:.1%}", f"{ms:.2f}"]  # fmt: skip
+                         f"{bad_followed:.1%}",]  # fmt: skip
                 print("| " + " | ".join(cells) + " |")
 
 
