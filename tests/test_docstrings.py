@@ -31,6 +31,10 @@ CHECKED_MODULES: tuple[str, ...] = (
     "runtime/follow.py",
     "runtime/tracker.py",
     "io/read_ahead.py",
+    "nn/budget.py",
+    "nn/recipe.py",
+    "recipe.py",
+    "cli/recipe_cmd.py",
 )
 
 # Parameters that never need an Args entry.

@@ -54,6 +54,8 @@ BUNDLE_LIMIT_BYTES = 15 * 2**20
 
 @dataclass(frozen=True)
 class RecipeResult:
+    """What one call did: whether it finished, its plan, and the files it wrote."""
+
     complete: bool  # False: the budget ran out; run the same command again to continue
     plan: Plan
     metrics_path: Path | None  # None for a plan-only call
@@ -63,8 +65,17 @@ class RecipeResult:
 def make_plan(cfg: RecipeConfig, workdir: Path, faces: Path, device: str, estimate_gpu: bool, elapsed_s: float) -> Plan:
     """Measure every network on `device` and fit the wanted epochs into the budget.
 
-    `estimate_gpu`: the measurements come from a CPU and the plan is for a GPU run (see `nn.budget`).
-    `elapsed_s`: seconds this call has spent before planning; a real run reserves what it actually spent."""
+    Args:
+        cfg: the recipe.
+        workdir: where the measuring runs' temporary files go.
+        faces: the file `unpack_faces` wrote.
+        device: auto, cpu or cuda.
+        estimate_gpu: the measurements come from a CPU and the plan is for a GPU run (see `nn.budget`).
+        elapsed_s: seconds this call has spent before planning; a real run reserves what it actually spent.
+
+    Returns:
+        The plan.
+    """
     train_set, val_set = load_faces(faces, cfg.labels)
     gpu = GpuAssumptions()
     probe_dir = workdir / "probe"
@@ -113,6 +124,9 @@ def run_recipe(
         device: auto, cpu or cuda (as `emolens train --device`).
         plan_only: measure and print the plan, train nothing; on a CPU the plan is for a GPU run.
         state: a state.tar from an earlier call (on a fresh machine), unpacked into `workdir` first.
+
+    Returns:
+        Whether the recipe finished, its plan, metrics.json and the exported models.
 
     Raises:
         RecipeError: a training job failed.

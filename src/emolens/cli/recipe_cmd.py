@@ -12,6 +12,11 @@ log = logging.getLogger("emolens")
 
 
 def add_parser(sub: Any) -> None:
+    """Add `recipe pack` and `recipe run` to the command's subparsers.
+
+    Args:
+        sub: the subparsers of `emolens`.
+    """
     p = sub.add_parser("recipe", help="the GPU training recipe: pack, plan, run", description=__doc__)
     steps = p.add_subparsers(dest="step", required=True, metavar="STEP")
 
@@ -48,6 +53,14 @@ def add_parser(sub: Any) -> None:
 
 
 def run_pack(args: argparse.Namespace) -> int:
+    """`emolens recipe pack`.
+
+    Args:
+        args: the parsed arguments.
+
+    Returns:
+        The exit status.
+    """
     from emolens.data.pack import pack_fer
 
     report = pack_fer(args.data, args.ferplus, args.out)
@@ -57,6 +70,14 @@ def run_pack(args: argparse.Namespace) -> int:
 
 
 def run_recipe(args: argparse.Namespace) -> int:
+    """`emolens recipe run`.
+
+    Args:
+        args: the parsed arguments.
+
+    Returns:
+        The exit status: 0 done, 3 out of time (the same command continues).
+    """
     from emolens.nn.budget import format_plan
     from emolens.nn.recipe import RecipeConfig
     from emolens.recipe import run_recipe as run

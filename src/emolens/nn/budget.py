@@ -55,6 +55,8 @@ class Job:
 
 @dataclass(frozen=True)
 class NetworkCost:
+    """One network's seconds per epoch: as measured, and as planned for the run's device."""
+
     name: str
     stage: str
     measured_on: str  # the device the seconds were measured on
@@ -86,19 +88,41 @@ class Plan:
     gpu: GpuAssumptions = field(default_factory=GpuAssumptions)
 
     def stage_s_per_epoch(self, stage: str) -> float:
+        """Seconds one epoch of every network of a stage takes, one after another.
+
+        Args:
+            stage: "teachers" or "students".
+
+        Returns:
+            The sum of the stage's planned seconds per epoch.
+        """
         return sum(n.planned_s_per_epoch for n in self.networks if n.stage == stage)
 
     @property
     def training_s(self) -> float:
+        """Seconds of training the plan predicts, both stages."""
         return self.teacher_epochs * self.stage_s_per_epoch("teachers") + self.student_epochs * self.stage_s_per_epoch(
             "students"
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The plan for plan.json and metrics.json.
+
+        Returns:
+            JSON-ready values.
+        """
         return asdict(self)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Plan:
+        """The plan `to_dict` wrote.
+
+        Args:
+            raw: its values.
+
+        Returns:
+            The plan.
+        """
         raw = dict(raw)
         raw["networks"] = [NetworkCost(**n) for n in raw["networks"]]
         raw["gpu"] = GpuAssumptions(**raw["gpu"])
@@ -107,7 +131,14 @@ class Plan:
 
 def train_flops_per_sample(cfg: TrainConfig) -> float:
     """FLOPs of one training sample: the network's forward and backward, and each teacher's forward (counted
-    on the meta device: shapes only, nothing computed)."""
+    on the meta device: shapes only, nothing computed).
+
+    Args:
+        cfg: the run; its teachers' checkpoints are read for their architectures.
+
+    Returns:
+        FLOPs per face.
+    """
     with torch.device("meta"):
         x = torch.zeros(2, 1, 48, 48)
         model = create_model(cfg.model, **cfg.model_kwargs).train()
@@ -122,7 +153,14 @@ def train_flops_per_sample(cfg: TrainConfig) -> float:
 
 def kernels_per_step(cfg: TrainConfig) -> int:
     """About how many kernels one step launches: three per layer for the network (forward, two backward), one
-    per teacher layer, and about 60 for augmentation, loss and the optimiser."""
+    per teacher layer, and about 60 for augmentation, loss and the optimiser.
+
+    Args:
+        cfg: the run.
+
+    Returns:
+        Kernel launches per training step.
+    """
     leaves = sum(1 for m in create_model(cfg.model, **cfg.model_kwargs).modules() if not list(m.children()))
     teacher_leaves = sum(
         sum(1 for m in create_model(name, **kwargs).modules() if not list(m.children()))
@@ -146,7 +184,18 @@ def measure_s_per_epoch(
     job: Job, train_set: FaceDataset, val_set: FaceDataset, probe_batches: int, workdir: Path
 ) -> float:
     """Seconds per full epoch of `job` on its device: two epochs of `probe_batches` batches through `train`,
-    the second timed (the first pays for start-up), scaled to the full Training and PublicTest splits."""
+    the second timed (the first pays for start-up), scaled to the full Training and PublicTest splits.
+
+    Args:
+        job: the run to measure (its device, batch size, teachers).
+        train_set: Training faces; a slice of them is used.
+        val_set: PublicTest faces; a slice of the same share is scored each epoch, as a real run scores all.
+        probe_batches: batches per measuring epoch.
+        workdir: where the measuring run's temporary folder goes.
+
+    Returns:
+        Seconds per epoch of the full data set.
+    """
     cfg = job.config
     rows = min(len(train_set), probe_batches * cfg.batch_size)
     share = rows / len(train_set)
@@ -161,7 +210,16 @@ def measure_s_per_epoch(
 
 
 def estimate_gpu_s_per_epoch(cfg: TrainConfig, n_train: int, gpu: GpuAssumptions) -> tuple[float, float, int, int]:
-    """(estimated seconds per epoch, GFLOP per epoch, kernels per step, steps per epoch) on the stated GPU."""
+    """The GPU estimate of one run (see the module docstring for the formula).
+
+    Args:
+        cfg: the run.
+        n_train: Training faces per epoch.
+        gpu: the stated GPU rates.
+
+    Returns:
+        (estimated seconds per epoch, GFLOP per epoch, kernels per step, steps per epoch).
+    """
     steps = math.ceil(n_train / cfg.batch_size)
     flops_epoch = train_flops_per_sample(cfg) * n_train
     kernels = kernels_per_step(cfg)
@@ -170,8 +228,18 @@ def estimate_gpu_s_per_epoch(cfg: TrainConfig, n_train: int, gpu: GpuAssumptions
 
 
 def network_cost(job: Job, measured_s: float, n_train: int, gpu: GpuAssumptions, estimate_gpu: bool) -> NetworkCost:
-    """The cost row of one job: the measured seconds are the plan, or with `estimate_gpu` (measured on a CPU,
-    for a GPU run) the GPU estimate is."""
+    """The cost row of one job.
+
+    Args:
+        job: the run.
+        measured_s: its measured seconds per epoch.
+        n_train: Training faces per epoch.
+        gpu: the stated GPU rates.
+        estimate_gpu: plan with the GPU estimate (measured on a CPU, for a GPU run) instead of `measured_s`.
+
+    Returns:
+        The row, with both the measured and the planned seconds.
+    """
     device = resolve_device(job.config.device)
     estimate, gflop, kernels, steps = estimate_gpu_s_per_epoch(job.config, n_train, gpu)
     planned = estimate if estimate_gpu else measured_s
@@ -181,7 +249,17 @@ def network_cost(job: Job, measured_s: float, n_train: int, gpu: GpuAssumptions,
 def fit_epochs(
     costs: list[NetworkCost], desired_teacher_epochs: int, desired_student_epochs: int, available_s: float
 ) -> tuple[int, int]:
-    """The desired epochs, both scaled down by one factor until the two stages fit `available_s` (at least 1)."""
+    """The desired epochs, both scaled down by one factor until the two stages fit `available_s`.
+
+    Args:
+        costs: every network's planned seconds per epoch.
+        desired_teacher_epochs: epochs wanted for the teachers.
+        desired_student_epochs: epochs wanted for the students.
+        available_s: seconds left for training.
+
+    Returns:
+        (teacher epochs, student epochs), each at least 1.
+    """
     teacher_s = sum(c.planned_s_per_epoch for c in costs if c.stage == "teachers")
     student_s = sum(c.planned_s_per_epoch for c in costs if c.stage == "students")
     needed = desired_teacher_epochs * teacher_s + desired_student_epochs * student_s
@@ -190,7 +268,14 @@ def fit_epochs(
 
 
 def format_plan(plan: Plan) -> str:
-    """The plan as a table: each network's seconds per epoch, the factor, the epochs and the predicted total."""
+    """The plan as text: each network's seconds per epoch, the factor, the epochs and the predicted total.
+
+    Args:
+        plan: the plan.
+
+    Returns:
+        A Markdown table and a few lines.
+    """
     g = plan.gpu
     lines = [
         f"plan ({plan.basis}); budget {plan.budget_s:.0f} s, of which {plan.reserved_s:.0f} s reserved "

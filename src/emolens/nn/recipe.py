@@ -48,6 +48,7 @@ class NetSpec:
 
     @property
     def name(self) -> str:
+        """The run's folder name, e.g. resnet_s-width64-blocks2x2x2-seed0."""
         kwargs = "".join(
             f"-{k}{'x'.join(map(str, v)) if isinstance(v, list) else v}" for k, v in self.model_kwargs.items()
         )
@@ -66,6 +67,8 @@ DEFAULT_STUDENTS: tuple[NetSpec, ...] = (NetSpec("resnet_s", {}, 0), NetSpec("re
 
 @dataclass(frozen=True)
 class RecipeConfig:
+    """Every setting of the recipe; `--config recipe.json` gives any of them (NetSpec fields for the networks)."""
+
     teachers: tuple[NetSpec, ...] = DEFAULT_TEACHERS
     students: tuple[NetSpec, ...] = DEFAULT_STUDENTS
     teacher_epochs: int = 300  # wanted; the plan scales both stages down alike until they fit the budget
@@ -94,10 +97,26 @@ class RecipeConfig:
             raise ValueError("a recipe needs at least one teacher and one student")
 
     def to_dict(self) -> dict[str, Any]:
+        """The settings, for metrics.json.
+
+        Returns:
+            JSON-ready values.
+        """
         return asdict(self)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> RecipeConfig:
+        """Settings from JSON; unknown names are refused.
+
+        Args:
+            raw: a subset of the fields, networks as lists of NetSpec fields.
+
+        Returns:
+            The configuration, defaults elsewhere.
+
+        Raises:
+            ValueError: an unknown setting or label source.
+        """
         names = {f.name for f in fields(cls)}
         unknown = set(raw) - names
         if unknown:
@@ -117,10 +136,31 @@ def _train_config(cfg: RecipeConfig, spec: NetSpec, epochs: int, device: str, **
 
 
 def teacher_jobs(cfg: RecipeConfig, epochs: int, device: str) -> list[Job]:
+    """The teachers' runs.
+
+    Args:
+        cfg: the recipe.
+        epochs: epochs of each run.
+        device: auto, cpu or cuda.
+
+    Returns:
+        One job per teacher.
+    """
     return [Job(f"teacher-{s.name}", "teachers", _train_config(cfg, s, epochs, device)) for s in cfg.teachers]
 
 
 def student_jobs(cfg: RecipeConfig, epochs: int, device: str, teacher_checkpoints: list[Path]) -> list[Job]:
+    """The students' runs, each distilled from all the teachers.
+
+    Args:
+        cfg: the recipe.
+        epochs: epochs of each run.
+        device: auto, cpu or cuda.
+        teacher_checkpoints: the teachers' best.pt files.
+
+    Returns:
+        One job per student.
+    """
     distill = {
         "teachers": [str(p) for p in teacher_checkpoints],
         "distill_weight": cfg.distill_weight,
@@ -132,7 +172,15 @@ def student_jobs(cfg: RecipeConfig, epochs: int, device: str, teacher_checkpoint
 
 
 def untrained_checkpoints(cfg: RecipeConfig, folder: Path) -> list[Path]:
-    """Teachers with their initial weights: a student's step costs the same with these as with trained ones."""
+    """Teachers with their initial weights: a student's step costs the same with these as with trained ones.
+
+    Args:
+        cfg: the recipe.
+        folder: where to write them.
+
+    Returns:
+        One checkpoint per teacher.
+    """
     paths = []
     for job in teacher_jobs(cfg, 1, "cpu"):
         model = create_model(job.config.model, **job.config.model_kwargs)
@@ -146,7 +194,15 @@ def untrained_checkpoints(cfg: RecipeConfig, folder: Path) -> list[Path]:
 
 
 def unpack_faces(pack: Path, out: Path) -> Path:
-    """The pack decoded once into raw arrays (`out`, .npz) that every job process loads in a moment."""
+    """The pack decoded once into raw arrays that every job process loads in a moment.
+
+    Args:
+        pack: the file `emolens.data.pack.pack_fer` wrote.
+        out: the .npz to write; kept, and reused, if it is there.
+
+    Returns:
+        `out`.
+    """
     if not out.exists():
         loaded = load_pack(pack)
         arrays = {"images": loaded.dataset.images, "labels": loaded.dataset.labels, "usage": loaded.dataset.usage}
@@ -159,8 +215,19 @@ def unpack_faces(pack: Path, out: Path) -> Path:
 
 
 def load_faces(faces: Path, labels: str) -> tuple[FaceDataset, FaceDataset]:
-    """(Training, PublicTest) from unpacked faces; with "ferplus-soft" Training learns FER+ vote distributions
-    and leaves out the faces FER+ calls no face, while PublicTest keeps FER2013's labels (the protocol's)."""
+    """The two splits of unpacked faces.
+
+    Args:
+        faces: the file `unpack_faces` wrote.
+        labels: "fer", or "ferplus-soft": Training learns FER+ vote distributions and leaves out the faces FER+
+            calls no face, while PublicTest keeps FER2013's labels (the protocol's).
+
+    Returns:
+        (Training, PublicTest).
+
+    Raises:
+        ValueError: ferplus-soft asked of a pack without votes.
+    """
     with np.load(faces) as z:
         dataset = FaceDataset(images=z["images"], labels=z["labels"], usage=z["usage"], source=str(faces))
         votes = z["votes"] if "votes" in z.files else None
@@ -187,8 +254,20 @@ def _run_job(job: Job, faces: str, labels: str, out_dir: str, threads: int) -> N
 def run_stage(
     jobs: list[Job], workdir: Path, faces: Path, labels: str, parallel: int, deadline: float, threads: int
 ) -> bool:
-    """Run the jobs not yet done, `parallel` at once, until all end (True) or `deadline` (time.monotonic)
-    passes (False: the running ones are stopped; their last finished epoch is kept).
+    """Run the jobs not yet done, `parallel` at once, until all end or `deadline` passes.
+
+    Args:
+        jobs: the stage's runs; each trains in workdir/<name>, continuing what is there.
+        workdir: the recipe's folder.
+        faces: the file `unpack_faces` wrote.
+        labels: the label source (see `load_faces`).
+        parallel: jobs at once.
+        deadline: a `time.monotonic()` value.
+        threads: torch CPU threads per job.
+
+    Returns:
+        True when every job is done; False at the deadline (the running ones are stopped, their last finished
+        epoch kept).
 
     Raises:
         RecipeError: a job's process failed; its own error was printed on stderr.
@@ -228,9 +307,19 @@ def run_stage(
 
 
 def write_bundle(workdir: Path, names: list[str], out: Path, limit_bytes: int) -> list[str]:
-    """A tar of what a later call on a fresh machine needs, in order of worth, while it stays under
-    `limit_bytes`: the plan, each job's log and done mark, the best checkpoints, then the last ones (which carry
-    the optimiser, to resume mid-run). Returns the paths that went in, relative to `workdir`."""
+    """A tar of what a later call on a fresh machine needs, in order of worth, while it stays under the limit:
+    the plan, each job's log and done mark, the best checkpoints, then the last ones (which carry the optimiser,
+    to resume mid-run).
+
+    Args:
+        workdir: the recipe's folder.
+        names: the jobs' folder names.
+        out: the tar to write.
+        limit_bytes: its largest size.
+
+    Returns:
+        The paths that went in, relative to `workdir`.
+    """
     candidates = [workdir / "plan.json"]
     for name in names:
         candidates += [workdir / name / f for f in ("log.csv", "train.json", "done")]
@@ -254,7 +343,15 @@ def write_bundle(workdir: Path, names: list[str], out: Path, limit_bytes: int) -
 
 
 def restore_bundle(bundle: Path, workdir: Path) -> list[str]:
-    """Unpack a bundle into `workdir`, keeping any file already there (a warm machine's is as new or newer)."""
+    """Unpack a bundle into `workdir`, keeping any file already there (a warm machine's is as new or newer).
+
+    Args:
+        bundle: a tar `write_bundle` wrote.
+        workdir: the recipe's folder.
+
+    Returns:
+        The paths unpacked, relative to `workdir`.
+    """
     restored = []
     with tarfile.open(bundle) as tar:
         for member in tar.getmembers():
