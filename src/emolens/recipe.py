@@ -135,7 +135,6 @@ def run_recipe(
     t_start = time.monotonic()
     deadline = t_start + cfg.budget_s
     workdir.mkdir(parents=True, exist_ok=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
     if state is not None:
         log.info("restored from %s: %s", state, ", ".join(restore_bundle(state, workdir)) or "nothing new")
     faces = unpack_faces(pack, workdir / "faces.npz")
@@ -154,6 +153,7 @@ def run_recipe(
     )  # fmt: skip
     if plan_only:
         return RecipeResult(True, plan, None, {})
+    out_dir.mkdir(parents=True, exist_ok=True)
 
     threads = max(1, (os.cpu_count() or 1) // max(1, cfg.parallel))
     train_deadline = deadline - cfg.export_reserve_s
