@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -56,6 +57,7 @@ def test_face_rows_hold_boxes_probabilities_and_names(local_run: Path, archive: 
     assert (faces.emotion == [EMOTIONS[i] for i in probs.argmax(axis=1)]).all()
     assert ((faces.x2 > faces.x1) & (faces.y2 > faces.y1)).all()
     assert set(faces.model) == {"fast"} and set(faces.detector) == {resolve_detector("auto")}  # the one that ran
+    assert json.loads((local_run / "batch.json").read_text())["options"]["detector"] == resolve_detector("auto")
     photos = faces[faces.source.str.endswith("multi_face.jpg")]
     assert len(photos) >= 2 and (photos.frame == 0).all() and photos.track_id.isna().all()
     clip = faces[faces.source == str(archive / "clips" / "single_face.mp4")]

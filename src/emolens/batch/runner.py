@@ -13,6 +13,7 @@ from emolens.api import RecognizerOptions
 from emolens.batch.inputs import expand_inputs
 from emolens.batch.parquet import OutputFolder, SourceRow, config_digest, input_key
 from emolens.batch.work import Task, WorkerConfig, model_label
+from emolens.runtime.detectors import resolve_detector
 from emolens.runtime.models import model_path
 
 ENGINES: tuple[str, ...] = ("local", "ray")
@@ -110,7 +111,10 @@ def run_batch(
     started = time.perf_counter()
     out = Path(out_dir).absolute()
     model_file = model_path(options.recognizer.model)
-    keyed_options = {k: v for k, v in dataclasses.asdict(options.recognizer).items() if k not in _KEY_IGNORES}
+    # "auto" is settled here, once: every worker then runs the same detector (a node that cannot fails at
+    # start), and installing the CNN's package later makes new keys instead of skipping Haar's results.
+    recognizer = dataclasses.replace(options.recognizer, detector=resolve_detector(options.recognizer.detector))
+    keyed_options = {k: v for k, v in dataclasses.asdict(recognizer).items() if k not in _KEY_IGNORES}
     keyed_options["model"] = model_label(options.recognizer)
     digest = config_digest(model_file, keyed_options)
     items = expand_inputs(inputs, manifest)
@@ -141,7 +145,7 @@ def run_batch(
         total, done_count, frames = len(items), len(rows), 0
         if on_progress is not None:
             on_progress(Progress(done_count, total, frames, time.perf_counter() - started))
-        config = WorkerConfig(options.recognizer, str(out), options.rows_per_part)
+        config = WorkerConfig(recognizer, str(out), options.rows_per_part)
         keys = {task.path: task.key for task in tasks}
         try:
             for row in _engine_rows(tasks, config, options):
