@@ -144,3 +144,23 @@ def test_no_smoothing_gives_raw_probabilities(classifier):
     np.testing.assert_allclose(
         pipeline.process(frames[1]).faces[0].probs, classifier.predict([frames[1]])[0], atol=1e-5
     )
+
+
+def test_a_face_one_detector_run_misses_is_carried_over_once(classifier):
+    face = Box(10, 10, 60, 60)
+    # Detector runs on frames 0, 3, 6, 9, 12, 15: it misses the face on frame 6, then on 12 and 15.
+    detector = ScriptedDetector([[face], [face], [], [face], [], []])
+    pipeline = FramePipeline(detector, classifier, PipelineOptions(detect_every=3, min_hits=4))
+    frames = np.random.default_rng(5).integers(0, 256, (18, 80, 80, 3), dtype=np.uint8)
+    counts = [len(pipeline.process(frame).faces) for frame in frames]
+    assert counts[:12] == [0, 0, 0] + [1] * 9  # confirmed on frame 3, kept over the miss on frame 6
+    assert counts[12:] == [1, 1, 1, 0, 0, 0]  # missed twice in a row: gone after one detector interval
+    assert detector.calls == 6
+
+
+def test_without_following_a_missed_face_is_not_carried_over(classifier):
+    face = Box(10, 10, 60, 60)
+    detector = ScriptedDetector([[face], [face], []])
+    pipeline = FramePipeline(detector, classifier, PipelineOptions(detect_every=3, min_hits=4, follow=False))
+    frames = np.random.default_rng(6).integers(0, 256, (9, 80, 80, 3), dtype=np.uint8)
+    assert [len(pipeline.process(frame).faces) for frame in frames] == [0, 0, 0, 1, 1, 1, 0, 0, 0]

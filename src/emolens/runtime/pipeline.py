@@ -116,6 +116,8 @@ class FramePipeline:
         self._smoother = EmaSmoother(opts.smoothing_alpha) if opts.smooth else None
         self._frames_seen = 0
         self._live: list[Detection] = []  # this stream's faces on the last frame, reported or not
+        self._live_ids: list[int | None] = []  # their track ids (None: not confirmed yet)
+        self._coasting: set[int] = set()  # ids of faces carried over a detector run that missed them
         #: Wall seconds spent in each of PIPELINE_STAGES since this pipeline was made (for benchmarks/bench_video.py).
         self.stage_seconds: dict[str, float] = dict.fromkeys(PIPELINE_STAGES, 0.0)
 
@@ -127,7 +129,7 @@ class FramePipeline:
         if opts.whole_image:
             self._live = whole_image_detection(image)
         elif detected:
-            self._live = self.detector.detect(image)
+            self._live = self._coast(self.detector.detect(image))
             t1 = time.perf_counter()
             spent["detect"] += t1 - t0
             t0 = t1
@@ -144,6 +146,7 @@ class FramePipeline:
         index = self._frames_seen if frame_index is None else frame_index
         self._frames_seen += 1
         track_ids = self._tracker.update([d.box for d in self._live], detected=detected)
+        self._live_ids = track_ids
         # A followed box can slide off the frame: it is still tracked, but there is nothing left to show.
         shown = [
             (d, track_id)
@@ -166,6 +169,26 @@ class FramePipeline:
         spent["smooth"] += time.perf_counter() - t3
         return result
 
+    def _coast(self, detections: list[Detection]) -> list[Detection]:
+        """`detections` plus, once, each confirmed face that this detector run missed while the last one found it.
+
+        A detector that misses a face on one run (Haar's blind spots, motion blur) would otherwise make it vanish
+        until the next run; its followed box is kept until then instead. A face missed on two runs in a row is
+        gone, at most one detector interval after it left.
+        """
+        if not self.options.follow or self.options.detect_every == 1:
+            return detections
+        kept = list(detections)
+        coasting: set[int] = set()
+        for face, track_id in zip(self._live, self._live_ids, strict=True):
+            if track_id is None or track_id in self._coasting:
+                continue
+            if all(face.box.iou(d.box) < self.options.iou_threshold for d in detections):
+                kept.append(dataclasses.replace(face, landmarks=None))
+                coasting.add(track_id)
+        self._coasting = coasting
+        return kept
+
     def reset(self) -> None:
         """Start a new stream: tracks, followed boxes and smoothing history are forgotten."""
         self._tracker.reset()
@@ -173,3 +196,5 @@ class FramePipeline:
             self._smoother.reset()
         self._frames_seen = 0
         self._live = []
+        self._live_ids = []
+        self._coasting = set()
