@@ -56,3 +56,15 @@ def test_every_option_has_help_and_shows_its_default(command: str) -> None:
         if action.option_strings and action.default not in (None, False, argparse.SUPPRESS):
             assert "default" in (parser._get_formatter()._expand_help(action)), (command, action.option_strings)
     assert "(default: " in text or command == "export"
+
+
+def test_the_web_app_runs_videos_with_the_cli_defaults() -> None:
+    # The Video tab analyses with the options `emolens serve` builds; left at their defaults they must be
+    # the ones `emolens video` uses (both read RecognizerOptions), so the tab is as fast as the command.
+    from emolens.api import RecognizerOptions
+    from emolens.cli.common import recognizer_options
+
+    parser = build_parser()
+    served = recognizer_options(parser.parse_args(["serve"]))
+    command = recognizer_options(parser.parse_args(["video", "clip.mp4"]))
+    assert served == command == RecognizerOptions()

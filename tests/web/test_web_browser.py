@@ -338,6 +338,16 @@ def test_video_tab_plays_the_clip_with_a_full_width_timeline(
     screenshot(browser, "web-video", docs=True)
 
 
+def test_video_example_is_a_clip_the_project_made(server: Any, browser: Any) -> None:
+    open_tab(browser, server.url, "Video")
+    wait = WebDriverWait(browser, WAIT_S)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#video-examples button, #video-examples tr"))[0].click()
+    wait.until(lambda d: "zoom" in d.find_element(By.ID, "video-input").text)
+    browser.find_element(By.ID, "video-run").click()
+    summary = wait.until(lambda d: "frames" in (t := text_of(d, "video-summary")) and t)
+    assert summary.startswith("48 frames") and "1 tracked face(s)" in summary
+
+
 def test_stop_ends_a_long_video(server: Any, browser: Any, media_file: Callable[[str], Path]) -> None:
     open_tab(browser, server.url, "Video")
     wait = WebDriverWait(browser, WAIT_S)

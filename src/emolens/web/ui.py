@@ -20,7 +20,7 @@ from emolens.io.images import read_image
 
 from .limits import WorkPool
 from .options import WebOptions
-from .ui_handlers import CameraSession, Cancelled, Handlers, table_headers, track_headers
+from .ui_handlers import CameraSession, Cancelled, Handlers, make_example_clip, table_headers, track_headers
 from .ui_text import text
 
 _LANGUAGE_CHOICES = [("English", "en"), ("Tiếng Việt", "vi"), ("Bahasa Indonesia", "id")]
@@ -219,6 +219,13 @@ def _video_tab(handlers: Handlers, lang: gr.Radio, first: str) -> list[tuple[Any
             elem_id="video-output",
             min_width=_MIN_COLUMN_PX,
         )
+    # A clip made at start-up from the shipped portrait: an example without shipping a video.
+    clip_examples = gr.Examples(
+        [[str(make_example_clip(example_photos()[0], handlers.work_dir))]],
+        inputs=[clip],
+        label=text("examples", first),
+        elem_id="video-examples",
+    )
     with gr.Row():
         run = gr.Button(text("run", first), variant="primary", elem_id="video-run")
         stop = gr.Button(text("stop", first), variant="stop", elem_id="video-stop")
@@ -269,6 +276,7 @@ def _video_tab(handlers: Handlers, lang: gr.Radio, first: str) -> list[tuple[Any
     return [
         (clip, "clip"),
         (shown, "annotated"),
+        (clip_examples.dataset, "examples"),
         (run, "run"),
         (stop, "stop"),
         (tracks, "tracks"),

@@ -22,7 +22,7 @@ import numpy as np
 from emolens.api import Recognizer, VideoStream
 from emolens.errors import EmolensError
 from emolens.framerate import FrameRate
-from emolens.io.sinks import h264_available
+from emolens.io.sinks import VideoSink, h264_available
 from emolens.labels import display_name, display_names
 from emolens.render import annotate, face_numbers, faces_chart, load_label_atlas
 from emolens.types import EMOTIONS, FrameResult
@@ -187,6 +187,28 @@ class Handlers:
         out = self.work_dir / uuid.uuid4().hex
         out.mkdir(parents=True)
         return out
+
+
+#: The example clip the Video tab offers: frames, frame rate and side of a slow zoom into the shipped portrait.
+EXAMPLE_CLIP_FRAMES, EXAMPLE_CLIP_FPS, EXAMPLE_CLIP_SIDE_PX = 48, 24.0, 480
+
+
+def make_example_clip(portrait: Path, out_dir: Path) -> Path:
+    """A 2-second clip made here from the shipped portrait (a slow zoom towards the face), so the Video
+    tab has an example that ships with the package without shipping a video."""
+    image = cv2.imread(str(portrait))
+    if image is None:
+        raise EmolensError(f"{portrait.name}: the example picture is missing or unreadable")
+    height_px, width_px = image.shape[:2]
+    side = min(height_px, width_px)
+    out = out_dir / f"zoom{_browser_video_suffix()}"
+    with VideoSink(out, EXAMPLE_CLIP_FPS, (EXAMPLE_CLIP_SIDE_PX, EXAMPLE_CLIP_SIDE_PX)) as sink:
+        for i in range(EXAMPLE_CLIP_FRAMES):
+            crop = round(side * (1.0 - 0.25 * i / EXAMPLE_CLIP_FRAMES))
+            x0, y0 = (width_px - crop) // 2, max(0, (height_px - crop) // 3)
+            frame = cv2.resize(image[y0 : y0 + crop, x0 : x0 + crop], (EXAMPLE_CLIP_SIDE_PX,) * 2)
+            sink.write(frame)
+    return out
 
 
 def track_shares(jsonl_path: Path) -> list[list[object]]:
