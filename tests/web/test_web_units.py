@@ -73,3 +73,22 @@ def test_strip_remote_assets_removes_cdn_tags_and_fixes_length() -> None:
     assert isinstance(body, bytes)
     assert b"https://" not in body and b'<script src="./local.js"></script>' in body
     assert dict(sent[0]["headers"])[b"content-length"] == str(len(body)).encode()  # type: ignore[call-overload]
+
+
+def test_stop_ends_only_the_run_in_progress(tmp_path, media_file) -> None:
+    from emolens.api import Recognizer
+    from emolens.web.limits import WorkPool
+    from emolens.web.ui_handlers import Cancelled, Handlers
+
+    handlers = Handlers(Recognizer(), WorkPool(1, 4), tmp_path)
+    clip = media_file("single_face.mp4")
+    handlers.stop("tab")  # Stop pressed while nothing runs: the next run must not be ended by it
+    done = handlers.video(clip, "en", None, session="tab")
+    assert "72 frames" in done.summary and done.track_rows
+
+    def stop_at_frame_5(frame: int, _total: int | None) -> None:
+        if frame == 5:
+            handlers.stop("tab")
+
+    with pytest.raises(Cancelled, match=r"single_face\.mp4: stopped at frame 6"):
+        handlers.video(clip, "en", stop_at_frame_5, session="tab")

@@ -127,7 +127,9 @@ class Handlers:
         """One clip -> annotated video, a stacked timeline image, per-track shares, CSV and JSONL, a summary.
 
         Raises Cancelled when `stop(session)` is called while it runs."""
-        stop = self._stop_event(session)
+        stop = threading.Event()  # fresh for each run: a Stop pressed earlier must not end this one
+        with self._stops_lock:
+            self._stops[session] = stop
         out_dir = self._new_dir()
         stem = path.stem or "video"
         annotated = out_dir / f"{stem}-annotated{_browser_video_suffix()}"
@@ -157,7 +159,8 @@ class Handlers:
             raise
         finally:
             with self._stops_lock:
-                self._stops.pop(session, None)
+                if self._stops.get(session) is stop:
+                    self._stops.pop(session)
         if report.frames == 0:
             raise EmolensError(text("no_frames", lang, name=path.name) + (f" ({report.error})" if report.error else ""))
         summary = text(
@@ -176,12 +179,11 @@ class Handlers:
         return VideoOutput(annotated, timeline, track_shares(jsonl_path), downloads, summary)
 
     def stop(self, session: str) -> None:
-        """Ask the video analysis of `session` (a browser tab) to stop at its next frame."""
-        self._stop_event(session).set()
-
-    def _stop_event(self, session: str) -> threading.Event:
+        """Ask the video analysis of `session` (a browser tab) to stop at its next frame; nothing if none runs."""
         with self._stops_lock:
-            return self._stops.setdefault(session, threading.Event())
+            running = self._stops.get(session)
+        if running is not None:
+            running.set()
 
     def _new_dir(self) -> Path:
         out = self.work_dir / uuid.uuid4().hex
