@@ -30,3 +30,7 @@ class MediaError(EmolensError, OSError):
 
 class ModelFileError(EmolensError, OSError):
     """A model file is missing, unreadable or lacks the metadata emolens needs."""
+
+
+class InputTooLargeError(MediaError):
+    """An input exceeds a size limit (bytes on disk, or pixels its header declares); the message names both."""

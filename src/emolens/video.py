@@ -62,10 +62,13 @@ def analyze_video(
     lang: str = "en",
     smooth: bool | None = None,
     on_progress: Callable[[int, int | None], None] | None = None,
+    should_stop: Callable[[int], str | None] | None = None,
 ) -> VideoReport:
     """Run `recognizer` over every frame of the video at `path` (tracking faces, smoothing their
     probabilities as the recognizer's options say unless `smooth` overrides them) and write the outputs
-    requested.
+    requested. `should_stop(frames_done)` is asked before each frame: a reason (a frame cap, a deadline, a
+    client gone) ends the run there, every output keeps the frames before it, and the reason becomes
+    VideoReport.error.
 
     Raises MediaError when the file cannot be opened or an output cannot be written; a video that breaks
     off part-way is not an exception: see VideoReport.error.
@@ -76,6 +79,7 @@ def analyze_video(
     stage_s = dict.fromkeys(STAGES, 0.0)
     kept: list[FrameResult] = []
     frames = faces = 0
+    stopped: str | None = None
     ids: set[int] = set()
     started = time.perf_counter()
     with VideoFileSource(path) as source, contextlib.ExitStack() as outputs:
@@ -88,6 +92,9 @@ def analyze_video(
         )
         frames_ahead = outputs.enter_context(ReadAhead(source))  # closed first: before the source is
         for frame in frames_ahead:
+            stopped = should_stop(frames) if should_stop is not None else None
+            if stopped:
+                break
             result = stream.process(frame.image, frame.time_s, frame.index)
             t2 = time.perf_counter()
             if writer is not None:
@@ -117,7 +124,7 @@ def analyze_video(
         stage_s["encode"] += time.perf_counter() - t_close
         stage_s["decode"] = frames_ahead.busy_seconds
         stage_s.update(stream.stage_seconds)
-        error = source.error
+        error = f"{source.path.name}: {stopped}" if stopped else source.error
     timelines = _write_timelines(kept, Path(timeline_dir), lang, atlas) if timeline_dir is not None else ()
     seconds = time.perf_counter() - started
     return VideoReport(

@@ -116,3 +116,13 @@ def test_blank_lines_are_not_rows(make_fer_csv: Callable[..., Path]) -> None:
     lines.insert(2, "")
     dataset = read_fer2013_csv(make_fer_csv("blank.csv", lines))
     assert len(dataset) == len(lines) - 1 and dataset.skipped_rows == ()
+
+
+def test_bytes_that_are_not_utf8_name_file_line_and_column(make_fer_csv: Callable[..., Path]) -> None:
+    path = make_fer_csv("latin.csv")
+    lines = path.read_bytes().split(b"\n")
+    lines[3] = lines[3][:2] + b"\xff" + lines[3][2:]  # a stray byte in the third row (line 4)
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(DataFormatError, match=r"latin\.csv:4: byte 0xff at column 3 is not UTF-8 text"):
+        read_fer2013_csv(path)
+    assert len(read_fer2013_csv(path, on_bad_row="skip")) == len(read_fer2013_csv(make_fer_csv("good.csv"))) - 1

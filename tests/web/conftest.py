@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -50,20 +51,24 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@contextlib.contextmanager
+def start_server(
+    log_dir: Path, extra_args: list[str] | None = None, max_upload_mb: int = MAX_UPLOAD_MB
+) -> Iterator[Server]:
+    """A real `emolens serve` subprocess on a free loopback port, stopped (SIGTERM) on exit."""
     for module in ("fastapi", "uvicorn", "gradio", "multipart", "httpx"):
         pytest.importorskip(module, reason=f"the web tests need the 'web' extra ({module})")
     import httpx
 
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("serve") / "serve.log"
+    log_path = log_dir / "serve.log"
     cmd = [sys.executable, "-c", "import sys; from emolens.cli import main; sys.exit(main())"]
-    cmd += ["serve", "--port", str(port), "--workers", "2", "--max-upload-mb", str(MAX_UPLOAD_MB)]
+    cmd += ["serve", "--port", str(port), "--workers", "2", "--max-upload-mb", str(max_upload_mb)]
+    cmd += extra_args or []
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "NO_PROXY": "127.0.0.1,localhost"}
     with log_path.open("wb") as log:
         process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
-    server = Server(f"http://127.0.0.1:{port}", MAX_UPLOAD_MB, process, log_path)
+    server = Server(f"http://127.0.0.1:{port}", max_upload_mb, process, log_path)
     deadline = time.monotonic() + _START_TIMEOUT_S
     try:
         while True:
@@ -85,3 +90,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with start_server(tmp_path_factory.mktemp("serve")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def server_factory() -> Callable[..., contextlib.AbstractContextManager[Server]]:
+    """`with server_factory(log_dir, ["--flag", "value"]) as server:` a server of its own, with other limits."""
+    return start_server

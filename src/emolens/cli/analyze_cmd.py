@@ -12,7 +12,7 @@ from emolens.errors import MediaError
 from emolens.hints import no_face_hint, video_input_hint
 from emolens.io.inputs import expand_inputs
 
-from .common import add_recognizer_args, recognizer_options
+from .common import add_recognizer_args, recognizer_options, writable_folder
 
 
 def add_parser(sub: Any) -> None:
@@ -23,19 +23,40 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--out", type=Path, metavar="DIR", help="write annotated copies into DIR")
     p.add_argument("--whole-image", action="store_true", help="each image is already a face crop: no detection")
     add_recognizer_args(p, video=False)
+    from emolens.io.images import DEFAULT_MAX_PIXELS
+
+    p.add_argument(
+        "--max-pixels",
+        type=_positive_int,
+        default=DEFAULT_MAX_PIXELS,
+        metavar="N",
+        help="refuse images whose header declares more pixels (default %(default)s)",
+    )
     p.set_defaults(run=run)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
     from emolens.api import Recognizer
     from emolens.io.images import read_image
 
+    if args.out:
+        writable_folder(args.out, "--out")  # before the model loads: a bad --out costs nothing
+    max_pixels = args.max_pixels
     recognizer = Recognizer(recognizer_options(args, whole_image=args.whole_image))
     atlas = None
     if args.out:
         from emolens.render import load_label_atlas
 
-        args.out.mkdir(parents=True, exist_ok=True)
         atlas = load_label_atlas()  # once, not per image
     written: set[Path] = set()
     failures = 0
@@ -43,24 +64,37 @@ def run(args: argparse.Namespace) -> int:
         try:
             if problem:
                 raise MediaError(f"{path}: {problem}")
-            image = read_image(path)
+            image = read_image(path, max_pixels=max_pixels)
             result = recognizer.analyze(image)
-            if args.out:
-                _write_annotated(image, result, path, args.out, args.lang, atlas, written)
         except MediaError as err:
             failures += 1
             hint = video_input_hint(path)
-            err = MediaError(f"{err} ({hint})") if hint else err
-            if args.json:
-                _emit({"path": str(path), "error": str(err)})
-            else:
-                print(f"emolens: error: {err}", file=sys.stderr)
+            _report(path, MediaError(f"{err} ({hint})") if hint else err, args.json)
             continue
+        # The result is out before the annotated copy is written: a full disk must not lose it.
         if args.json:
             _emit({"path": str(path), "faces": [face.to_dict() for face in result.faces]})
         else:
             _print_text(path, result, args.lang, image.shape[:2])
+        if args.out:
+            try:
+                _write_annotated(image, result, path, args.out, args.lang, atlas, written)
+            except MediaError as err:
+                failures += 1
+                print(f"emolens: error: {err}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _report(path: Path, err: MediaError, as_json: bool) -> None:
+    message = _printable(str(err))
+    if as_json:
+        _emit({"path": str(path), "error": message})
+    else:
+        print(f"emolens: error: {message}", file=sys.stderr)
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def _emit(obj: dict[str, object]) -> None:
@@ -93,6 +127,10 @@ def _write_annotated(
         counter += 1
     if target.resolve() == path.resolve():
         raise MediaError(f"{path}: --out would overwrite the input itself; choose another folder")
-    if not cv2.imwrite(str(target), annotate(image, result, lang=lang, atlas=atlas)):
-        raise MediaError(f"{target}: could not write the annotated image")
+    try:
+        ok = cv2.imwrite(str(target), annotate(image, result, lang=lang, atlas=atlas))
+    except cv2.error:
+        ok = False
+    if not ok:
+        raise MediaError(f"{target}: could not write the annotated image (folder read-only or disk full?)")
     written.add(target)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from emolens.errors import EmolensError
 
 if TYPE_CHECKING:
     from emolens.api import RecognizerOptions
@@ -86,6 +90,29 @@ def recognizer_options(args: argparse.Namespace, **extra: Any) -> RecognizerOpti
     if hasattr(args, "detect_every"):
         values.update(detect_every=args.detect_every, smooth=not args.no_smooth)
     return RecognizerOptions(**values, **extra)
+
+
+def writable_folder(folder: Path, flag: str, shown: Path | None = None) -> None:
+    """Create `folder` if needed and prove it takes a file; EmolensError naming `flag` in one line otherwise.
+
+    A real probe file rather than os.access: root passes os.access on read-only mounts and /proc.
+    """
+    shown = shown or folder
+    if folder.exists() and not folder.is_dir():
+        raise EmolensError(f"{flag} {shown}: {folder} exists and is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise EmolensError(f"{flag} {shown}: cannot write in {folder} ({err.strerror or err})") from None
+
+
+def writable_file(path: Path, flag: str) -> None:
+    """EmolensError in one line, before any work, if `path` cannot be written (see writable_folder)."""
+    if path.is_dir():
+        raise EmolensError(f"{flag} {path}: is a folder; give a file name")
+    writable_folder(path.parent, flag, path)
 
 
 def quiet_opencv(args: argparse.Namespace) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import math
+import socket
 from typing import Any
 
 from emolens.errors import EmolensError
@@ -17,12 +20,48 @@ log = logging.getLogger("emolens")
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("serve", help="run the web app and REST API", description=__doc__)
     p.add_argument("--host", default="127.0.0.1", help="address to bind; 0.0.0.0 exposes it to the network")
-    p.add_argument("--port", type=int, default=7860, help="TCP port to listen on")
-    p.add_argument(
-        "--max-upload-mb", type=float, default=WebOptions.max_upload_mb, help="largest image or video accepted"
-    )
+    p.add_argument("--port", type=int, default=7860, help="TCP port, 1-65535 (0: any free port)")
     p.add_argument("--workers", type=int, default=WebOptions.workers, help="analyses at once (0: one per CPU core)")
     add_recognizer_args(p, video=True)
+    # Every limit's default is WebOptions' field, never retyped here.
+    limits = p.add_argument_group("limits")
+    limits.add_argument(
+        "--max-upload-mb",
+        type=float,
+        default=WebOptions.max_upload_mb,
+        help="largest request body, any route (%(default)s)",
+    )
+    limits.add_argument(
+        "--max-pixels",
+        type=int,
+        default=WebOptions.max_pixels,
+        help="largest image, in pixels its header declares (%(default)s)",
+    )
+    limits.add_argument(
+        "--max-frame-pixels",
+        type=int,
+        default=WebOptions.max_frame_pixels,
+        help="largest video frame, in pixels (%(default)s)",
+    )
+    limits.add_argument(
+        "--max-video-frames",
+        type=int,
+        default=WebOptions.max_video_frames,
+        help="frames analysed per video request, REST and UI (%(default)s)",
+    )
+    limits.add_argument(
+        "--timeout-s",
+        type=float,
+        default=WebOptions.request_timeout_s,
+        help="wall seconds one video request may run (%(default)s)",
+    )
+    limits.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="another web origin allowed to POST (repeatable); others get 403",
+    )
     p.set_defaults(run=run)
 
 
@@ -35,17 +74,68 @@ def run(args: argparse.Namespace) -> int:
         raise EmolensError(
             f"the web app needs the 'web' extra ({err.name} is missing): pip install 'emolens[web]'"
         ) from None
-    if args.workers < 0 or args.max_upload_mb <= 0:
-        raise ValueError("--workers must be >= 0 and --max-upload-mb > 0")
+    if not 0 <= args.port <= 65535:
+        raise EmolensError(f"--port {args.port}: not a port number (0-65535)")
+    for flag, value in (("--max-upload-mb", args.max_upload_mb), ("--timeout-s", args.timeout_s)):
+        if not (math.isfinite(value) and value > 0):
+            raise EmolensError(f"{flag} {value}: must be a finite number above 0")
+    for flag, value in (
+        ("--max-pixels", args.max_pixels),
+        ("--max-frame-pixels", args.max_frame_pixels),
+        ("--max-video-frames", args.max_video_frames),
+    ):
+        if value < 1:
+            raise EmolensError(f"{flag} {value}: must be at least 1")
+    if args.workers < 0:
+        raise EmolensError(f"--workers {args.workers}: must be 0 (one per core) or more")
     options = WebOptions(
         recognizer=recognizer_options(args),
         lang=args.lang,
-        max_upload_mb=args.max_upload_mb,
         workers=args.workers,
+        allowed_origins=tuple(args.allow_origin),
+        max_upload_mb=args.max_upload_mb,
+        max_pixels=args.max_pixels,
+        max_frame_pixels=args.max_frame_pixels,
+        max_video_frames=args.max_video_frames,
+        request_timeout_s=args.timeout_s,
     )
-    app = create_app(options)
-    shown_host = f"[{args.host}]" if ":" in args.host else args.host
-    log.info("emolens web app on http://%s:%d  (REST docs at /docs)", shown_host, args.port)
-    verbose = logging.getLogger().isEnabledFor(logging.DEBUG)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info" if verbose else "warning", access_log=verbose)
+    # Bind first: a taken port is a one-line error before the model loads or any folder is made.
+    sock = _bind(args.host, args.port)
+    try:
+        app = create_app(options)
+        port = sock.getsockname()[1]
+        shown_host = f"[{args.host}]" if ":" in args.host else args.host
+        log.info("emolens web app on http://%s:%d  (REST docs at /docs)", shown_host, port)
+        log.info(
+            "limits: %g MB per request, %g megapixels per image, %g per video frame, %d frames and %g s per clip",
+            options.max_upload_mb,
+            options.max_pixels / 1e6,
+            options.max_frame_pixels / 1e6,
+            options.max_video_frames,
+            options.request_timeout_s,
+        )
+        verbose = logging.getLogger().isEnabledFor(logging.DEBUG)
+        config = uvicorn.Config(app, log_level="info" if verbose else "warning", access_log=verbose)
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
     return 0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as err:
+        raise EmolensError(f"cannot bind {host}:{port}: unknown address ({err.strerror})") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as err:
+        sock.close()
+        reason = "the port is in use" if err.errno == errno.EADDRINUSE else err.strerror or str(err)
+        raise EmolensError(f"cannot bind {host}:{port}: {reason}") from None
+    sock.set_inheritable(True)
+    return sock

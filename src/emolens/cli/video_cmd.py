@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .common import add_recognizer_args, quiet_opencv, recognizer_options
+from .common import add_recognizer_args, quiet_opencv, recognizer_options, writable_file, writable_folder
 
 
 def add_parser(sub: Any) -> None:
@@ -32,6 +32,13 @@ def run(args: argparse.Namespace) -> int:
     from emolens.video import analyze_video
 
     quiet_opencv(args)
+    # Every output is checked before the model loads and the first frame is read: a read-only folder is one
+    # line now, not an encoder's exit code after the whole video.
+    for flag, path in (("--out", args.out), ("--jsonl", args.jsonl), ("--csv", args.csv)):
+        if path is not None:
+            writable_file(path, flag)
+    if args.timeline is not None:
+        writable_folder(args.timeline, "--timeline")
     recognizer = Recognizer(recognizer_options(args))
     if not any((args.out, args.jsonl, args.csv, args.timeline)):
         print("emolens: note: no --out, --jsonl, --csv or --timeline given; only a summary is printed", file=sys.stderr)

@@ -54,9 +54,11 @@ def open_text(path: Path) -> IO[str]:
         OSError: If the file cannot be opened (FileNotFoundError when it is missing).
     """
     opener = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}.get(path.suffix.lower())
+    # surrogateescape: a byte that is not UTF-8 survives as a lone surrogate, so the row holding it can be
+    # named (file and line) instead of the whole read stopping inside the decoder.
     if opener is None:
-        return open(path, encoding="utf-8", newline="")
-    return opener(path, "rt", encoding="utf-8", newline="")
+        return open(path, encoding="utf-8", errors="surrogateescape", newline="")
+    return opener(path, "rt", encoding="utf-8", errors="surrogateescape", newline="")
 
 
 def read_fer2013_csv(path: str | Path, on_bad_row: OnBadRow = "error") -> FaceDataset:
@@ -83,7 +85,10 @@ def read_fer2013_csv(path: str | Path, on_bad_row: OnBadRow = "error") -> FaceDa
     usage: list[int] = []
     skipped: list[int] = []
     with open_text(path) as f:
-        header = f.readline().strip().lstrip("\ufeff").split(",")
+        first = f.readline()
+        if _not_utf8(first):
+            raise DataFormatError(str(path), 1, _not_utf8(first))
+        header = first.strip().lstrip("\ufeff").split(",")
         try:
             cols = {name: header.index(name) for name in ("emotion", "pixels", "Usage")}
         except ValueError:
@@ -93,6 +98,8 @@ def read_fer2013_csv(path: str | Path, on_bad_row: OnBadRow = "error") -> FaceDa
             if not line.strip():
                 continue
             try:
+                if _not_utf8(line):
+                    raise ValueError(_not_utf8(line))
                 image, label, split = _parse_row(line, cols, len(header))
             except ValueError as err:
                 if on_bad_row == "error":
@@ -114,6 +121,17 @@ def read_fer2013_csv(path: str | Path, on_bad_row: OnBadRow = "error") -> FaceDa
         source=str(path),
         skipped_rows=tuple(skipped),
     )
+
+
+def _not_utf8(line: str) -> str | None:
+    """A reason naming the first byte that was not UTF-8 (read with surrogateescape), or None."""
+    if line.isascii():  # the fast path: fer2013 is plain ASCII
+        return None
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError as err:
+        return f"byte 0x{ord(line[err.start]) - 0xDC00:02x} at column {err.start + 1} is not UTF-8 text"
+    return None
 
 
 def _parse_row(line: str, cols: dict[str, int], n_cols: int) -> tuple[np.ndarray, int, int]:

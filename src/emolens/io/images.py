@@ -1,35 +1,121 @@
-"""Still images from files or uploaded bytes -> BGR uint8 arrays, or a MediaError that names the input."""
+"""Still images from files or uploaded bytes -> BGR uint8 arrays, or a MediaError that names the input.
+
+Every image passes the same two limits before it is decoded, wherever it comes from (API, CLI, web app,
+batch): the file's bytes (regular files only: a FIFO or /dev/zero is refused without reading) and the
+pixel count its header declares (an image bomb is refused before the decoder allocates anything).
+"""
 
 from __future__ import annotations
 
+import os
+import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from emolens.errors import MediaError
+from emolens.errors import InputTooLargeError, MediaError
+
+from .image_header import read_header
 
 _JPEG_SOI = b"\xff\xd8"
 
+#: Largest image decoded, in pixels (50 megapixels: a 8660x5773 photo, 150 MB as BGR). `--max-pixels` sets it.
+DEFAULT_MAX_PIXELS = 50_000_000
+#: Largest image file read, in bytes; a 50-megapixel 16-bit TIFF fits, /dev/zero does not.
+DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024
+#: The formats whose headers are read before decoding; any other is refused.
+ACCEPTED_FORMATS = "JPEG, PNG, WebP, BMP, TIFF, GIF, PNM"
 
-def read_image(path: str | Path) -> np.ndarray:
-    """A BGR uint8 (H, W, 3) image, EXIF rotation applied; MediaError naming `path` if it cannot be one."""
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """The one definition of the input limits: CLI flags and web options default to these fields."""
+
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+
+    def __post_init__(self) -> None:
+        if self.max_pixels < 1 or self.max_file_bytes < 1:
+            raise ValueError("max_pixels and max_file_bytes must be at least 1")
+
+
+def read_image(
+    path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> np.ndarray:
+    """A BGR uint8 (H, W, 3) image, EXIF rotation applied.
+
+    Args:
+        path: a regular file (a FIFO, device or folder is refused without being read).
+        max_pixels: refuse images whose header declares more pixels than this.
+        max_file_bytes: refuse files larger than this.
+
+    Returns:
+        The image as a contiguous BGR uint8 array.
+
+    Raises:
+        InputTooLargeError: over either limit (a MediaError).
+        MediaError: naming `path`, when it cannot be read or decoded.
+    """
+    return decode_image(read_regular_file(path, max_file_bytes), str(path), max_pixels)
+
+
+def read_regular_file(path: str | Path, max_file_bytes: int) -> bytes:
+    """The bytes of `path` if it is a regular file of at most `max_file_bytes`; MediaError naming it otherwise."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; the fstat below refuses it anyway.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise MediaError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise MediaError(f"{path}: is a directory, not an image") from None
     except OSError as err:
         raise MediaError(f"{path}: cannot be read ({err.strerror or err})") from None
-    return decode_image(data, str(path))
+    info = os.fstat(fd)
+    problem = None
+    if stat.S_ISDIR(info.st_mode):
+        problem = MediaError(f"{path}: is a directory, not an image")
+    elif not stat.S_ISREG(info.st_mode):
+        problem = MediaError(f"{path}: not a regular file (a pipe, socket or device); only files are read")
+    elif info.st_size > max_file_bytes:
+        problem = InputTooLargeError(f"{path}: {_mb(info.st_size)} is over the limit of {_mb(max_file_bytes)}")
+    if problem is not None:
+        os.close(fd)
+        raise problem
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            data = fh.read(max_file_bytes + 1)
+        except OSError as err:
+            raise MediaError(f"{path}: cannot be read ({err.strerror or err})") from None
+    if len(data) > max_file_bytes:  # the file grew while being read
+        raise InputTooLargeError(f"{path}: larger than the limit of {_mb(max_file_bytes)}")
+    return data
 
 
-def decode_image(data: bytes, name: str) -> np.ndarray:
-    """Like read_image, for bytes already in memory (an upload); `name` is used in error messages."""
+def check_image_header(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+    """Refuse `data` unless its header names a format we read and at most `max_pixels` pixels.
+
+    Raises:
+        InputTooLargeError: the header declares more than `max_pixels`.
+        MediaError: empty data, or not an image format emolens reads.
+    """
     if not data:
         raise MediaError(f"{name}: empty file")
+    header = read_header(data)
+    if header is None:
+        raise MediaError(f"{name}: not a readable image (corrupt, truncated or not one of {ACCEPTED_FORMATS})")
+    if header.pixels > max_pixels:
+        raise InputTooLargeError(
+            f"{name}: {header.format} of {header.width_px}x{header.height_px} pixels is over the limit of "
+            f"{max_pixels / 1e6:g} megapixels (--max-pixels)"
+        )
+
+
+def decode_image(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Like read_image, for bytes already in memory (an upload); `name` is used in error messages."""
+    check_image_header(data, name, max_pixels)
     is_jpeg = data.startswith(_JPEG_SOI)
     if is_jpeg and not _jpeg_complete(data):
         # libjpeg would fill the missing rows with grey and only warn; a half image must not pass as a photo.
@@ -44,7 +130,13 @@ def decode_image(data: bytes, name: str) -> np.ndarray:
         image = None
     if image is None or image.size == 0:
         raise MediaError(f"{name}: not a readable image (corrupt, truncated or not an image format)")
+    if image.shape[0] * image.shape[1] > max_pixels:  # a header that understated the size
+        raise InputTooLargeError(f"{name}: {image.shape[1]}x{image.shape[0]} pixels is over the limit")
     return _to_bgr_u8(image, name)
+
+
+def _mb(size_bytes: int) -> str:
+    return f"{size_bytes / 1024 / 1024:.1f} MB"
 
 
 def _to_bgr_u8(image: np.ndarray, name: str) -> np.ndarray:

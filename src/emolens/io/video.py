@@ -17,6 +17,7 @@ import numpy as np
 
 from emolens.errors import MediaError
 from emolens.io.closing import ClosesOnExit
+from emolens.io.image_header import image_format
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,7 @@ class VideoFileSource(ClosesOnExit):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.error: str | None = None
-        if not self.path.is_file():
-            raise MediaError(f"{self.path}: no such video file")
+        _check_video_file(self.path)
         self._cap = cv2.VideoCapture(str(self.path))
         if not self._cap.isOpened():
             self._cap.release()
@@ -140,6 +140,22 @@ class CameraSource(ClosesOnExit):
             index += 1
 
 
+def _check_video_file(path: Path) -> None:
+    """MediaError naming `path` unless it is a regular file that does not start as a still image."""
+    if not path.exists():
+        raise MediaError(f"{path}: no such video file")
+    if not path.is_file():
+        raise MediaError(f"{path}: not a regular file (a folder, pipe or device); give a video file")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(64)
+    except OSError as err:
+        raise MediaError(f"{path}: cannot be read ({err.strerror or err})") from None
+    kind = image_format(head)
+    if kind is not None and kind != "GIF":  # an animated GIF is a video to FFmpeg; the others are stills
+        raise MediaError(f"{path}: is a {kind} image, not a video (whatever its name says)")
+
+
 def _iso_bmff_truncation(path: Path) -> str | None:
     """For MP4/MOV: a top-level box that claims more bytes than the file holds means the file was cut."""
     if path.suffix.lower() not in _ISO_BMFF_SUFFIXES:
@@ -151,7 +167,7 @@ def _iso_bmff_truncation(path: Path) -> str | None:
             fh.seek(offset)
             header = fh.read(16)
             box_size = int.from_bytes(header[0:4], "big")
-            kind = header[4:8].decode("latin-1")
+            kind = "".join(chr(b) if 32 <= b < 127 else "?" for b in header[4:8])  # printable, whatever the bytes
             if box_size == 1 and len(header) >= 16:
                 box_size = int.from_bytes(header[8:16], "big")
             elif box_size == 0:  # "extends to the end of the file"

@@ -55,7 +55,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ModelFileError(f"{path}: no such checkpoint")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        # weights_only: a checkpoint from someone else must not be able to run code when it is unpickled.
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many kinds for a damaged file
         raise ModelFileError(f"{path}: not a readable checkpoint ({err.__class__.__name__})") from None
     if not isinstance(state, dict) or "model" not in state or "config" not in state:

@@ -7,7 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, HTTPException, UploadFile
+from fastapi import APIRouter, File, HTTPException, Request, UploadFile
 
 from emolens.api import Recognizer
 from emolens.errors import MediaError
@@ -16,14 +16,17 @@ from emolens.io.video import VideoFileSource
 
 from . import api_examples
 from .api_examples import ok_response
-from .limits import WorkPool
+from .limits import Cancel, WorkPool, check_frame_size, watch_disconnect
 from .options import WebOptions
 from .sniff import video_suffix
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    413: {"description": "upload over the size limit"},
-    415: {"description": "not a readable image or video"},
-    422: {"description": "empty upload or missing `file` field"},
+    400: {"description": "malformed multipart body"},
+    403: {"description": "cross-site request: the Origin header is not this server's or an allowed one"},
+    405: {"description": "method not allowed on this route"},
+    413: {"description": "request over the size limit, or an image or video frame over the pixel limit"},
+    415: {"description": "not a readable image or video (formats: JPEG, PNG, WebP, BMP, TIFF, GIF, PNM)"},
+    422: {"description": "empty upload (0 bytes) or missing `file` field"},
     503: {"description": "too many requests waiting"},
 }
 _CHUNK_BYTES = 1024 * 1024
@@ -49,13 +52,13 @@ def build_router(recognizer: Recognizer, pool: WorkPool, options: WebOptions) ->
         responses={**ok_response(api_examples.ANALYZE), **_ERRORS},
     )
     async def analyze(
-        file: Annotated[UploadFile, File(description="an image: JPEG, PNG, WebP, BMP or TIFF")],
+        file: Annotated[UploadFile, File(description="an image: JPEG, PNG, WebP, BMP, TIFF, GIF or PNM; not empty")],
     ) -> dict[str, Any]:
-        name = file.filename or "upload"
+        name = _client_name(file.filename)
         data = await file.read()
         if not data:
             raise HTTPException(422, f"{name}: empty file")
-        result = await pool.run(_analyze_bytes, recognizer, data, name)
+        result = await pool.run(_analyze_bytes, recognizer, data, name, options.max_pixels)
         return {"path": name, "file": name, "faces": [face.to_dict() for face in result.faces]}
 
     @router.post(
@@ -64,9 +67,10 @@ def build_router(recognizer: Recognizer, pool: WorkPool, options: WebOptions) ->
         responses={**ok_response(api_examples.ANALYZE_VIDEO), **_ERRORS},
     )
     async def analyze_video(
-        file: Annotated[UploadFile, File(description="a video clip: MP4, WebM, MOV, AVI")],
+        request: Request,
+        file: Annotated[UploadFile, File(description="a video clip: MP4, WebM, MOV, AVI; not empty")],
     ) -> dict[str, Any]:
-        name = file.filename or "upload"
+        name = _client_name(file.filename)
         head = await file.read(_SNIFF_BYTES)
         if not head:
             raise HTTPException(422, f"{name}: empty file")
@@ -80,40 +84,70 @@ def build_router(recognizer: Recognizer, pool: WorkPool, options: WebOptions) ->
                 out.write(head)
                 while chunk := await file.read(_CHUNK_BYTES):
                     out.write(chunk)
-            return await pool.run(_analyze_video_file, recognizer, path, name, options.max_video_frames)
+            cancel = Cancel(options.request_timeout_s)
+            async with watch_disconnect(request, cancel):
+                return await pool.run(_analyze_video_file, recognizer, path, name, options, cancel, heavy=True)
 
     return router
 
 
-def _analyze_bytes(recognizer: Recognizer, data: bytes, name: str) -> Any:
-    return recognizer.analyze(decode_image(data, name))
+def refine_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """State in the OpenAPI schema what the routes refuse: an upload is at least one byte (422 otherwise).
+
+    FastAPI cannot say it from the UploadFile annotation; schema-driven clients and testers read it here.
+    """
+    for body in schema.get("components", {}).get("schemas", {}).values():
+        upload = body.get("properties", {}).get("file")
+        if upload is not None and upload.get("type") == "string":
+            upload["minLength"] = 1
+    return schema
 
 
-def _analyze_video_file(recognizer: Recognizer, path: Path, name: str, max_frames: int) -> dict[str, Any]:
+def _client_name(filename: str | None) -> str:
+    """The upload's base name as the client sent it, printable and short, for messages and the JSON."""
+    name = Path(filename or "upload").name or "upload"
+    return "".join(c if c.isprintable() else "?" for c in name)[:200]
+
+
+def _analyze_bytes(recognizer: Recognizer, data: bytes, name: str, max_pixels: int) -> Any:
+    return recognizer.analyze(decode_image(data, name, max_pixels))
+
+
+def _analyze_video_file(
+    recognizer: Recognizer, path: Path, name: str, options: WebOptions, cancel: Cancel
+) -> dict[str, Any]:
     stream = recognizer.stream()
     frames: list[dict[str, object]] = []
     track_ids: set[int] = set()
-    truncated = False
+    stopped: str | None = None
+    max_frames = options.max_video_frames
     try:
         with VideoFileSource(path) as source:
+            check_frame_size(source.size_px, name, options.max_frame_pixels)
             fps, frame_count = source.fps, source.frame_count
             for frame in source:
                 if len(frames) >= max_frames:
-                    truncated = True
+                    stopped = f"stopped after the first {max_frames} frames (server limit)"
                     break
+                stopped = cancel.reason()
+                if stopped:
+                    break
+                check_frame_size(frame.image.shape[1::-1], name, options.max_frame_pixels)
                 result = stream.process(frame.image, frame.time_s, frame.index)
                 track_ids.update(face.track_id for face in result.faces if face.track_id is not None)
                 frames.append(result.to_dict())
             error = source.error
     except MediaError as err:
         # The source names the temporary path; the client knows its file by the name it sent.
-        raise MediaError(str(err).replace(str(path), name)) from None
+        raise type(err)(str(err).replace(str(path), name)) from None
     if not frames:
+        if stopped:
+            raise MediaError(f"{name}: {stopped} before the first frame")
         raise MediaError(f"{name}: no frames could be decoded" + (f" ({error})" if error else ""))
     if error:
         error = error.replace(str(path), name)
-    elif truncated:
-        error = f"{name}: stopped after the first {max_frames} frames (server limit)"
+    elif stopped:
+        error = f"{name}: {stopped}"
     return {
         "path": name,
         "file": name,

@@ -4,35 +4,60 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 import gradio as gr
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
+from PIL import Image
+from starlette.routing import Route
 
 from emolens.api import Recognizer
 
-from .api_routes import build_router
-from .limits import BodySizeLimit, WorkPool, install_error_handlers
+from .api_routes import build_router, refine_schema
+from .limits import RequestGuard, WorkPool, install_error_handlers
 from .offline import StripRemoteAssets, docs_page
 from .options import WebOptions
 from .ui import build_ui
+from .uploads import remove_old_files
+
+#: How often the upload folder is swept for files older than WebOptions.upload_max_age_s.
+_SWEEP_EVERY_S = 300.0
 
 
 def build_app(options: WebOptions, recognizer: Recognizer | None = None) -> FastAPI:
     recognizer = recognizer or Recognizer(options.recognizer)
     pool = WorkPool(options.worker_count, options.max_waiting)
-    # The UI's result files (annotated video, CSV, JSONL, JSON) live here until the server stops.
-    work_dir = Path(tempfile.mkdtemp(prefix="emolens-web-"))
+    # Everything this server writes lives in one folder, removed when it stops: the UI's result files
+    # and Gradio's uploads (GRADIO_TEMP_DIR, read when the Blocks and its app are built, just below).
+    # It is created on first use, so a server that never starts (port taken) leaves nothing behind.
+    work_dir = Path(tempfile.gettempdir()) / f"emolens-web-{uuid.uuid4().hex[:12]}"
+    upload_dir = work_dir / "uploads"
+    os.environ["GRADIO_TEMP_DIR"] = str(upload_dir)
+    # Gradio decodes camera frames with Pillow: hold Pillow to the same pixel limit (it raises above twice this).
+    Image.MAX_IMAGE_PIXELS = options.max_pixels // 2
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async def sweep() -> None:
+            while True:
+                await anyio.sleep(_SWEEP_EVERY_S)
+                await anyio.to_thread.run_sync(remove_old_files, upload_dir, options.upload_max_age_s)
+
         try:
-            yield
+            async with anyio.create_task_group() as group:
+                group.start_soon(sweep)
+                try:
+                    yield
+                finally:
+                    group.cancel_scope.cancel()
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
 
@@ -45,18 +70,32 @@ def build_app(options: WebOptions, recognizer: Recognizer | None = None) -> Fast
         redoc_url=None,
     )
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, limit_bytes=options.max_upload_bytes)
+    route_methods: dict[str, frozenset[str]] = {}
+    app.add_middleware(
+        RequestGuard,
+        limit_bytes=options.max_upload_bytes,
+        route_methods=route_methods,
+        allowed_origins=options.allowed_origins,
+    )
     app.add_middleware(StripRemoteAssets)
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
         return HTMLResponse(docs_page(app.openapi()))
 
-    app.include_router(build_router(recognizer, pool, options))
-    blocks = build_ui(recognizer, pool, options, work_dir)
+    rest = build_router(recognizer, pool, options)
+    app.include_router(rest)
+    generate_schema = app.openapi
+    app.openapi = lambda: refine_schema(generate_schema())  # type: ignore[method-assign]
+    for route in [*app.routes, *rest.routes]:
+        if isinstance(route, Route) and route.methods:
+            route_methods[route.path] = frozenset(route.methods | {"HEAD"} if "GET" in route.methods else route.methods)
+    blocks = build_ui(recognizer, pool, options, work_dir, upload_dir)
+    # Gradio deletes its cached files by age as well; ours are removed whole at shutdown.
+    blocks.delete_cache = (int(_SWEEP_EVERY_S), int(options.upload_max_age_s))
     # Gradio 5.50's mount_gradio_app prints a stray "new /" line; a library must not write to stdout.
     with contextlib.redirect_stdout(io.StringIO()):
-        return gr.mount_gradio_app(
+        mounted = gr.mount_gradio_app(
             app,
             blocks,
             path="/",
@@ -65,4 +104,10 @@ def build_app(options: WebOptions, recognizer: Recognizer | None = None) -> Fast
             ssr_mode=False,
             pwa=False,
             mcp_server=False,
+            # Only our own gr.Error messages reach the browser; Gradio's would name server paths.
+            show_error=False,
         )
+    # mount_gradio_app never marks the Blocks as launched, and Gradio checks that a file path in an event
+    # came from an upload only for launched Blocks: without this, any client could read any server file.
+    blocks.has_launched = True
+    return mounted

@@ -1,11 +1,16 @@
-"""Bounds that keep one process answering: upload size, a shared worker pool, JSON errors without tracebacks."""
+"""Bounds that keep one process answering: request guards, a shared worker pool, JSON errors without tracebacks."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import ctypes
 import json
 import logging
+import sys
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import AsyncIterator, Callable
 from functools import partial
 from typing import Any, TypeVar
 
@@ -16,58 +21,171 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from emolens.errors import EmolensError, MediaError
+from emolens.errors import EmolensError, InputTooLargeError, MediaError
 
 log = logging.getLogger("emolens.web")
 T = TypeVar("T")
 
 
 class WorkPool:
-    """At most `workers` analyses at once, shared by the REST routes and the UI; a bounded number may wait."""
+    """At most `workers` analyses at once, shared by the REST routes and the UI; a bounded number may wait.
+
+    Heavy work (video clips) may hold at most `workers - 1` of the slots (one, on one core), so a photo or a
+    camera frame never waits behind long clips. After heavy work the C heap is trimmed, so the memory a
+    clip needed goes back to the system instead of staying in the process.
+    """
 
     def __init__(self, workers: int, max_waiting: int) -> None:
         self.workers = workers
         self.max_waiting = max_waiting
         self._slots = threading.BoundedSemaphore(workers)
+        self._heavy = threading.BoundedSemaphore(max(1, workers - 1))
         self._waiting = 0
 
-    def call(self, fn: Callable[..., T], *args: Any) -> T:
+    def call(self, fn: Callable[..., T], *args: Any, heavy: bool = False) -> T:
         """Run `fn` in the calling thread once a slot is free (for the UI's worker threads)."""
-        with self._slots:
-            return fn(*args)
+        if not heavy:
+            with self._slots:
+                return fn(*args)
+        with self._heavy, self._slots:
+            try:
+                return fn(*args)
+            finally:
+                release_free_memory()
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+    async def run(self, fn: Callable[..., T], *args: Any, heavy: bool = False) -> T:
         """Run `fn` in a worker thread; 503 when too many requests are already waiting."""
         # Only the event loop thread touches the counter, so it needs no lock.
         if self._waiting >= self.max_waiting + self.workers:
             raise HTTPException(503, "server busy, try again shortly")
         self._waiting += 1
         try:
-            return await anyio.to_thread.run_sync(partial(self.call, fn, *args))
+            return await anyio.to_thread.run_sync(partial(self.call, fn, *args, heavy=heavy))
         finally:
             self._waiting -= 1
 
 
-class BodySizeLimit:
-    """ASGI middleware: 413 for bodies over `limit_bytes` on the REST paths, before or while they arrive.
+def release_free_memory() -> None:
+    """Hand freed C-heap pages back to the system (glibc's malloc_trim); a no-op elsewhere.
 
-    Starlette would otherwise spool any size of multipart upload to disk before a route sees it.
+    OpenCV and onnxruntime free their buffers, but glibc keeps the pages in per-thread arenas, so without
+    this a server's RSS stays at its peak (2-3 GB after a few large clips) for ever.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):  # musl and other libcs have no malloc_trim
+        ctypes.CDLL(None).malloc_trim(0)
+
+
+def check_frame_size(size_px: tuple[int, int], name: str, max_frame_pixels: int) -> None:
+    """InputTooLargeError when a clip's frames exceed the server's pixel cap (the REST route and the UI's)."""
+    if size_px[0] * size_px[1] > max_frame_pixels:
+        raise InputTooLargeError(
+            f"{name}: frames of {size_px[0]}x{size_px[1]} pixels are over the server's limit of "
+            f"{max_frame_pixels / 1e6:g} megapixels per frame"
+        )
+
+
+class Cancel:
+    """Why a piece of work must stop: its deadline passed or its client went away. Thread-safe."""
+
+    def __init__(self, deadline_s: float) -> None:
+        self._deadline = time.monotonic() + deadline_s
+        self._deadline_s = deadline_s
+        self._gone = threading.Event()
+
+    def client_gone(self) -> None:
+        self._gone.set()
+
+    def reason(self) -> str | None:
+        """None while the work may go on; else a one-line reason."""
+        if self._gone.is_set():
+            return "the client disconnected"
+        if time.monotonic() > self._deadline:
+            return f"the server's time limit of {self._deadline_s:g} s per request was reached"
+        return None
+
+
+@contextlib.asynccontextmanager
+async def watch_disconnect(request: Request, cancel: Cancel, every_s: float = 0.5) -> AsyncIterator[None]:
+    """While the block runs, poll whether the client is still there and tell `cancel` when it is not."""
+
+    async def poll() -> None:
+        while not await request.is_disconnected():
+            await asyncio.sleep(every_s)
+        cancel.client_gone()
+
+    # A plain task rather than a task group: the block's own errors must reach the handlers unwrapped.
+    task = asyncio.create_task(poll())
+    try:
+        yield
+    finally:
+        task.cancel()
+
+
+class _BodyTooLarge(HTTPException):
+    """Raised from `receive` when a body without Content-Length grows past the limit; FastAPI passes
+    HTTPExceptions raised while reading a body through to its handler, other errors become 400."""
+
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: A refused body is read and thrown away up to this many bytes before the 413 goes out, so clients that
+#: send the whole body before reading (Python's urllib, requests) see the answer, not a reset connection.
+DRAIN_LIMIT_BYTES = 128 * 1024 * 1024
+_DRAIN_TIMEOUT_S = 30.0
+
+
+class RequestGuard:
+    """ASGI middleware in front of every route, the UI's included.
+
+    - 405 `{"error"}` for a method a REST route does not have (the UI mounted at / would answer 404 otherwise);
+    - 403 for a state-changing request or websocket whose Origin is neither this server nor an allowed one,
+      so a web page the user visits cannot drive the local server;
+    - 413 for a body over `limit_bytes`, declared or while it arrives, after draining it (up to a bound).
     """
 
-    def __init__(self, app: ASGIApp, limit_bytes: int, path_prefix: str = "/api/") -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit_bytes: int,
+        route_methods: dict[str, frozenset[str]],
+        allowed_origins: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.limit_bytes = limit_bytes
-        self.path_prefix = path_prefix
+        #: Filled by the app after its routes exist; read per request.
+        self.route_methods = route_methods
+        self.allowed_origins = frozenset(o.rstrip("/").lower() for o in allowed_origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.path_prefix):
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit_bytes:
-            await _send_json(send, 413, self._message())
+        headers = {k.lower(): v for k, v in scope["headers"]}
+        if scope["type"] == "websocket":
+            if not self._origin_ok(headers):
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            await self.app(scope, receive, send)
+            return
+        method = scope["method"]
+        allowed = self.route_methods.get(scope["path"])
+        if allowed is not None and method not in allowed:
+            allow = ", ".join(sorted(allowed))
+            await _drain_then_send(receive, send, 405, f"method {method[:20]} not allowed; use {allow}", 0, allow)
+            return
+        if method not in _SAFE_METHODS and not self._origin_ok(headers):
+            await _drain_then_send(receive, send, 403, "cross-site request refused (Origin not allowed)", 0)
+            return
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit_bytes):
+            drain = int(declared) if declared.isdigit() and int(declared) <= DRAIN_LIMIT_BYTES else 0
+            if headers.get(b"expect", b"").lower() == b"100-continue":
+                drain = 0  # the client waits for our answer before it sends the body
+            await _drain_then_send(receive, send, 413, self._message(), drain)
             return
         received = 0
+        started = False
 
         async def counting_receive() -> Message:
             nonlocal received
@@ -75,19 +193,60 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit_bytes:
-                    # FastAPI passes an HTTPException raised while reading the body through to its handler.
-                    raise HTTPException(413, self._message())
+                    raise _BodyTooLarge(413, self._message())
             return message
 
-        await self.app(scope, counting_receive, send)
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _BodyTooLarge:
+            if started:
+                raise
+            await _send_json(send, 413, self._message(), close=True)
+
+    def _origin_ok(self, headers: dict[bytes, bytes]) -> bool:
+        origin = headers.get(b"origin")
+        if origin is None:
+            # Browsers send Origin on every cross-site POST; without one, only a missing Sec-Fetch-Site
+            # (curl, scripts) or a same-origin one is trusted.
+            return headers.get(b"sec-fetch-site", b"same-origin") in (b"same-origin", b"none")
+        text = origin.decode("latin-1").rstrip("/").lower()
+        if text in self.allowed_origins:
+            return True
+        host = headers.get(b"host", b"").decode("latin-1").lower()
+        return bool(host) and text in (f"http://{host}", f"https://{host}")
 
     def _message(self) -> str:
-        return f"upload larger than the limit of {self.limit_bytes / 1024 / 1024:g} MB"
+        return f"request body larger than the limit of {self.limit_bytes / 1024 / 1024:g} MB (--max-upload-mb)"
 
 
-async def _send_json(send: Send, status: int, error: str) -> None:
+async def _drain_then_send(
+    receive: Receive, send: Send, status: int, error: str, drain_bytes: int, allow: str | None = None
+) -> None:
+    """Read and discard up to `drain_bytes` of the body (bounded in time), then answer and close."""
+    drained = 0
+    with anyio.move_on_after(_DRAIN_TIMEOUT_S):
+        while drained < drain_bytes:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client is gone
+            drained += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+    await _send_json(send, status, error, close=True, allow=allow)
+
+
+async def _send_json(send: Send, status: int, error: str, close: bool = False, allow: str | None = None) -> None:
     body = json.dumps({"error": error}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
+    if allow:
+        headers.append((b"allow", allow.encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -108,7 +267,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": "; ".join(parts) or "invalid request"}, status_code=422)
 
     async def emolens_error(_request: Request, err: Exception) -> JSONResponse:
-        status = 415 if isinstance(err, MediaError) else 422
+        status = 413 if isinstance(err, InputTooLargeError) else 415 if isinstance(err, MediaError) else 422
         return JSONResponse({"error": str(err).splitlines()[0] if str(err) else type(err).__name__}, status_code=status)
 
     async def unexpected_error(request: Request, err: Exception) -> JSONResponse:

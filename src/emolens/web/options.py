@@ -2,25 +2,49 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 
 from emolens.api import RecognizerOptions
+from emolens.io.images import DEFAULT_MAX_PIXELS
 from emolens.labels import DEFAULT_LANG
 
 
 @dataclass(frozen=True)
 class WebOptions:
-    """Options of the web app; `workers` 0 means one per CPU core."""
+    """Options of the web app; `workers` 0 means one per CPU core. The CLI's flags default to these fields."""
 
     recognizer: RecognizerOptions = field(default_factory=RecognizerOptions)
     lang: str = DEFAULT_LANG
+    #: Largest request body, an upload included, on every route (the UI's too).
     max_upload_mb: float = 25.0
     workers: int = 0
     #: Requests allowed to wait for a worker before new ones get 503: a burst queues, a flood is refused.
     max_waiting: int = 64
-    #: Frames the REST video endpoint analyses at most; a longer clip is cut there and says so.
+    #: Frames a video request (REST or the UI's Video tab) analyses at most; a longer clip is cut there and says so.
     max_video_frames: int = 3000
+    #: Largest image, in pixels its header declares; larger ones get 413 before decoding.
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    #: Largest video frame, in pixels (3840x2160): an 8K clip would hold a worker for an hour.
+    max_frame_pixels: int = 3840 * 2160
+    #: Wall seconds one video request may run before it stops with what it has.
+    request_timeout_s: float = 120.0
+    #: Origins besides the server's own allowed to POST (e.g. "https://app.example"); others get 403.
+    allowed_origins: tuple[str, ...] = ()
+    #: Uploaded files older than this are deleted (all of them when the server stops).
+    upload_max_age_s: float = 3600.0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.max_upload_mb) and self.max_upload_mb > 0):
+            raise ValueError(f"max_upload_mb must be a positive finite number, got {self.max_upload_mb}")
+        if not (math.isfinite(self.request_timeout_s) and self.request_timeout_s > 0):
+            raise ValueError(f"request_timeout_s must be a positive finite number, got {self.request_timeout_s}")
+        for name in ("max_video_frames", "max_pixels", "max_frame_pixels", "max_waiting"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.workers < 0:
+            raise ValueError(f"workers must be 0 (one per core) or more, got {self.workers}")
 
     @property
     def max_upload_bytes(self) -> int:

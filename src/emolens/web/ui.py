@@ -16,7 +16,6 @@ import pandas as pd
 
 from emolens.api import Recognizer
 from emolens.errors import EmolensError
-from emolens.io.images import read_image
 
 from .limits import WorkPool
 from .options import WebOptions
@@ -62,8 +61,10 @@ def example_photos() -> list[Path]:
     return sorted(Path(str(p)) for p in folder.iterdir() if str(p).endswith(".jpg"))
 
 
-def build_ui(recognizer: Recognizer, pool: WorkPool, options: WebOptions, work_dir: Path) -> gr.Blocks:
-    handlers = Handlers(recognizer, pool, work_dir)
+def build_ui(
+    recognizer: Recognizer, pool: WorkPool, options: WebOptions, work_dir: Path, upload_dir: Path | None = None
+) -> gr.Blocks:
+    handlers = Handlers(recognizer, pool, work_dir, options, upload_dir)
     theme = gr.themes.Default(
         font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
     )
@@ -182,7 +183,7 @@ def _photo_tab(handlers: Handlers, lang: gr.Radio, first: str) -> list[tuple[Any
         if not path:
             return None, "", empty, None, None
         try:
-            image = read_image(path)
+            image = handlers.read_upload(path)
             out = handlers.photo(image, _name_of(path), lang_code, bars=not no_bars)
         except EmolensError as err:
             return None, _error(err, path), empty, None, None

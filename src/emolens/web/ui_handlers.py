@@ -22,14 +22,18 @@ import numpy as np
 from emolens.api import Recognizer, VideoStream
 from emolens.errors import EmolensError
 from emolens.framerate import FrameRate
+from emolens.io.images import read_image
 from emolens.io.sinks import VideoSink, h264_available
+from emolens.io.video import VideoFileSource
 from emolens.labels import display_name, display_names
 from emolens.render import annotate, face_numbers, faces_chart, load_label_atlas
 from emolens.types import EMOTIONS, FrameResult
 from emolens.video import analyze_video
 
-from .limits import WorkPool
+from .limits import Cancel, WorkPool, check_frame_size
+from .options import WebOptions
 from .ui_text import text
+from .uploads import uploaded_file
 
 log = logging.getLogger("emolens")
 
@@ -69,10 +73,19 @@ class VideoOutput:
 class Handlers:
     """The UI's work, bound to one Recognizer, the shared worker pool and a folder for result files."""
 
-    def __init__(self, recognizer: Recognizer, pool: WorkPool, work_dir: Path) -> None:
+    def __init__(
+        self,
+        recognizer: Recognizer,
+        pool: WorkPool,
+        work_dir: Path,
+        options: WebOptions | None = None,
+        upload_dir: Path | None = None,
+    ) -> None:
         self.recognizer = recognizer
         self.pool = pool
         self.work_dir = work_dir
+        self.options = options or WebOptions()
+        self.upload_dir = upload_dir  # None: the caller vouches for every path (tests)
         self.atlas = load_label_atlas()  # read once: camera frames arrive many times a second
         self._stops: dict[str, threading.Event] = {}
         self._stops_lock = threading.Lock()
@@ -81,6 +94,7 @@ class Handlers:
         self, frame_rgb: np.ndarray, session: CameraSession | None, lang: str
     ) -> tuple[np.ndarray, CameraSession, str]:
         """One webcam frame -> the annotated frame, the session, a readout of faces and server time."""
+        check_frame_size(frame_rgb.shape[1::-1], "camera frame", self.options.max_frame_pixels)
         session = session or CameraSession(self.recognizer.stream())
         now_s = time.monotonic()
         fps = session.rate.tick(now_s)
@@ -117,6 +131,13 @@ class Handlers:
             _faces_summary(result, lang),
         )
 
+    def read_upload(self, path: str | Path) -> np.ndarray:
+        """The uploaded image at `path`, only if it lies in the upload folder and is within the pixel limit."""
+        return read_image(self._checked(path), max_pixels=self.options.max_pixels)
+
+    def _checked(self, path: str | Path) -> Path:
+        return uploaded_file(path, self.upload_dir) if self.upload_dir is not None else Path(path)
+
     def video(
         self,
         path: Path,
@@ -130,6 +151,17 @@ class Handlers:
         stop = threading.Event()  # fresh for each run: a Stop pressed earlier must not end this one
         with self._stops_lock:
             self._stops[session] = stop
+        path = self._checked(path)
+        with VideoFileSource(path) as source:
+            check_frame_size(source.size_px, path.name, self.options.max_frame_pixels)
+        cancel = Cancel(self.options.request_timeout_s)
+        max_frames = self.options.max_video_frames
+
+        def should_stop(frames_done: int) -> str | None:
+            if frames_done >= max_frames:
+                return f"stopped after the first {max_frames} frames (server limit)"
+            return cancel.reason()
+
         out_dir = self._new_dir()
         stem = path.stem or "video"
         annotated = out_dir / f"{stem}-annotated{_browser_video_suffix()}"
@@ -152,7 +184,9 @@ class Handlers:
                     timeline_dir=timeline_dir,
                     lang=lang,
                     on_progress=progress,
-                )
+                    should_stop=should_stop,
+                ),
+                heavy=True,
             )
         except Cancelled as err:
             log.info("video %s", err)

@@ -71,7 +71,14 @@ def crop_face(image: np.ndarray, detection: Detection, mapping: CropMapping, mar
     return inner
 
 
+#: Longest side a detector ever sees, whatever min_face_px asks for: a larger frame costs seconds per image and,
+#: near 30000 px, crashed OpenCV's Haar cascade. On a bigger image a face then needs side/2560 x the smallest size.
+MAX_DETECT_SIDE_PX = 2560
+
+
 def detection_scale(height_px: int, width_px: int, max_side_px: int, min_face_px: int, smallest_px: int) -> float:
     """How far to shrink a frame before detection: to at most `max_side_px` on its longer side (speed), but never
-    so far that a face of `min_face_px` falls below `smallest_px`, the smallest face the detector can find."""
-    return min(1.0, max(max_side_px / max(height_px, width_px, 1), smallest_px / min_face_px))
+    so far that a face of `min_face_px` falls below `smallest_px`, the smallest face the detector can find, and
+    always to at most MAX_DETECT_SIDE_PX."""
+    long_side_px = max(height_px, width_px, 1)
+    return min(1.0, max(max_side_px / long_side_px, smallest_px / min_face_px), MAX_DETECT_SIDE_PX / long_side_px)

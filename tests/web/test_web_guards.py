@@ -1,0 +1,150 @@
+"""The server's guards without a server: the upload-folder check, the age sweep, the worker pool's heavy
+lane, the per-request stop, and the request guard as plain ASGI."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the web tests need the 'web' extra")
+
+from emolens.errors import MediaError
+from emolens.web.limits import Cancel, RequestGuard, WorkPool
+from emolens.web.uploads import remove_old_files, uploaded_file
+
+
+def test_only_regular_files_inside_the_upload_folder_pass(tmp_path: Path) -> None:
+    uploads = tmp_path / "uploads"
+    (uploads / "abc").mkdir(parents=True)
+    good = uploads / "abc" / "photo.jpg"
+    good.write_bytes(b"x")
+    secret = tmp_path / "secret.jpg"
+    secret.write_bytes(b"s")
+    os.symlink(secret, uploads / "abc" / "link.jpg")
+    os.symlink(tmp_path, uploads / "abc" / "up")
+    assert uploaded_file(good, uploads) == good.resolve()
+    refused = [
+        secret,
+        uploads / "abc" / "link.jpg",  # a symlink out
+        uploads / "abc" / "up" / "secret.jpg",  # a folder symlink out
+        f"{uploads}/abc/../../secret.jpg",  # .. out
+        "/etc/passwd",
+        uploads,  # the folder itself
+        uploads / "abc",  # a folder inside
+        uploads / "abc" / "gone.jpg",
+    ]
+    for path in refused:
+        with pytest.raises(MediaError) as caught:
+            uploaded_file(path, uploads)
+        assert str(tmp_path) not in str(caught.value), path  # names the file only, never where it lives
+
+
+def test_the_sweep_removes_old_uploads_only(tmp_path: Path) -> None:
+    old, new = tmp_path / "a" / "old.jpg", tmp_path / "b" / "new.jpg"
+    for path in (old, new):
+        path.parent.mkdir()
+        path.write_bytes(b"x")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert remove_old_files(tmp_path, max_age_s=3600) == 1
+    assert not old.exists() and not old.parent.exists() and new.exists()
+
+
+def test_heavy_work_leaves_a_slot_for_light_work() -> None:
+    pool = WorkPool(workers=2, max_waiting=8)
+    release = threading.Event()
+    started: list[str] = []
+
+    def clip(name: str) -> None:
+        started.append(name)
+        release.wait(10)
+
+    clips = [threading.Thread(target=pool.call, args=(clip, f"clip{i}"), kwargs={"heavy": True}) for i in range(2)]
+    for thread in clips:
+        thread.start()
+    time.sleep(0.2)
+    assert started == ["clip0"] or started == ["clip1"]  # the second clip waits for the heavy lane
+    done = threading.Event()
+    photo = threading.Thread(target=lambda: (pool.call(lambda: None), done.set()))
+    photo.start()
+    assert done.wait(5), "a photo waited behind clips"
+    release.set()
+    for thread in [*clips, photo]:
+        thread.join(10)
+    assert sorted(started) == ["clip0", "clip1"]
+
+
+def test_cancel_reports_deadline_and_disconnect() -> None:
+    cancel = Cancel(deadline_s=60)
+    assert cancel.reason() is None
+    cancel.client_gone()
+    assert cancel.reason() == "the client disconnected"
+    late = Cancel(deadline_s=0.01)
+    time.sleep(0.05)
+    assert "time limit of 0.01 s" in (late.reason() or "")
+
+
+def _call(guard: RequestGuard, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> tuple[int, dict]:
+    sent: list[dict] = []
+    chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)] or [b""]
+
+    async def receive() -> dict:
+        chunk = chunks.pop(0) if chunks else b""
+        return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }
+    asyncio.run(guard(scope, receive, send))
+    start = sent[0]
+    return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}
+
+
+def test_request_guard_as_asgi() -> None:
+    async def app(scope: dict, receive: object, send: object) -> None:
+        while (await receive())["more_body"]:  # type: ignore[operator]
+            pass  # a route reads its body before it answers
+        await send({"type": "http.response.start", "status": 200, "headers": []})  # type: ignore[operator]
+        await send({"type": "http.response.body", "body": b"ok"})  # type: ignore[operator]
+
+    guard = RequestGuard(
+        app, limit_bytes=1000, route_methods={"/api": frozenset({"POST"})}, allowed_origins=("http://ok.example",)
+    )
+    host = {"host": "127.0.0.1:7860"}
+    assert _call(guard, "POST", "/api", host)[0] == 200
+    status, headers = _call(guard, "GET", "/api", host)
+    assert status == 405 and headers["allow"] == "POST"
+    assert _call(guard, "POST", "/api", {**host, "origin": "http://evil.example"})[0] == 403
+    assert _call(guard, "POST", "/api", {**host, "origin": "http://127.0.0.1:7860"})[0] == 200
+    assert _call(guard, "POST", "/api", {**host, "origin": "http://ok.example"})[0] == 200
+    assert _call(guard, "POST", "/x", {**host, "sec-fetch-site": "cross-site"})[0] == 403
+    big = b"x" * 5000
+    status, headers = _call(guard, "POST", "/x", {**host, "content-length": str(len(big))}, big)
+    assert status == 413 and headers["connection"] == "close"
+    assert _call(guard, "POST", "/x", {**host, "content-length": "12abc"})[0] == 413
+    assert _call(guard, "POST", "/x", host, big)[0] == 413  # no Content-Length: counted as it arrives
+
+
+def test_a_rest_clip_past_its_deadline_stops_with_what_it_has(media: Path) -> None:
+    from emolens.api import Recognizer
+    from emolens.web.api_routes import _analyze_video_file
+    from emolens.web.options import WebOptions
+
+    cancel = Cancel(deadline_s=60)
+    cancel.client_gone()
+    with pytest.raises(MediaError, match="the client disconnected before the first frame"):
+        _analyze_video_file(Recognizer(), media / "single_face.mp4", "c.mp4", WebOptions(), cancel)
+    body = _analyze_video_file(
+        Recognizer(), media / "single_face.mp4", "c.mp4", WebOptions(max_video_frames=3), Cancel(60)
+    )
+    assert body["frames_analyzed"] == 3 and "first 3 frames" in body["error"]
