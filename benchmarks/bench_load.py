@@ -1,7 +1,13 @@
-"""Load on the REST API: N concurrent clients posting one photo to /api/v1/analyze for a bounded time.
+"""Load on the REST API: N concurrent clients posting one photo to /api/v1/analyze for a bounded time;
+with --worst-case, a small photo's and /healthz's latency while worst-case clips run.
 
     python benchmarks/bench_load.py [--url http://127.0.0.1:7860] [--clients 4] [--seconds 15]
                                     [--image ../shared/media/single_face.jpg] [--workers 0]
+    python benchmarks/bench_load.py --worst-case [--clips 2] [--clip-frames 90] [--workers 2]
+
+--worst-case writes a clip at the server's frame-size cap (3840x2160, WebOptions.max_frame_pixels), posts
+--clips of them at once, and meanwhile times /healthz and the photo; it prints the server's resident memory
+before, at its peak and after. Every request targets 127.0.0.1; every loop is bounded in count and time.
 
 Without --url it starts `emolens serve` on a free loopback port (with --workers) and stops it at the end.
 Prints requests/s, p50/p99 latency, errors (must be 0), and the server's resident memory before and after
@@ -15,8 +21,10 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +32,7 @@ import httpx
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_IMAGE = REPO.parent / "shared" / "media" / "single_face.jpg"
+MULTI_FACE = REPO.parent / "shared" / "media" / "multi_face.jpg"
 
 
 @dataclass
@@ -87,6 +96,96 @@ def client(url: str, data: bytes, name: str, stop_at: float, tally: Tally) -> No
                     tally.latencies_s.append(elapsed)
 
 
+def make_worst_clip(path: Path, frames: int, image: Path) -> Path:
+    """A clip of `frames` frames at the frame-size cap: the shared photo scaled up, drifting a little."""
+    import cv2
+    import numpy as np
+
+    from emolens.web.options import WebOptions
+
+    width, height = 3840, 2160
+    assert width * height <= WebOptions.max_frame_pixels
+    base = cv2.resize(cv2.imread(str(image)), (width + 64, height + 64), interpolation=cv2.INTER_LINEAR)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 24.0, (width, height))
+    for index in range(frames):
+        shift = index % 64
+        writer.write(np.ascontiguousarray(base[shift : shift + height, shift : shift + width]))
+    writer.release()
+    return path
+
+
+def timed_ms(send: Callable[[], httpx.Response], count: int) -> list[float]:
+    """Latencies in ms of `count` sequential requests; a failed one raises."""
+    out = []
+    for _ in range(count):
+        start = time.perf_counter()
+        send().raise_for_status()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def worst_case(url: str, pid: int | None, photo: Path, clips: int, clip_frames: int) -> int:
+    data = photo.read_bytes()
+    clip = make_worst_clip(Path(tempfile.mkdtemp()) / "worst.mp4", clip_frames, MULTI_FACE)
+    clip_bytes = clip.read_bytes()
+
+    def post_photo() -> httpx.Response:
+        return httpx.post(f"{url}/api/v1/analyze", files={"file": (photo.name, data)}, timeout=300)
+
+    def healthz() -> httpx.Response:
+        return httpx.get(f"{url}/healthz", timeout=300)
+
+    post_photo().raise_for_status()  # warm-up
+    rss_before = rss_mb(pid)
+    idle_health, idle_photo = timed_ms(healthz, 20), timed_ms(post_photo, 10)
+    peak = [rss_before or 0.0]
+    results: list[str] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.2):
+            peak[0] = max(peak[0], rss_mb(pid) or 0.0)
+
+    def post_clip() -> None:
+        start = time.perf_counter()
+        response = httpx.post(f"{url}/api/v1/analyze-video", files={"file": ("worst.mp4", clip_bytes)}, timeout=600)
+        body = response.json()
+        took_s = time.perf_counter() - start
+        line = f"HTTP {response.status_code}, {body.get('frames_analyzed', 0)} frames in {took_s:.1f} s"
+        results.append(line + (f" ({body['error']})" if body.get("error") else ""))
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    threads = [threading.Thread(target=post_clip) for _ in range(clips)]
+    for thread in threads:
+        thread.start()
+    time.sleep(2.0)  # the clips are uploaded and running
+    busy_health, busy_photo = timed_ms(healthz, 20), timed_ms(post_photo, 10)
+    for thread in threads:
+        thread.join()
+    done.set()
+    sampler.join()
+    time.sleep(3.0)
+    rss_after = rss_mb(pid)
+
+    def med(values: list[float]) -> str:
+        return f"{statistics.median(values):.0f}"
+
+    def mem(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.0f} MB"
+
+    print(f"\n{clips} clip(s) of {clip_frames} frames at 3840x2160 ({len(clip_bytes) / 1e6:.1f} MB each), {url}\n")
+    print("| | /healthz p50 ms | /healthz max ms | photo p50 ms | photo max ms |")
+    print("|---|---|---|---|---|")
+    print(f"| idle | {med(idle_health)} | {max(idle_health):.0f} | {med(idle_photo)} | {max(idle_photo):.0f} |")
+    busy = f"{med(busy_health)} | {max(busy_health):.0f} | {med(busy_photo)} | {max(busy_photo):.0f}"
+    print(f"| behind the clips | {busy} |")
+    print(f"\nserver RSS: before {mem(rss_before)}, peak {mem(peak[0])}, after {mem(rss_after)}")
+    for line in results:
+        print(f"clip: {line}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", help="a running server; default: start one")
@@ -95,6 +194,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--image", type=Path, default=DEFAULT_IMAGE)
     parser.add_argument("--workers", type=int, default=0, help="for a server this script starts")
+    parser.add_argument("--worst-case", action="store_true", help="photo latency behind worst-case clips")
+    parser.add_argument("--clips", type=int, default=2, help="worst-case clips posted at once")
+    parser.add_argument("--clip-frames", type=int, default=90, help="frames per worst-case clip")
     args = parser.parse_args()
     data = args.image.read_bytes()
     process = None
@@ -102,6 +204,13 @@ def main() -> int:
     if url is None:
         url, process = start_server(args.workers)
         pid = process.pid
+    if args.worst_case:
+        try:
+            return worst_case(url, pid, args.image, args.clips, args.clip_frames)
+        finally:
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
     try:
         # One warm-up request: the first call pays for lazy initialisation, not for load.
         httpx.post(f"{url}/api/v1/analyze", files={"file": (args.image.name, data)}, timeout=120).raise_for_status()

@@ -88,10 +88,11 @@ def test_the_limits_have_one_definition():
 
 
 def test_the_detector_never_sees_more_than_its_cap(monkeypatch):
-    from emolens.runtime import detector as detector_module
+    from emolens.runtime.detectors.base import MAX_DETECT_SIDE_PX
+    from emolens.runtime.detectors.haar import HaarFaceDetector
 
     seen: list[tuple[int, ...]] = []
-    haar = detector_module.HaarFaceDetector(min_face_px=40)
+    haar = HaarFaceDetector(min_face_px=40)
     real = haar._cascade()
 
     class Spy:
@@ -101,4 +102,4 @@ def test_the_detector_never_sees_more_than_its_cap(monkeypatch):
 
     monkeypatch.setattr(haar, "_cascade", lambda: Spy())
     haar.detect(np.zeros((6000, 8000), np.uint8))  # 48 MP: under the pixel limit, far over the cap
-    assert max(seen[0]) <= detector_module.MAX_DETECT_SIDE_PX
+    assert max(seen[0]) <= MAX_DETECT_SIDE_PX
