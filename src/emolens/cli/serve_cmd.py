@@ -29,31 +29,31 @@ def add_parser(sub: Any) -> None:
         "--max-upload-mb",
         type=float,
         default=WebOptions.max_upload_mb,
-        help="largest request body, any route (%(default)s)",
+        help="largest request body, any route",
     )
     limits.add_argument(
         "--max-pixels",
         type=int,
         default=WebOptions.max_pixels,
-        help="largest image, in pixels its header declares (%(default)s)",
+        help="largest image, in pixels its header declares",
     )
     limits.add_argument(
         "--max-frame-pixels",
         type=int,
         default=WebOptions.max_frame_pixels,
-        help="largest video frame, in pixels (%(default)s)",
+        help="largest video frame, in pixels",
     )
     limits.add_argument(
         "--max-video-frames",
         type=int,
         default=WebOptions.max_video_frames,
-        help="frames analysed per video request, REST and UI (%(default)s)",
+        help="frames analysed per video request, REST and UI",
     )
     limits.add_argument(
         "--timeout-s",
         type=float,
         default=WebOptions.request_timeout_s,
-        help="wall seconds one video request may run (%(default)s)",
+        help="wall seconds one video request may run",
     )
     limits.add_argument(
         "--allow-origin",
