@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         shown_host = f"[{args.host}]" if ":" in args.host else args.host
         log.info("emolens web app on http://%s:%d  (REST docs at /docs)", shown_host, port)
         log.info(
-            "limits: %g MB per request, %g megapixels per image, %g per video frame, %d frames and %g s per clip",
+            "limits: %g MB per request, %g MP per image, %g MP per video frame, %d frames and %g s per clip",
             options.max_upload_mb,
             options.max_pixels / 1e6,
             options.max_frame_pixels / 1e6,
