@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from emolens.runtime.classifier import EmotionClassifier
-from emolens.runtime.models import model_path
+from emolens.runtime.registry import model_path
 
 
 def measure(

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from emolens.api import RecognizerOptions
-from emolens.io.video import VideoFileSource
+from emolens.io.sources import VideoFileSource
 from emolens.runtime.detectors import make_detector
 from emolens.runtime.follow import BoxFollower
 from emolens.types import Box

@@ -28,7 +28,7 @@ import numpy as np
 from emolens.evaluate import jitter_images
 from emolens.runtime.classifier import EmotionClassifier
 from emolens.runtime.detectors import FaceDetector, crop_face, make_detector
-from emolens.runtime.models import model_path
+from emolens.runtime.registry import model_path
 from emolens.types import Detection
 
 UPSCALE = 4

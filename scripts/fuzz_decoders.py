@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from emolens.errors import MediaError
 from emolens.io.images import decode_image
-from emolens.io.video import VideoFileSource
+from emolens.io.sources import VideoFileSource
 
 MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
 #: A pixel limit low enough that rewritten size fields hit it often, high enough for the media's photos.

@@ -206,7 +206,7 @@ def media() -> Path:
 
 
 def read_video_frames(path: Path, limit: int | None = None) -> list[np.ndarray]:
-    """Frames of a clip read straight with OpenCV (the tests of io/video.py test the project's reader)."""
+    """Frames of a clip read straight with OpenCV (the tests of io/sources.py test the project's reader)."""
     capture = cv2.VideoCapture(str(path))
     frames: list[np.ndarray] = []
     try:

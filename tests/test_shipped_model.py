@@ -11,7 +11,7 @@ import json
 import onnxruntime as ort
 import pytest
 
-from emolens.runtime.models import SHIPPED_MODELS, model_path
+from emolens.runtime.registry import SHIPPED_MODELS, model_path
 from emolens.types import EMOTIONS
 from support import run_emolens, shared_path
 

@@ -10,8 +10,8 @@ import numpy as np
 from emolens.io.images import read_image
 from emolens.runtime.classifier import EmotionClassifier
 from emolens.runtime.detectors import DEFAULT_MIN_SCORE, DETECTORS, FaceDetector, describe_detector, make_detector
-from emolens.runtime.models import DEFAULT_MODEL, model_path
 from emolens.runtime.pipeline import FramePipeline, PipelineOptions, detect_and_classify, face_results
+from emolens.runtime.registry import DEFAULT_MODEL, model_path
 from emolens.types import FrameResult
 
 

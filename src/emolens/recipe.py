@@ -45,7 +45,7 @@ from emolens.nn.recipe import (
 )
 from emolens.nn.train import resolve_device
 from emolens.preprocess import preprocess_faces
-from emolens.runtime.models import SHIPPED_MODELS, model_path
+from emolens.runtime.registry import SHIPPED_MODELS, model_path
 
 log = logging.getLogger(__name__)
 #: What the device machine gives back: files of at most 16 MiB; the bundle keeps a little under that.

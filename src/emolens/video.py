@@ -18,7 +18,7 @@ import cv2
 from emolens.errors import MediaError
 from emolens.io.read_ahead import ReadAhead
 from emolens.io.sinks import CsvSink, JsonlSink, VideoSink
-from emolens.io.video import VideoFileSource
+from emolens.io.sources import VideoFileSource
 from emolens.labels import display_names
 from emolens.render import LabelAtlas, annotate, load_label_atlas, timeline_image, track_ids
 from emolens.runtime.pipeline import PIPELINE_STAGES

@@ -13,7 +13,7 @@ import pytest
 
 from emolens.errors import MediaError
 from emolens.io.sinks import CSV_COLUMNS, CsvSink, JsonlSink, VideoSink
-from emolens.io.video import VideoFileSource
+from emolens.io.sources import VideoFileSource
 from emolens.types import EMOTIONS, Box, FaceResult, FrameResult
 from support import shared_path
 

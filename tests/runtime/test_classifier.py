@@ -8,7 +8,7 @@ import pytest
 
 from emolens.errors import ModelFileError
 from emolens.runtime.classifier import EmotionClassifier
-from emolens.runtime.models import model_path
+from emolens.runtime.registry import model_path
 from emolens.types import EMOTIONS
 
 

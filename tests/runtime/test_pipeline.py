@@ -6,8 +6,8 @@ from moving_face import moving_boxes, scene, texture
 
 from emolens.runtime.classifier import EmotionClassifier
 from emolens.runtime.detectors import CropMapping, crop_face
-from emolens.runtime.models import model_path
 from emolens.runtime.pipeline import DEFAULT_CROP_MARGIN, FramePipeline, PipelineOptions
+from emolens.runtime.registry import model_path
 from emolens.types import Box, Detection
 
 IDENTITY = CropMapping()

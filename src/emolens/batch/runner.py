@@ -14,7 +14,7 @@ from emolens.batch.inputs import expand_inputs
 from emolens.batch.parquet import OutputFolder, SourceRow, config_digest, input_key
 from emolens.batch.work import Task, WorkerConfig, model_label
 from emolens.runtime.detectors import resolve_detector
-from emolens.runtime.models import model_path
+from emolens.runtime.registry import model_path
 
 ENGINES: tuple[str, ...] = ("local", "ray")
 #: Options that cannot change a result and so stay out of the resume key.

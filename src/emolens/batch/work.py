@@ -22,8 +22,8 @@ from emolens.batch.inputs import PHOTO_SUFFIXES
 from emolens.batch.parquet import PartWriter, SourceRow
 from emolens.errors import EmolensError, MediaError
 from emolens.io.images import read_image
-from emolens.io.video import VideoFileSource
-from emolens.runtime.models import SHIPPED_MODELS
+from emolens.io.sources import VideoFileSource
+from emolens.runtime.registry import SHIPPED_MODELS
 from emolens.types import EMOTIONS, FrameResult
 
 # Leading bytes of the still-image formats OpenCV decodes; anything else is handed to the video reader.

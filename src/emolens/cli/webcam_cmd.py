@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from emolens.api import Recognizer
     from emolens.errors import MediaError
     from emolens.framerate import FrameRate
-    from emolens.io.video import CameraSource
+    from emolens.io.sources import CameraSource
     from emolens.render import annotate, load_label_atlas
 
     quiet_opencv(args)

@@ -16,7 +16,7 @@ from emolens import modelmeta as meta_keys
 from emolens.errors import ModelFileError
 from emolens.preprocess import preprocess_faces
 from emolens.runtime.classifier import EmotionClassifier
-from emolens.runtime.models import model_path as shipped_model_path
+from emolens.runtime.registry import model_path as shipped_model_path
 
 from .metrics import NUM_CLASSES
 

@@ -3,6 +3,6 @@
 from emolens.io.sinks import CsvSink as CsvSink
 from emolens.io.sinks import JsonlSink as JsonlSink
 from emolens.io.sinks import VideoSink as VideoSink
-from emolens.io.video import CameraSource as CameraSource
-from emolens.io.video import Frame as Frame
-from emolens.io.video import VideoFileSource as VideoFileSource
+from emolens.io.sources import CameraSource as CameraSource
+from emolens.io.sources import Frame as Frame
+from emolens.io.sources import VideoFileSource as VideoFileSource

@@ -2,8 +2,8 @@
 
 from emolens.runtime.classifier import EmotionClassifier
 from emolens.runtime.detectors import FaceDetector, HaarFaceDetector, crop_face, make_detector
-from emolens.runtime.models import model_path
 from emolens.runtime.pipeline import DEFAULT_CROP_MARGIN, FramePipeline, PipelineOptions
+from emolens.runtime.registry import model_path
 from emolens.runtime.smoother import EmaSmoother
 from emolens.runtime.tracker import IouTracker
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, File, HTTPException, Request, UploadFile
 from emolens.api import Recognizer
 from emolens.errors import MediaError
 from emolens.io.images import decode_image
-from emolens.io.video import VideoFileSource
+from emolens.io.sources import VideoFileSource
 
 from . import api_examples
 from .api_examples import ok_response

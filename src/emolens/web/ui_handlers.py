@@ -24,7 +24,7 @@ from emolens.errors import EmolensError
 from emolens.framerate import FrameRate
 from emolens.io.images import read_image
 from emolens.io.sinks import VideoSink, h264_available
-from emolens.io.video import VideoFileSource
+from emolens.io.sources import VideoFileSource
 from emolens.labels import display_name, display_names
 from emolens.render import annotate, face_numbers, faces_chart, load_label_atlas
 from emolens.types import EMOTIONS, FrameResult

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from emolens.errors import MediaError
-from emolens.io.video import CameraSource, Frame, VideoFileSource
+from emolens.io.sources import CameraSource, Frame, VideoFileSource
 from support import shared_path
 
 
