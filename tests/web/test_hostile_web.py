@@ -212,6 +212,43 @@ def test_gradio_queue_join_is_bounded(server: Server) -> None:
     assert_json_error(response, 413, server)
 
 
+def oversized_body(route: str, size_bytes: int) -> tuple[list[bytes], str]:
+    """A well-formed body of about `size_bytes` for `route` (multipart for uploads, JSON for the queue),
+    in 256 KB pieces, and its content type."""
+    piece = 256 * 1024
+    pieces = size_bytes // piece + 1
+    if route.endswith("/queue/join"):
+        return [b'{"fn_index": 0, "data": ["', *[b"x" * piece] * pieces, b'"]}'], "application/json"
+    field = "files" if route.endswith("/upload") else "file"
+    head = f'--cut\r\nContent-Disposition: form-data; name="{field}"; filename="big.jpg"\r\n\r\n'.encode()
+    return [head, *[b"\0" * piece] * pieces, b"\r\n--cut--\r\n"], "multipart/form-data; boundary=cut"
+
+
+@pytest.mark.parametrize("chunked", [True, False], ids=["chunked", "content-length"])
+@pytest.mark.parametrize(
+    "route", ["/gradio_api/upload", "/gradio_api/queue/join", "/api/v1/analyze", "/api/v1/analyze-video"]
+)
+def test_every_route_refuses_an_oversized_body_in_one_shape(server: Server, route: str, chunked: bool) -> None:
+    pieces, content_type = oversized_body(route, (server.max_upload_mb + 2) * 1024 * 1024)
+    # A generator makes httpx send Transfer-Encoding: chunked with no Content-Length, as a streaming client does.
+    content = iter(pieces) if chunked else b"".join(pieces)
+    response = httpx.post(
+        f"{server.url}{route}", content=content, headers={"Content-Type": content_type}, timeout=TIMEOUT_S
+    )
+    assert "larger than the limit" in assert_json_error(response, 413, server)
+
+
+def test_a_malformed_upload_to_gradio_is_one_line_not_a_traceback(server: Server) -> None:
+    garbage = b"\0" * 4096  # no boundary at all
+    response = httpx.post(
+        f"{server.url}/gradio_api/upload",
+        content=iter([garbage]),
+        headers={"Content-Type": "multipart/form-data; boundary=cut"},
+        timeout=TIMEOUT_S,
+    )
+    assert "malformed" in assert_json_error(response, 400, server)
+
+
 # ---------------------------------------------------------------- 6. ordinary clients read the refusal
 
 

@@ -17,12 +17,12 @@ import gradio as gr
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from PIL import Image
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from emolens.api import Recognizer
 
 from .api_routes import build_router, refine_schema
-from .limits import RequestGuard, WorkPool, install_error_handlers
+from .limits import RequestGuard, WorkPool, install_error_handlers, install_unexpected_error_handler
 from .offline import StripRemoteAssets, docs_page
 from .options import WebOptions
 from .ui import build_ui
@@ -110,4 +110,10 @@ def build_app(options: WebOptions, recognizer: Recognizer | None = None) -> Fast
     # mount_gradio_app never marks the Blocks as launched, and Gradio checks that a file path in an event
     # came from an upload only for launched Blocks: without this, any client could read any server file.
     blocks.has_launched = True
+    for route in mounted.routes:
+        if isinstance(route, Mount) and isinstance(route.app, FastAPI):
+            # Gradio builds its app with debug=True: an error in its routes (a malformed upload, say) would
+            # send the client a traceback. Its errors go to the log; the client gets one line.
+            route.app.debug = False
+            install_unexpected_error_handler(route.app)
     return mounted

@@ -18,6 +18,7 @@ import anyio.to_thread
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from python_multipart.exceptions import FormParserError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -185,27 +186,37 @@ class RequestGuard:
             await _drain_then_send(receive, send, 413, self._message(), drain)
             return
         received = 0
+        overflowed = False
         started = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, overflowed
+            if overflowed:
+                raise _BodyTooLarge(413, self._message())
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit_bytes:
+                    overflowed = True
                     raise _BodyTooLarge(413, self._message())
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if overflowed and not started:
+                # Whatever the route made of the cut body (Gradio's {"detail"} 413, a parse error, a 500) is
+                # dropped: the client gets the one answer every route gives for an oversized body, below.
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
             await self.app(scope, counting_receive, tracking_send)
-        except _BodyTooLarge:
-            if started:
+        except Exception:
+            if not overflowed or started:
                 raise
+        if overflowed and not started:
+            # A body without Content-Length (chunked) that grew past the limit, on any route.
             await _send_json(send, 413, self._message(), close=True)
 
     def _origin_ok(self, headers: dict[bytes, bytes]) -> bool:
@@ -270,11 +281,24 @@ def install_error_handlers(app: FastAPI) -> None:
         status = 413 if isinstance(err, InputTooLargeError) else 415 if isinstance(err, MediaError) else 422
         return JSONResponse({"error": str(err).splitlines()[0] if str(err) else type(err).__name__}, status_code=status)
 
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(EmolensError, emolens_error)
+    install_unexpected_error_handler(app)
+
+
+def install_unexpected_error_handler(app: FastAPI) -> None:
+    """An unexpected error leaves as 500 `{"error": "internal error; see the server log"}`, logged with its
+    traceback; a malformed multipart body as 400. These are the only handlers put on Gradio's own app,
+    whose other errors keep the shape its page reads."""
+
     async def unexpected_error(request: Request, err: Exception) -> JSONResponse:
         log.error("%s %s failed", request.method, request.url.path, exc_info=err)
         return JSONResponse({"error": "internal error; see the server log"}, status_code=500)
 
-    app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(EmolensError, emolens_error)
+    async def malformed_body(request: Request, err: Exception) -> JSONResponse:
+        log.info("%s %s: malformed multipart body (%s)", request.method, request.url.path, err)
+        return JSONResponse({"error": "malformed multipart body"}, status_code=400)
+
     app.add_exception_handler(Exception, unexpected_error)
+    app.add_exception_handler(FormParserError, malformed_body)
