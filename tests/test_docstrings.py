@@ -35,6 +35,7 @@ CHECKED_MODULES: tuple[str, ...] = (
     "nn/recipe.py",
     "recipe.py",
     "cli/recipe_cmd.py",
+    "video.py",
 )
 
 # Parameters that never need an Args entry.
