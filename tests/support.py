@@ -226,3 +226,11 @@ def tiny_bgr() -> np.ndarray:
     """A 64x80 BGR uint8 image with a gradient, so that colour conversions are visible."""
     ramp = np.linspace(0, 255, 80, dtype=np.uint8)
     return np.stack([np.tile(ramp, (64, 1)), np.full((64, 80), 40, np.uint8), np.full((64, 80), 200, np.uint8)], -1)
+
+
+def panel_pixels(image_bgr: np.ndarray) -> int:
+    """Pixels of exactly the probability panels' bar-outline grey (`render.PANEL_OUTLINE_BGR`): a few hundred per
+    panel on a losslessly stored picture, next to none on a photo or a labels-only picture."""
+    from emolens.render import PANEL_OUTLINE_BGR
+
+    return int((image_bgr == np.array(PANEL_OUTLINE_BGR, np.uint8)).all(axis=2).sum())

@@ -37,7 +37,7 @@ def test_annotate_returns_a_new_image_of_the_same_shape(atlas) -> None:
 def test_annotate_draws_the_box_in_the_emotion_colour(atlas) -> None:
     image = np.full((360, 640, 3), 128, np.uint8)
     box = Box(200, 100, 320, 240)
-    out = annotate(image, _result(box), atlas=atlas, bars=False)
+    out = annotate(image, _result(box), atlas=atlas, labels_only=True)
     happy = np.array(COLORS_BGR[EMOTIONS.index("happy")])
     # The left edge of the box carries the colour; the middle of the face is left alone.
     edge = out[150, box.x1]
@@ -128,7 +128,7 @@ def test_group_photo_faces_are_numbered_and_panels_cover_no_other_face(atlas, tm
     assert len(result.faces) >= 4
     assert face_numbers(result) == list(range(1, len(result.faces) + 1))
     with_bars = annotate(image, result, atlas=atlas)
-    labels_only = annotate(image, result, atlas=atlas, bars=False)
+    labels_only = annotate(image, result, atlas=atlas, labels_only=True)
     cv2.imwrite(str(tmp_path / "group.png"), with_bars)
     # The inside of every face (away from its own box edge and label) is left untouched by panels and labels.
     for face in result.faces:
@@ -153,7 +153,7 @@ def test_labels_grow_with_the_image(atlas) -> None:
     # On a 6000x4000 photo the label is as tall, relative to the picture, as on a 1000x667 one.
     big = np.full((4000, 6000, 3), 128, np.uint8)
     box = Box(2000, 1500, 2800, 2300)
-    out = annotate(big, _result(box), atlas=atlas, bars=False)
+    out = annotate(big, _result(box), atlas=atlas, labels_only=True)
     column = _drawn(big, out)[: box.y1, box.x1 + 40]
     assert column.sum() >= 0.8 * label_height_px(4000, 6000)
 

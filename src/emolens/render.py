@@ -30,7 +30,19 @@ COLORS_BGR: tuple[tuple[int, int, int], ...] = (
     (210, 90, 255),  # surprise: pink
     (170, 170, 170),  # neutral: grey
 )
+#: Outline of each probability bar: drawn without anti-aliasing, so its exact pixels tell a panel is on a picture.
+PANEL_OUTLINE_BGR = (90, 90, 90)
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How results are drawn on pictures. The CLI's drawing flags and the web app's checkbox default to these
+    fields, and `annotate`'s keywords to the same fields."""
+
+    #: Only each face's box and numbered label (emotion and confidence), no 7-bar probability panel beside it:
+    #: quieter on crowded pictures and small frames.
+    labels_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,11 +89,11 @@ def annotate(
     fps: float | None = None,
     *,
     atlas: LabelAtlas | None = None,
-    bars: bool = True,
+    labels_only: bool = RenderOptions.labels_only,
 ) -> np.ndarray:
     """A new BGR image: every face boxed and labelled with its number (`face_numbers`), its name in
-    `lang` and its confidence; with `bars`, its 7 probabilities in a panel beside the box wherever one
-    fits without covering another face or label (else none: the label says the most); `fps` in the
+    `lang` and its confidence; unless `labels_only`, its 7 probabilities in a panel beside the box wherever
+    one fits without covering another face or label (else none: the label says the most); `fps` in the
     top-left corner when given. Text and line sizes grow with the image, so a 6000x4000 photo reads
     as well as a 640x360 frame."""
     atlas = atlas or load_label_atlas()
@@ -93,7 +105,7 @@ def annotate(
     numbers = face_numbers(result)
     for face, box, number in zip(result.faces, boxes, numbers, strict=True):
         taken.append(_draw_face(out, face, box, number, lang, atlas, label_px, taken))
-    if bars:
+    if not labels_only:
         for face, box in zip(result.faces, boxes, strict=True):
             spot = _draw_bars(out, face, box, lang, atlas, label_px, taken)
             if spot:
@@ -178,7 +190,7 @@ def _draw_bars(
         _paste(out, glyphs, px + 2, y, (255, 255, 255))
         bx = px + 4 + name_w
         filled = round(bar_w * float(np.clip(p, 0.0, 1.0)))
-        cv2.rectangle(out, (bx, y + 2), (bx + bar_w - 1, y + row_px - 3), (90, 90, 90), 1)
+        cv2.rectangle(out, (bx, y + 2), (bx + bar_w - 1, y + row_px - 3), PANEL_OUTLINE_BGR, 1)
         if filled > 0:
             cv2.rectangle(out, (bx, y + 2), (bx + filled - 1, y + row_px - 3), COLORS_BGR[i], -1)
     return spot

@@ -21,7 +21,7 @@ from emolens.io.read_ahead import ReadAhead
 from emolens.io.sinks import CsvSink, JsonlSink, VideoSink
 from emolens.io.sources import Frame, VideoFileSource
 from emolens.labels import display_names
-from emolens.render import LabelAtlas, annotate, load_label_atlas, timeline_image, track_ids
+from emolens.render import LabelAtlas, RenderOptions, annotate, load_label_atlas, timeline_image, track_ids
 from emolens.runtime.pipeline import PIPELINE_STAGES
 from emolens.types import FrameResult
 
@@ -62,6 +62,7 @@ def analyze_video(
     timeline_dir: str | Path | None = None,
     lang: str = "en",
     smooth: bool | None = None,
+    labels_only: bool = RenderOptions.labels_only,
     on_progress: Callable[[int, int | None], None] | None = None,
     should_stop: Callable[[int], str | None] | None = None,
 ) -> VideoReport:
@@ -80,6 +81,7 @@ def analyze_video(
         timeline_dir: A folder for one PNG chart per tracked face; None writes none.
         lang: Language of the labels drawn on the video and the timelines.
         smooth: Smooth probabilities over time (True) or not (False); None follows the recognizer's options.
+        labels_only: Draw each face's box and numbered label alone, no probability panel beside it.
         on_progress: Called after each frame with (frames done, the container's frame count or None).
         should_stop: Asked before each frame with the frames done so far; a reason (a frame cap, a deadline,
             a client gone) ends the run there, every output keeps the frames before it, and the reason becomes
@@ -98,7 +100,7 @@ def analyze_video(
     tally = _Tally(stage_s=dict.fromkeys(STAGES, 0.0), kept=[] if timeline_dir is not None else None)
     started = time.perf_counter()
     with VideoFileSource(path) as source, contextlib.ExitStack() as outputs:
-        sinks = _open_sinks(outputs, source, annotated_path, jsonl_path, csv_path, lang, atlas)
+        sinks = _open_sinks(outputs, source, annotated_path, jsonl_path, csv_path, lang, atlas, labels_only)
         frames = outputs.enter_context(ReadAhead(source))  # entered last, so closed first: before the source is
         stopped = _run_frames(frames, stream, sinks, tally, source.frame_count, on_progress, should_stop)
         _close_outputs(outputs, tally.stage_s)
@@ -153,12 +155,13 @@ class _Sinks:
     size_px: tuple[int, int]
     lang: str
     atlas: LabelAtlas | None
+    labels_only: bool
 
     def write(self, image: np.ndarray, result: FrameResult, stage_s: dict[str, float]) -> None:
         """Hand one frame to every sink, timing the drawing, the encoder and the row writers apart."""
         t_write = time.perf_counter()
         if self.video is not None:
-            drawn = annotate(image, result, self.lang, atlas=self.atlas)
+            drawn = annotate(image, result, self.lang, atlas=self.atlas, labels_only=self.labels_only)
             t_drawn = time.perf_counter()
             stage_s["draw"] += t_drawn - t_write
             if drawn.shape[:2] != (self.size_px[1], self.size_px[0]):
@@ -182,6 +185,7 @@ def _open_sinks(
     csv_path: str | Path | None,
     lang: str,
     atlas: LabelAtlas | None,
+    labels_only: bool,
 ) -> _Sinks:
     """Open the sinks asked for on `outputs`, so that an error part-way still closes those already open."""
     jsonl = outputs.enter_context(JsonlSink(jsonl_path)) if jsonl_path is not None else None
@@ -191,7 +195,7 @@ def _open_sinks(
         if annotated_path is not None
         else None
     )
-    return _Sinks(jsonl, table, video, source.size_px, lang, atlas)
+    return _Sinks(jsonl, table, video, source.size_px, lang, atlas, labels_only)
 
 
 def _run_frames(

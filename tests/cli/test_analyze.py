@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from emolens.types import EMOTIONS
+from support import panel_pixels
 
 
 def check_face_schema(face: dict) -> None:
@@ -92,6 +93,20 @@ def test_out_writes_annotated_copies(tmp_path, media, emolens_cli):
     annotated = cv2.imread(str(out / "astronaut.png"))
     assert annotated.shape == original.shape
     assert np.abs(annotated.astype(int) - original).sum() > 0  # something was drawn
+
+
+def test_labels_only_leaves_the_probability_panel_off(tmp_path, media, emolens_cli):
+    photo = media / "astronaut.png"  # PNG in, PNG out: the panel's pixels survive exactly
+    done = emolens_cli("analyze", "--out", tmp_path / "panel", photo)
+    assert done.returncode == 0, done.stderr
+    done = emolens_cli("analyze", "--labels-only", "--out", tmp_path / "labels", photo)
+    assert done.returncode == 0, done.stderr
+    original = cv2.imread(str(photo))
+    with_panel, labels_only = (cv2.imread(str(tmp_path / d / "astronaut.png")) for d in ("panel", "labels"))
+    assert panel_pixels(with_panel) > panel_pixels(original) + 200
+    assert panel_pixels(labels_only) == panel_pixels(original)
+    drawn = np.abs(labels_only.astype(int) - original).max(axis=2) > 0
+    assert 0 < drawn.sum() < (np.abs(with_panel.astype(int) - original).max(axis=2) > 0).sum()  # box and label
 
 
 def test_a_bad_model_is_one_error_line_and_exit_2(tmp_path, media, emolens_cli):

@@ -6,8 +6,10 @@ import pytest
 
 from emolens.api import RecognizerOptions
 from emolens.cli import build_parser
-from emolens.cli.common import recognizer_options
+from emolens.cli.common import recognizer_options, render_options
+from emolens.render import RenderOptions
 from emolens.runtime.pipeline import PipelineOptions
+from support import run_emolens
 
 RUN_MODEL = {"analyze": ["x.jpg"], "video": ["x.mp4"], "webcam": [], "serve": []}
 
@@ -56,3 +58,15 @@ def test_recognizer_builds_the_pipeline_options() -> None:
 def test_out_of_range_pipeline_option_is_refused_by_recognizer_options() -> None:
     with pytest.raises(ValueError, match="smoothing_alpha"):
         RecognizerOptions(smoothing_alpha=0.0)
+
+
+DRAWING = {"analyze": ["x.jpg"], "video": ["x.mp4"], "webcam": []}
+
+
+@pytest.mark.parametrize("command", sorted(DRAWING))
+def test_drawing_commands_take_labels_only_defaulting_to_render_options(command: str) -> None:
+    default = render_options(build_parser().parse_args([command, *DRAWING[command]]))
+    assert default == RenderOptions()
+    assert render_options(build_parser().parse_args([command, *DRAWING[command], "--labels-only"])).labels_only
+    shown = run_emolens(command, "--help")
+    assert shown.returncode == 0 and "--labels-only" in shown.stdout and "probability panel" in shown.stdout

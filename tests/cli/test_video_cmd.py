@@ -9,6 +9,7 @@ from pathlib import Path
 from subprocess import CompletedProcess
 
 import cv2
+import numpy as np
 
 from emolens.io.sinks import CSV_COLUMNS
 from emolens.types import EMOTIONS
@@ -70,6 +71,31 @@ def test_truncated_video_keeps_frames_before_the_cut_and_exits_1(emolens_cli: Cl
     assert len(frames) > 20 and frames == list(range(len(frames)))
     cap = cv2.VideoCapture(str(out))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == len(frames)
+
+
+def _frame(path: Path, index: int) -> np.ndarray:
+    cap = cv2.VideoCapture(str(path))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+    ok, frame = cap.read()
+    cap.release()
+    assert ok, f"{path}: no frame {index}"
+    return frame
+
+
+def test_labels_only_leaves_the_probability_panel_off(emolens_cli: Cli, tmp_path: Path) -> None:
+    clip = shared_path("media", "single_face.mp4")
+    for name, flags in (("panel.mp4", ()), ("labels.mp4", ("--labels-only",))):
+        proc = emolens_cli("video", clip, "--out", tmp_path / name, *flags)
+        assert proc.returncode == 0, proc.stderr
+    raw, with_panel, labels_only = (_frame(p, 40) for p in (clip, tmp_path / "panel.mp4", tmp_path / "labels.mp4"))
+
+    def darkened(image: np.ndarray) -> int:
+        # The panel darkens the picture under it to 40%; H.264's own changes are a few levels.
+        return int(((raw.astype(int) - image) > 40).all(axis=2).sum())
+
+    # A 640x360 frame's panel is about 110x80 px; the label alone is under a fifth of that.
+    assert darkened(with_panel) > darkened(labels_only) + 3000, (darkened(with_panel), darkened(labels_only))
+    assert (np.abs(labels_only.astype(int) - raw) > 60).any(axis=2).sum() > 300  # the box and label are drawn
 
 
 def test_missing_input_is_one_line_and_exit_2(emolens_cli: Cli, tmp_path: Path) -> None:

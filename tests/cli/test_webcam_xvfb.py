@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
-from support import REPO, emolens_command, run_emolens, shared_path
+from support import REPO, emolens_command, panel_pixels, run_emolens, shared_path
 
 SCREEN = (1024, 768)
 ARTIFACTS = REPO / "artifacts"
@@ -70,11 +70,13 @@ def _screenshot(display: str, out: Path) -> np.ndarray:
     return image
 
 
-def test_webcam_window_shows_annotated_frames_and_quits_on_q(xvfb: str) -> None:
+def _run_webcam_window(display: str, screenshot: Path, *flags: str) -> np.ndarray:
+    """Run `emolens webcam` on a clip in a window on `display`, take a screenshot once frames are through, quit
+    with q (asserting a clean exit 0) and return the window's part of the screen."""
     clip = shared_path("media", "WolfgangLanger_Pexels.mp4")
-    env = {**os.environ, "DISPLAY": xvfb, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "DISPLAY": display, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(
-        [*emolens_command(), "webcam", "--camera", str(clip), "--lang", "vi"],
+        [*emolens_command(), "webcam", "--camera", str(clip), *flags],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -87,29 +89,44 @@ def test_webcam_window_shows_annotated_frames_and_quits_on_q(xvfb: str) -> None:
         while not window_id:
             assert proc.poll() is None, f"webcam exited early ({proc.returncode}): {proc.stderr.read()}"
             assert time.monotonic() < deadline, "no emolens window appeared within 90 s"
-            found = _xdotool(xvfb, "search", "--name", "emolens webcam")
+            found = _xdotool(display, "search", "--name", "emolens webcam")
             window_id = found.stdout.split()[0] if found.returncode == 0 and found.stdout.strip() else ""
             time.sleep(0.3)
         time.sleep(3.0)  # let a few frames through the model and onto the screen
         ARTIFACTS.mkdir(exist_ok=True)
-        screen = _screenshot(xvfb, ARTIFACTS / "webcam_xvfb.png")
-        geometry = _xdotool(xvfb, "getwindowgeometry", "--shell", window_id).stdout
+        screen = _screenshot(display, screenshot)
+        geometry = _xdotool(display, "getwindowgeometry", "--shell", window_id).stdout
         values = dict(line.split("=", 1) for line in geometry.split() if "=" in line)
         x, y, w, h = (int(values[k]) for k in ("X", "Y", "WIDTH", "HEIGHT"))
         assert (w, h) == (640, 360), "the window is the size of the clip's frames"
-        inside = screen[y : y + h, x : x + w]
-        assert inside.mean() > 20 and inside.std() > 20, "the window shows a picture, not a black rectangle"
-        # The face box is drawn in one of the emotion colours: a saturated colour the grey-brown clip lacks.
-        saturation = cv2.cvtColor(inside, cv2.COLOR_BGR2HSV)[:, :, 1]
-        assert (saturation > 200).sum() > 200, "no annotation visible in the window"
         assert proc.poll() is None, "the window must stay until the user quits"
-        _xdotool(xvfb, "windowfocus", "--sync", window_id)
-        _xdotool(xvfb, "key", "--window", window_id, "q")
+        _xdotool(display, "windowfocus", "--sync", window_id)
+        _xdotool(display, "key", "--window", window_id, "q")
         assert proc.wait(timeout=30) == 0, proc.stderr.read()
+        return screen[y : y + h, x : x + w]
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def _has_annotation(inside: np.ndarray) -> bool:
+    # The face box is drawn in one of the emotion colours: a saturated colour the grey-brown clip lacks.
+    saturation = cv2.cvtColor(inside, cv2.COLOR_BGR2HSV)[:, :, 1]
+    return bool((saturation > 200).sum() > 200)
+
+
+def test_webcam_window_shows_annotated_frames_and_quits_on_q(xvfb: str) -> None:
+    inside = _run_webcam_window(xvfb, ARTIFACTS / "webcam_xvfb.png", "--lang", "vi")
+    assert inside.mean() > 20 and inside.std() > 20, "the window shows a picture, not a black rectangle"
+    assert _has_annotation(inside), "no annotation visible in the window"
+    assert panel_pixels(inside) > 200, "the face's probability panel is drawn beside it"
+
+
+def test_webcam_labels_only_draws_no_panel(xvfb: str) -> None:
+    inside = _run_webcam_window(xvfb, ARTIFACTS / "webcam_xvfb_labels_only.png", "--labels-only")
+    assert _has_annotation(inside), "no annotation visible in the window"
+    assert panel_pixels(inside) < 20, "--labels-only must leave the probability panel off"
 
 
 def test_missing_camera_is_one_line_and_exit_2() -> None:

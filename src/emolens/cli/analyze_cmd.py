@@ -12,7 +12,7 @@ from emolens.errors import MediaError
 from emolens.hints import no_face_hint, video_input_hint
 from emolens.io.inputs import expand_inputs
 
-from .common import add_recognizer_args, recognizer_options, writable_folder
+from .common import add_recognizer_args, add_render_args, recognizer_options, render_options, writable_folder
 
 
 def add_parser(sub: Any) -> None:
@@ -23,6 +23,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--out", type=Path, metavar="DIR", help="write annotated copies into DIR")
     p.add_argument("--whole-image", action="store_true", help="each image is already a face crop: no detection")
     add_recognizer_args(p, video=False)
+    add_render_args(p)
     from emolens.io.images import DEFAULT_MAX_PIXELS
 
     p.add_argument(
@@ -54,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     max_pixels = args.max_pixels
     recognizer = Recognizer(recognizer_options(args, whole_image=args.whole_image))
     atlas = None
+    drawing = render_options(args)
     if args.out:
         from emolens.render import load_label_atlas
 
@@ -78,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             _print_text(path, result, args.lang, image.shape[:2])
         if args.out:
             try:
-                _write_annotated(image, result, path, args.out, args.lang, atlas, written)
+                _write_annotated(image, result, path, args.out, args.lang, atlas, written, drawing)
             except MediaError as err:
                 failures += 1
                 print(f"emolens: error: {err}", file=sys.stderr)
@@ -113,7 +115,7 @@ def _print_text(path: Path, result: Any, lang: str, size_px: tuple[int, int]) ->
 
 
 def _write_annotated(
-    image: Any, result: Any, path: Path, out_dir: Path, lang: str, atlas: Any, written: set[Path]
+    image: Any, result: Any, path: Path, out_dir: Path, lang: str, atlas: Any, written: set[Path], drawing: Any
 ) -> None:
     import cv2
 
@@ -128,7 +130,7 @@ def _write_annotated(
     if target.resolve() == path.resolve():
         raise MediaError(f"{path}: --out would overwrite the input itself; choose another folder")
     try:
-        ok = cv2.imwrite(str(target), annotate(image, result, lang=lang, atlas=atlas))
+        ok = cv2.imwrite(str(target), annotate(image, result, lang=lang, atlas=atlas, labels_only=drawing.labels_only))
     except cv2.error:
         ok = False
     if not ok:

@@ -1,4 +1,4 @@
-"""Helpers shared by the subcommands: the flags of the commands that run a model, OpenCV's quiet mode."""
+"""Helpers shared by the subcommands: the flags of the commands that run a model or draw, OpenCV's quiet mode."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from emolens.errors import EmolensError
 
 if TYPE_CHECKING:
     from emolens.api import RecognizerOptions
+    from emolens.render import RenderOptions
 
 log = logging.getLogger("emolens")
 BAD_ROW_HELP = (
@@ -90,6 +91,31 @@ def recognizer_options(args: argparse.Namespace, **extra: Any) -> RecognizerOpti
     if hasattr(args, "detect_every"):
         values.update(detect_every=args.detect_every, smooth=not args.no_smooth)
     return RecognizerOptions(**values, **extra)
+
+
+def add_render_args(p: argparse.ArgumentParser) -> None:
+    """The flags of every command that draws results on pictures (analyze --out, video --out, webcam), added in one
+    place; their defaults are read from `RenderOptions`, never retyped here.
+
+    Args:
+        p: the subcommand's parser.
+    """
+    from emolens.render import RenderOptions
+
+    p.add_argument(
+        "--labels-only",
+        action="store_true",
+        default=RenderOptions.labels_only,
+        help="draw each face's box and numbered label only, no probability panel beside it (the web app's "
+        "'labels only' box)",
+    )
+
+
+def render_options(args: argparse.Namespace) -> RenderOptions:
+    """`RenderOptions` from the flags `add_render_args` added."""
+    from emolens.render import RenderOptions
+
+    return RenderOptions(labels_only=args.labels_only)
 
 
 def writable_folder(folder: Path, flag: str, shown: Path | None = None) -> None:

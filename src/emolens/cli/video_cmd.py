@@ -11,7 +11,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .common import add_recognizer_args, quiet_opencv, recognizer_options, writable_file, writable_folder
+from .common import (
+    add_recognizer_args,
+    add_render_args,
+    quiet_opencv,
+    recognizer_options,
+    render_options,
+    writable_file,
+    writable_folder,
+)
 
 
 def add_parser(sub: Any) -> None:
@@ -22,6 +30,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--csv", type=Path, metavar="FILE", help="one row per face per frame")
     p.add_argument("--timeline", type=Path, metavar="DIR", help="a PNG chart of each tracked face's emotions")
     add_recognizer_args(p, video=True)
+    add_render_args(p)
     p.set_defaults(run=run)
 
 
@@ -57,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
             csv_path=args.csv,
             timeline_dir=args.timeline,
             lang=args.lang,
+            labels_only=render_options(args).labels_only,
             on_progress=on_progress,
         )
     tracks = ", ".join(map(str, report.track_ids)) or "none"

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import add_recognizer_args, quiet_opencv, recognizer_options
+from .common import add_recognizer_args, add_render_args, quiet_opencv, recognizer_options, render_options
 from .window import KEY_ESC, open_window
 
 WINDOW_TITLE = "emolens webcam"
@@ -25,6 +25,7 @@ def add_parser(sub: Any) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     p.add_argument("--camera", default="0", help="camera index, or a video file played as if live (default 0)")
     add_recognizer_args(p, video=True)
+    add_render_args(p)
     p.set_defaults(run=run)
 
 
@@ -49,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
         recognizer = Recognizer(recognizer_options(args))
         stream = recognizer.stream()
         atlas = load_label_atlas()
+        labels_only = render_options(args).labels_only
         window = open_window(WINDOW_TITLE)
         try:
             # The rate the window updates at: frames shown over the seconds they took.
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
             for frame in source:
                 result = stream.process(frame.image, frame.time_s, frame.index)
                 fps = rate.tick(time.perf_counter())
-                window.show(annotate(frame.image, result, args.lang, fps, atlas=atlas))
+                window.show(annotate(frame.image, result, args.lang, fps, atlas=atlas, labels_only=labels_only))
                 if window.poll_key(1) in QUIT_KEYS or not window.is_open:
                     return 0
             if source.error:

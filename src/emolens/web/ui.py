@@ -16,6 +16,7 @@ import pandas as pd
 
 from emolens.api import Recognizer
 from emolens.errors import EmolensError
+from emolens.render import RenderOptions
 
 from .limits import WorkPool
 from .options import WebOptions
@@ -163,7 +164,9 @@ def _photo_tab(handlers: Handlers, lang: gr.Radio, first: str) -> list[tuple[Any
         shown = gr.Image(
             label=text("emotions", first), interactive=False, elem_id="photo-output", min_width=_MIN_COLUMN_PX
         )
-    labels_only = gr.Checkbox(label=text("labels_only", first), value=False, elem_id="photo-labels-only")
+    labels_only = gr.Checkbox(
+        label=text("labels_only", first), value=RenderOptions.labels_only, elem_id="photo-labels-only"
+    )
     examples = gr.Examples(
         [[str(p)] for p in example_photos()], inputs=[photo], label=text("examples", first), elem_id="photo-examples"
     )
@@ -178,13 +181,13 @@ def _photo_tab(handlers: Handlers, lang: gr.Radio, first: str) -> list[tuple[Any
     chart = gr.Image(label=text("chart", first), interactive=False, elem_id="photo-bars", show_fullscreen_button=False)
     download = gr.File(label=text("json", first), elem_id="photo-json")
 
-    def on_photo(path: str | None, lang_code: str, no_bars: bool) -> tuple[Any, ...]:
+    def on_photo(path: str | None, lang_code: str, only_labels: bool) -> tuple[Any, ...]:
         empty = pd.DataFrame(columns=table_headers(lang_code))
         if not path:
             return None, "", empty, None, None
         try:
             image = handlers.read_upload(path)
-            out = handlers.photo(image, _name_of(path), lang_code, bars=not no_bars)
+            out = handlers.photo(image, _name_of(path), lang_code, labels_only=only_labels)
         except EmolensError as err:
             return None, _error(err, path), empty, None, None
         frame = pd.DataFrame(out.table_rows, columns=table_headers(lang_code))

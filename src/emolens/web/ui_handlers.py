@@ -26,7 +26,7 @@ from emolens.io.images import read_image
 from emolens.io.sinks import VideoSink, h264_available
 from emolens.io.sources import VideoFileSource
 from emolens.labels import display_name, display_names
-from emolens.render import annotate, face_numbers, faces_chart, load_label_atlas
+from emolens.render import RenderOptions, annotate, face_numbers, faces_chart, load_label_atlas
 from emolens.types import EMOTIONS, FrameResult
 from emolens.video import analyze_video
 
@@ -106,11 +106,13 @@ class Handlers:
         annotated = annotate(bgr, result, lang=lang, fps=fps, atlas=self.atlas)
         return cv2.cvtColor(annotated, cv2.COLOR_BGR2RGB), session, _camera_readout(result, lang, server_ms, fps)
 
-    def photo(self, image_bgr: np.ndarray, name: str, lang: str, *, bars: bool = True) -> PhotoOutput:
+    def photo(
+        self, image_bgr: np.ndarray, name: str, lang: str, *, labels_only: bool = RenderOptions.labels_only
+    ) -> PhotoOutput:
         """One photo -> the annotated picture, a row per face, one chart per face, a JSON file, a summary."""
         result = self.pool.call(self.recognizer.analyze, image_bgr)
         log.info("photo %s: %d face(s)", name, len(result.faces))
-        annotated = annotate(image_bgr, result, lang=lang, atlas=self.atlas, bars=bars)
+        annotated = annotate(image_bgr, result, lang=lang, atlas=self.atlas, labels_only=labels_only)
         rows = [
             [number, display_name(face.emotion, lang), round(face.confidence, 3), str(face.box.xyxy())]
             + [round(float(p), 3) for p in face.probs]
