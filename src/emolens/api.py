@@ -58,7 +58,7 @@ class RecognizerOptions:
             ValueError: a setting is out of range.
         """
         shared = {f.name: getattr(self, f.name) for f in fields(PipelineOptions) if hasattr(self, f.name)}
-        return PipelineOptions(**{**shared, **overrides})  # type: ignore[arg-type]
+        return PipelineOptions(**{**shared, **overrides})
 
 
 class Recognizer:
@@ -121,6 +121,7 @@ def analyze(image: np.ndarray | str | Path, **option_overrides: object) -> Frame
     unknown = sorted(set(option_overrides) - known)
     if unknown:
         raise TypeError(f"unknown option(s) {', '.join(unknown)}; RecognizerOptions has {', '.join(sorted(known))}")
+    # The ignore: the names are checked above and the values by RecognizerOptions itself.
     return Recognizer(RecognizerOptions(**option_overrides)).analyze(image)  # type: ignore[arg-type]
 
 

@@ -22,6 +22,7 @@ import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -117,13 +118,19 @@ class SourceRow:
 
         Returns:
             The row.
+
+        Raises:
+            TypeError: If track_emotion_s is not a list of [track, seconds] pairs.
+            ValueError: If a track id or a number of seconds is not a number.
         """
         fields = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in fields}
-        values["track_emotion_s"] = tuple(
-            (int(track), tuple(float(s) for s in seconds))
-            for track, seconds in values.get("track_emotion_s", ())  # type: ignore[union-attr]
-        )
+        tracks = values.get("track_emotion_s", ())
+        if not isinstance(tracks, list | tuple):
+            raise TypeError(f"track_emotion_s: expected a list, got {type(tracks).__name__}")
+        # JSON has no tuples: the pairs come back as lists.
+        values["track_emotion_s"] = tuple((int(track), tuple(float(s) for s in seconds)) for track, seconds in tracks)
+        # The ignore: the other fields are the JSON values `to_json` wrote, passed on unchecked.
         return cls(**values)  # type: ignore[arg-type]
 
 
@@ -327,13 +334,13 @@ class OutputFolder:
         return target
 
 
-def _lock_or_fail(handle: object, out_dir: Path) -> None:
+def _lock_or_fail(handle: IO[str], out_dir: Path) -> None:
     try:
         import fcntl
     except ImportError:  # not POSIX: no lock, one run per folder is then the user's care
         return
     try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # type: ignore[attr-defined]
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         raise BatchOutputError(f"{out_dir}: another emolens batch run is writing to this folder") from None
 

@@ -110,7 +110,7 @@ def run_ray(
             if problem:
                 raise RayEngineError(problem)
         pool = ActorPool(actors)
-        yield from pool.map_unordered(lambda actor, task: actor.process.remote(task), tasks)
+        yield from pool.map_unordered(lambda actor, task: actor.process.remote(task), list(tasks))
     finally:
         for actor in actors:  # their models' memory goes back to the cluster now, not when the driver exits
             ray_module.kill(actor)

@@ -6,7 +6,7 @@ import bz2
 import gzip
 import logging
 import lzma
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Literal
 
@@ -53,7 +53,8 @@ def open_text(path: Path) -> IO[str]:
     Raises:
         OSError: If the file cannot be opened (FileNotFoundError when it is missing).
     """
-    opener = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}.get(path.suffix.lower())
+    openers: dict[str, Callable[..., IO[str]]] = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}
+    opener = openers.get(path.suffix.lower())
     # surrogateescape: a byte that is not UTF-8 survives as a lone surrogate, so the row holding it can be
     # named (file and line) instead of the whole read stopping inside the decoder.
     if opener is None:
@@ -86,8 +87,8 @@ def read_fer2013_csv(path: str | Path, on_bad_row: OnBadRow = "error") -> FaceDa
     skipped: list[int] = []
     with open_text(path) as f:
         first = f.readline()
-        if _not_utf8(first):
-            raise DataFormatError(str(path), 1, _not_utf8(first))
+        if bad := _not_utf8(first):
+            raise DataFormatError(str(path), 1, bad)
         header = first.strip().lstrip("\ufeff").split(",")
         try:
             cols = {name: header.index(name) for name in ("emotion", "pixels", "Usage")}

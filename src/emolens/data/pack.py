@@ -88,7 +88,7 @@ def pack_fer(fer_csv: str | Path, ferplus_csv: str | Path | None, out: str | Pat
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp")
     with os.fdopen(fd, "wb") as f:
-        np.savez(f, **arrays)  # stored: the faces are already compressed
+        np.savez(f, allow_pickle=False, **arrays)  # stored: the faces are already compressed; no pickles
     os.replace(tmp, out)
     return PackReport(out, int(keep.sum()), out.stat().st_size, votes is not None)
 

@@ -144,7 +144,7 @@ class VideoSink(ClosesOnExit):
         if exe is not None:
             self._proc = self._start_ffmpeg(exe, suffix)
         elif suffix == ".webm":
-            self._cv_writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"VP90"), self.fps, size_px)
+            self._cv_writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter.fourcc(*"VP90"), self.fps, size_px)
             if not self._cv_writer.isOpened():
                 raise MediaError(f"{self.path}: OpenCV cannot write VP9 here; install imageio-ffmpeg")
         else:
@@ -185,9 +185,9 @@ class VideoSink(ClosesOnExit):
             image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
         if self._proc is not None:
             assert self._proc.stdin is not None
-            data = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420) if self._yuv else np.ascontiguousarray(image)
+            data = np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420) if self._yuv else image)
             try:
-                self._proc.stdin.write(memoryview(data))
+                self._proc.stdin.write(data.data)  # the array's buffer, no copy
             except BrokenPipeError as err:
                 raise MediaError(f"{self.path}: the video encoder stopped: {self._stderr_tail()}") from err
         elif self._cv_writer is not None:

@@ -96,9 +96,10 @@ class CameraSource(ClosesOnExit):
 
     def __init__(self, index: int | str | Path = 0, *, realtime: bool = True) -> None:
         self.error: str | None = None
-        self._file = not isinstance(index, int)
-        self.name = f"camera {index}" if not self._file else str(index)
-        if self._file and not Path(index).is_file():
+        file_path = None if isinstance(index, int) else Path(index)
+        self._file = file_path is not None
+        self.name = f"camera {index}" if file_path is None else str(index)
+        if file_path is not None and not file_path.is_file():
             raise MediaError(f"{index}: no such video file")
         self._cap = cv2.VideoCapture(index if isinstance(index, int) else str(index))
         ok = self._cap.isOpened()

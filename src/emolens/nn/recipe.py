@@ -209,7 +209,7 @@ def unpack_faces(pack: Path, out: Path) -> Path:
         if loaded.votes is not None:
             arrays["votes"] = loaded.votes
         tmp = out.with_suffix(".tmp.npz")
-        np.savez(tmp, **arrays)
+        np.savez(tmp, allow_pickle=False, **arrays)
         tmp.replace(out)
     return out
 

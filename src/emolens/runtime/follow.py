@@ -25,11 +25,9 @@ _MAX_SCALE_STEP = 1.15  # a face does not grow or shrink by more than this betwe
 _STILL_SHIFT_PX = 0.3  # median motions below this (in the shrunk image) are noise: the box stays
 _STILL_SCALE = 0.01  # likewise a change of spread under 1%
 _INNER = 0.15  # corners are picked this fraction of the side inside each edge: the face, not the background
-_LK_PARAMS = {
-    "winSize": (11, 11),
-    "maxLevel": 2,
-    "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.03),
-}
+_LK_WIN_SIZE_PX = (11, 11)  # Lucas-Kanade search window per pyramid level
+_LK_MAX_LEVEL = 2
+_LK_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.03)
 
 
 class BoxFollower:
@@ -102,10 +100,7 @@ class BoxFollower:
 
     def _boxes_px(self) -> list[Box]:
         width_px, height_px = self._size_px
-        return [
-            Box(*(round(v / self._scale) for v in row)).clip(width_px, height_px)  # type: ignore[arg-type]
-            for row in self._boxes
-        ]
+        return [Box(*(round(v / self._scale) for v in row)).clip(width_px, height_px) for row in self._boxes]
 
     @staticmethod
     def _corners(gray: np.ndarray, box: np.ndarray) -> np.ndarray:
@@ -127,8 +122,8 @@ class BoxFollower:
         """Points moved onto `after`, and the indices of those that track back to where they started."""
         if len(points) == 0:
             return points, np.zeros(0, np.intp)
-        moved, status, _ = cv2.calcOpticalFlowPyrLK(before, after, points, None, **_LK_PARAMS)
-        back, status_back, _ = cv2.calcOpticalFlowPyrLK(after, before, moved, None, **_LK_PARAMS)
+        moved, status = _lucas_kanade(before, after, points)
+        back, status_back = _lucas_kanade(after, before, moved)
         error = np.linalg.norm((back - points).reshape(-1, 2), axis=1)
         good = (status.ravel() == 1) & (status_back.ravel() == 1) & (error < _FB_MAX_ERROR_PX)
         return moved, np.flatnonzero(good)
@@ -151,3 +146,18 @@ def _move_box(box: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndar
     cx, cy = (box[0] + box[2]) / 2.0 + shift[0], (box[1] + box[3]) / 2.0 + shift[1]
     half_w, half_h = scale * (box[2] - box[0]) / 2.0, scale * (box[3] - box[1]) / 2.0
     return np.array([cx - half_w, cy - half_h, cx + half_w, cy + half_h])
+
+
+def _lucas_kanade(before: np.ndarray, after: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where `points` of `before` went in `after`, and a status per point (1: found)."""
+    # The ignore: OpenCV's stub requires an array for nextPts; the binding allocates the output for None.
+    moved, status, _ = cv2.calcOpticalFlowPyrLK(  # type: ignore[call-overload]
+        before,
+        after,
+        points,
+        None,
+        winSize=_LK_WIN_SIZE_PX,
+        maxLevel=_LK_MAX_LEVEL,
+        criteria=_LK_CRITERIA,
+    )
+    return np.asarray(moved), np.asarray(status)

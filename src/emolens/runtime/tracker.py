@@ -98,11 +98,12 @@ class IouTracker:
         self._tracks = kept
         self.dropped_ids = tuple(dropped)
         ids: list[int | None] = []
-        for box, track in zip(boxes, owner, strict=True):
-            if track is None:
+        for box, matched_track in zip(boxes, owner, strict=True):
+            if matched_track is None:
                 track = _Track(box, seen=0)
                 self._tracks.append(track)
             else:
+                track = matched_track
                 track.box, track.missed = box, 0
             track.seen += 1
             track.hits += int(detected)

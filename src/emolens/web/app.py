@@ -86,6 +86,7 @@ def build_app(options: WebOptions, recognizer: Recognizer | None = None) -> Fast
     rest = build_router(recognizer, pool, options)
     app.include_router(rest)
     generate_schema = app.openapi
+    # The ignore: replacing app.openapi is how FastAPI lets an app change its schema.
     app.openapi = lambda: refine_schema(generate_schema())  # type: ignore[method-assign]
     for route in [*app.routes, *rest.routes]:
         if isinstance(route, Route) and route.methods:

@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 import cv2
+import cv2.data  # a submodule: `import cv2` loads it at run time but does not declare it to type checkers
 import numpy as np
 
 from emolens.errors import ModelFileError
