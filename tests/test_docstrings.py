@@ -10,32 +10,22 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "src" / "emolens"
 
-# Modules held to the rule, as paths under src/emolens. A glob covers a whole package.
-# Extend this list as modules are brought up to standard; the goal is "**/*.py".
-CHECKED_MODULES: tuple[str, ...] = (
-    "data/*.py",
-    "evaluate/*.py",
-    "reports.py",
-    "preprocess.py",
-    "labels.py",
-    "errors.py",
-    "modelmeta.py",
-    "nn/models.py",
-    "nn/checkpoint.py",
-    "io/sinks.py",
-    "io/inputs.py",
-    "cli/tables.py",
-    "cli/progress.py",
-    "batch/*.py",
-    "cli/batch_cmd.py",
-    "runtime/follow.py",
-    "runtime/tracker.py",
-    "io/read_ahead.py",
-    "nn/budget.py",
-    "nn/recipe.py",
-    "recipe.py",
-    "cli/recipe_cmd.py",
-    "video.py",
+# Modules held to the rule, as globs under src/emolens: every module of the package...
+CHECKED_MODULES: tuple[str, ...] = ("**/*.py",)
+# ...but these, still to be brought up to standard (house issue #19, item 6); the goal is an empty tuple.
+NOT_YET_CHECKED: tuple[str, ...] = (
+    "cli/__init__.py",
+    "cli/analyze_cmd.py",
+    "cli/common.py",
+    "cli/eval_cmd.py",
+    "cli/export_cmd.py",
+    "cli/serve_cmd.py",
+    "cli/train_cmd.py",
+    "cli/video_cmd.py",
+    "cli/webcam_cmd.py",
+    "cli/window.py",
+    "web/*.py",
+    "nn/train.py",
 )
 
 # Parameters that never need an Args entry.
@@ -50,6 +40,10 @@ def _checked_files() -> list[Path]:
         matched = sorted(PACKAGE_DIR.glob(pattern))
         assert matched, f"CHECKED_MODULES entry {pattern!r} matches no file under {PACKAGE_DIR}"
         files.update(matched)
+    for pattern in NOT_YET_CHECKED:
+        matched = sorted(PACKAGE_DIR.glob(pattern))
+        assert matched, f"NOT_YET_CHECKED entry {pattern!r} matches no file under {PACKAGE_DIR}"
+        files.difference_update(matched)
     return sorted(files)
 
 

@@ -54,7 +54,14 @@ class RecognizerOptions:
     def pipeline_options(self, **overrides: object) -> PipelineOptions:
         """The per-frame settings among these options, as the pipeline takes them; `overrides` win.
 
+        Args:
+            **overrides: PipelineOptions fields to set otherwise for this use (a stream's `smooth`, say).
+
+        Returns:
+            A new PipelineOptions.
+
         Raises:
+            TypeError: an override names no PipelineOptions field.
             ValueError: a setting is out of range.
         """
         shared = {f.name: getattr(self, f.name) for f in fields(PipelineOptions) if hasattr(self, f.name)}
@@ -73,6 +80,7 @@ class Recognizer:
 
     @property
     def model_path(self) -> Path:
+        """The .onnx file loaded: a shipped model's resolved path, or the path given."""
         return self.classifier.path
 
     @property
@@ -81,7 +89,19 @@ class Recognizer:
         return describe_detector(self.detector.name)
 
     def analyze(self, image: np.ndarray | str | Path) -> FrameResult:
-        """Faces and emotions in one image (BGR array or a file). No tracking or smoothing: each call stands alone."""
+        """Faces and emotions in one image (BGR array or a file). No tracking or smoothing: each call stands alone.
+
+        Args:
+            image: a BGR (or BGRA, or grayscale) uint8 array, or the path of an image file.
+
+        Returns:
+            The faces found with their probabilities, as frame 0 at time 0.0.
+
+        Raises:
+            MediaError: If a file cannot be read or decoded, or is over the default size limits.
+            TypeError: If `image` is neither an array nor a path.
+            ValueError: If the array is empty or not an image's shape.
+        """
         pixels = read_image(image) if isinstance(image, (str, Path)) else _check_array(image)
         detections, probs = detect_and_classify(
             self.detector, self.classifier, pixels, self.options.crop_margin, self.options.whole_image
@@ -90,7 +110,13 @@ class Recognizer:
 
     def stream(self, *, smooth: bool | None = None) -> VideoStream:
         """A video stream with its own tracker and smoother; it shares this recognizer's model.
-        `smooth` overrides the options' choice for this stream only."""
+
+        Args:
+            smooth: overrides the options' choice for this stream only; None keeps it.
+
+        Returns:
+            A new stream, starting at frame 0 with no tracks.
+        """
         return VideoStream(self, smooth=self.options.smooth if smooth is None else smooth)
 
 
@@ -103,10 +129,24 @@ class VideoStream:
         )
 
     def process(self, image: np.ndarray, time_s: float, frame_index: int | None = None) -> FrameResult:
-        """One frame; `frame_index` defaults to the count of frames processed before it."""
+        """One frame: detect faces (every `detect_every` frames; follow them in between), track, classify, smooth.
+
+        Args:
+            image: the frame, a BGR (or BGRA, or grayscale) uint8 array.
+            time_s: its timestamp, copied into the result.
+            frame_index: its index; defaults to the count of frames processed before it.
+
+        Returns:
+            The frame's confirmed faces (a new face shows once seen on `min_hits` frames), each with its track id.
+
+        Raises:
+            TypeError: If `image` is not an array.
+            ValueError: If the array is empty or not an image's shape.
+        """
         return self._pipeline.process(_check_array(image), time_s=time_s, frame_index=frame_index)
 
     def reset(self) -> None:
+        """Start a new video: tracks and smoothing history are forgotten (ids keep counting up, never reused)."""
         self._pipeline.reset()
 
     @property
@@ -116,7 +156,21 @@ class VideoStream:
 
 
 def analyze(image: np.ndarray | str | Path, **option_overrides: object) -> FrameResult:
-    """One image, one call: loads the model each time (use a Recognizer for many images)."""
+    """One image, one call: loads the model each time (use a Recognizer for many images).
+
+    Args:
+        image: a BGR (or BGRA, or grayscale) uint8 array, or the path of an image file.
+        **option_overrides: RecognizerOptions fields, e.g. detector="haar" or whole_image=True.
+
+    Returns:
+        The faces found and their emotion probabilities.
+
+    Raises:
+        TypeError: If an option is not a RecognizerOptions field, or `image` is neither an array nor a path.
+        ValueError: If an option is out of range, or the array is not an image.
+        MediaError: If a file cannot be read or decoded.
+        ModelFileError: If the model cannot be found or loaded.
+    """
     known = {f.name for f in fields(RecognizerOptions)}
     unknown = sorted(set(option_overrides) - known)
     if unknown:

@@ -21,7 +21,14 @@ class FrameRate:
         self._times_s: deque[float] = deque(maxlen=window_frames)
 
     def tick(self, now_s: float) -> float | None:
-        """Record a frame shown at `now_s` (monotonic seconds); returns the rate so far."""
+        """Record a frame shown at `now_s`.
+
+        Args:
+            now_s: when the frame was shown, in seconds of a monotonic clock (time.monotonic()).
+
+        Returns:
+            The rate so far, as `fps` gives it: None until the window spans some time.
+        """
         self._times_s.append(now_s)
         return self.fps
 

@@ -14,14 +14,29 @@ CROP_SIDE_PX = 96
 
 
 def video_input_hint(path: str | Path) -> str | None:
-    """`use emolens video` for a path that names a video file, else None."""
+    """`use emolens video` for a path that names a video file, else None.
+
+    Args:
+        path: an input handed to `emolens analyze`; only its suffix is looked at (the file is not opened).
+
+    Returns:
+        The one-line hint, or None when the suffix is not a video container's.
+    """
     if Path(path).suffix.lower() in VIDEO_SUFFIXES:
         return f"this is a video: use `emolens video {path}`"
     return None
 
 
 def no_face_hint(height_px: int, width_px: int) -> str | None:
-    """`use --whole-image` when no face was found in an image the size of a face crop, else None."""
+    """`use --whole-image` when no face was found in an image the size of a face crop, else None.
+
+    Args:
+        height_px: the image's height.
+        width_px: the image's width.
+
+    Returns:
+        The one-line hint when both sides are at most CROP_SIDE_PX, else None.
+    """
     if height_px <= CROP_SIDE_PX and width_px <= CROP_SIDE_PX:
         return (
             f"a {width_px}x{height_px} image is too small to find a face in; "

@@ -53,6 +53,18 @@ class LabelAtlas:
     entries: Mapping[str, tuple[int, int, int, int]]
 
     def name_mask(self, emotion: str, lang: str) -> np.ndarray:
+        """The glyphs of one display name at the atlas's own size.
+
+        Args:
+            emotion: one of EMOTIONS.
+            lang: one of LANGUAGES.
+
+        Returns:
+            A view into the atlas (uint8, 255 = ink); do not write to it.
+
+        Raises:
+            ValueError: If the atlas has no entry for this emotion in this language.
+        """
         try:
             x, y, w, h = self.entries[f"{lang}:{emotion}"]
         except KeyError:
@@ -62,13 +74,33 @@ class LabelAtlas:
         return self.mask[y : y + h, x : x + w]
 
     def scaled(self, emotion: str, lang: str, height_px: int) -> np.ndarray:
+        """One display name resized to a line height, its aspect ratio kept.
+
+        Args:
+            emotion: one of EMOTIONS.
+            lang: one of LANGUAGES.
+            height_px: the height wanted.
+
+        Returns:
+            A new uint8 mask (255 = ink), `height_px` tall and at least 1 pixel wide.
+
+        Raises:
+            ValueError: If the atlas has no entry for this emotion in this language.
+        """
         glyphs = self.name_mask(emotion, lang)
         width_px = max(1, round(glyphs.shape[1] * height_px / glyphs.shape[0]))
         return cv2.resize(glyphs, (width_px, height_px), interpolation=cv2.INTER_AREA)
 
 
 def load_label_atlas() -> LabelAtlas:
-    """Read the atlas shipped in emolens/assets."""
+    """Read the atlas shipped in emolens/assets (text in every language without a font at run time).
+
+    Returns:
+        The atlas; callers that draw many frames load it once and pass it on.
+
+    Raises:
+        EmolensError: If labels.png or labels.json is missing, unreadable or not what it should be.
+    """
     assets = resources.files("emolens") / "assets"
     try:
         data = np.frombuffer((assets / "labels.png").read_bytes(), np.uint8)
@@ -95,7 +127,24 @@ def annotate(
     `lang` and its confidence; unless `labels_only`, its 7 probabilities in a panel beside the box wherever
     one fits without covering another face or label (else none: the label says the most); `fps` in the
     top-left corner when given. Text and line sizes grow with the image, so a 6000x4000 photo reads
-    as well as a 640x360 frame."""
+    as well as a 640x360 frame.
+
+    Args:
+        image: the frame, BGR or BGRA uint8 or grayscale (others are clipped to 0..255); it is not changed.
+        result: the faces found in it.
+        lang: the language of the emotion names (LANGUAGES).
+        fps: a frame rate to show, or None.
+        atlas: the label atlas; None loads it (pass one in when drawing many frames).
+        bars: whether to draw each face's probability panel.
+
+    Returns:
+        A new BGR uint8 image of the same size.
+
+    Raises:
+        ValueError: If the image has an unsupported shape, or there are faces and `lang` is not one of
+            LANGUAGES.
+        EmolensError: If `atlas` is None and the shipped atlas cannot be read.
+    """
     atlas = atlas or load_label_atlas()
     out = _as_bgr(image)
     height_px, width_px = out.shape[:2]
@@ -116,13 +165,28 @@ def annotate(
 
 
 def label_height_px(height_px: int, width_px: int) -> int:
-    """Height of a face's label on an image of this size: 1/22 of the shorter side, at least 16 px."""
+    """Height of a face's label on an image of this size: 1/22 of the shorter side, at least 16 px.
+
+    Args:
+        height_px: the image's height.
+        width_px: the image's width.
+
+    Returns:
+        The label height in pixels.
+    """
     return max(16, round(min(height_px, width_px) / 22))
 
 
 def face_numbers(result: FrameResult) -> list[int]:
     """The number each face carries on the picture, in tables and in charts: its track id in a video,
-    else its place in `result.faces` counting from 1."""
+    else its place in `result.faces` counting from 1.
+
+    Args:
+        result: the frame's faces.
+
+    Returns:
+        One number per face, in the order of `result.faces`.
+    """
     return [face.track_id if face.track_id is not None else i for i, face in enumerate(result.faces, start=1)]
 
 
@@ -229,7 +293,20 @@ def faces_chart(
     result: FrameResult, lang: str = "en", *, atlas: LabelAtlas | None = None, width_px: int = 960
 ) -> np.ndarray:
     """A BGR chart with one small panel per face, numbered as on the picture (`face_numbers`): seven
-    horizontal bars, each with its localised name and percentage. Three panels to a row."""
+    horizontal bars, each with its localised name and percentage. Three panels to a row.
+
+    Args:
+        result: the faces to chart.
+        lang: the language of the emotion names (LANGUAGES).
+        atlas: the label atlas; None loads it.
+        width_px: the chart's width; its height follows from the number of rows.
+
+    Returns:
+        A new BGR uint8 image (one blank row of panels when there is no face).
+
+    Raises:
+        ValueError: If `lang` is not one of LANGUAGES.
+    """
     atlas = atlas or load_label_atlas()
     columns = max(1, min(3, len(result.faces)))
     cell_w = width_px // columns
@@ -268,7 +345,21 @@ def timeline_image(
     size_px: tuple[int, int] = (960, 360),
 ) -> np.ndarray:
     """A BGR chart of one track's 7 probabilities over time (x: time_s, y: probability 0..1), with a
-    strip of the top emotion per frame above it and a legend. Frames where the track is absent leave gaps."""
+    strip of the top emotion per frame above it and a legend. Frames where the track is absent leave gaps.
+
+    Args:
+        results: a video's frames, in order; their time_s span sets the x axis.
+        track_id: the track to chart (`track_ids` lists them).
+        lang: the language of the legend (LANGUAGES).
+        atlas: the label atlas; None loads it.
+        size_px: (width, height) of the chart.
+
+    Returns:
+        A new BGR uint8 image; it says "no data for this track" when the track occurs in no frame.
+
+    Raises:
+        ValueError: If `lang` is not one of LANGUAGES.
+    """
     atlas = atlas or load_label_atlas()
     width_px, height_px = size_px
     legend_w, margin, strip_px = 150, 36, 14
@@ -334,7 +425,14 @@ def timeline_image(
 
 
 def track_ids(results: Sequence[FrameResult]) -> list[int]:
-    """Every track id that occurs in `results`, ascending."""
+    """Every track id that occurs in `results`, ascending.
+
+    Args:
+        results: a video's frames.
+
+    Returns:
+        The distinct track ids; empty for a photo or a video without confirmed tracks.
+    """
     return sorted({f.track_id for r in results for f in r.faces if f.track_id is not None})
 
 

@@ -9,7 +9,14 @@ _Self = TypeVar("_Self", bound="ClosesOnExit")
 
 
 class ClosesOnExit:
+    """Base of the sources and sinks: `with` calls `close` on the way out, an exception or not."""
+
     def close(self) -> None:
+        """Release what the object holds (files, processes, devices); each subclass says what.
+
+        Raises:
+            NotImplementedError: Always, here: every subclass defines its own.
+        """
         raise NotImplementedError
 
     def __enter__(self: _Self) -> _Self:

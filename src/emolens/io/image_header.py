@@ -26,11 +26,19 @@ class ImageHeader:
 
     @property
     def pixels(self) -> int:
+        """Width times height: what the decoder will allocate, per channel, before any limit can act."""
         return self.width_px * self.height_px
 
 
 def image_format(head: bytes) -> str | None:
-    """The image format that `head` starts with, by signature alone; None if none emolens reads."""
+    """The image format that `head` starts with, by signature alone; None if none emolens reads.
+
+    Args:
+        head: the first bytes of the file; 12 are enough for every signature.
+
+    Returns:
+        "JPEG", "PNG", "WebP", "BMP", "TIFF", "GIF" or "PNM", or None.
+    """
     if head.startswith(b"\xff\xd8\xff"):
         return "JPEG"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -49,8 +57,16 @@ def image_format(head: bytes) -> str | None:
 
 
 def read_header(data: bytes) -> ImageHeader | None:
-    """The format and declared size of the image whose bytes begin with `data`; None when the format is
-    unknown or its header is damaged. Needs at most the first HEAD_BYTES for all formats but JPEG."""
+    """The format and declared size of the image whose bytes begin with `data`, without decoding it.
+
+    Args:
+        data: the file's bytes, or its start: at most the first HEAD_BYTES are needed for all formats but
+            JPEG, whose size may come after long metadata segments.
+
+    Returns:
+        The header, or None when the format is unknown, the header is damaged or cut short, or it declares a
+        zero or negative size.
+    """
     kind = image_format(data)
     try:
         size = _SIZE_READERS[kind](data) if kind else None

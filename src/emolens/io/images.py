@@ -62,7 +62,22 @@ def read_image(
 
 
 def read_regular_file(path: str | Path, max_file_bytes: int) -> bytes:
-    """The bytes of `path` if it is a regular file of at most `max_file_bytes`; MediaError naming it otherwise."""
+    """The bytes of `path` if it is a regular file of at most `max_file_bytes`; MediaError naming it otherwise.
+
+    The size is checked on the open descriptor, and the read stops one byte past the limit, so neither a
+    FIFO nor a file that grows while read can make it wait or read without bound.
+
+    Args:
+        path: the file to read.
+        max_file_bytes: the largest size accepted.
+
+    Returns:
+        The whole file.
+
+    Raises:
+        InputTooLargeError: the file is over `max_file_bytes`, or grew past it while read (a MediaError).
+        MediaError: naming `path`, when it is missing, a directory, not a regular file, or unreadable.
+    """
     path = Path(path)
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer; the fstat below refuses it anyway.
@@ -97,6 +112,11 @@ def read_regular_file(path: str | Path, max_file_bytes: int) -> bytes:
 def check_image_header(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
     """Refuse `data` unless its header names a format we read and at most `max_pixels` pixels.
 
+    Args:
+        data: the file's bytes (its first HEAD_BYTES suffice for all formats but JPEG).
+        name: what the error messages call the input (a path, or an upload's file name).
+        max_pixels: the largest width x height accepted.
+
     Raises:
         InputTooLargeError: the header declares more than `max_pixels`.
         MediaError: empty data, or not an image format emolens reads.
@@ -114,7 +134,22 @@ def check_image_header(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIX
 
 
 def decode_image(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Like read_image, for bytes already in memory (an upload); `name` is used in error messages."""
+    """Like read_image, for bytes already in memory (an upload).
+
+    Args:
+        data: the encoded image.
+        name: what the error messages call the input (a path, or an upload's file name).
+        max_pixels: the largest width x height accepted, checked on the header before decoding and on the
+            decoded image after.
+
+    Returns:
+        The image as a contiguous BGR uint8 array (EXIF orientation applied to JPEGs).
+
+    Raises:
+        InputTooLargeError: over `max_pixels` (a MediaError).
+        MediaError: naming `name`, when the data is empty, not a format emolens reads, a truncated JPEG, or
+            does not decode.
+    """
     check_image_header(data, name, max_pixels)
     is_jpeg = data.startswith(_JPEG_SOI)
     if is_jpeg and not _jpeg_complete(data):

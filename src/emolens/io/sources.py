@@ -58,6 +58,7 @@ class VideoFileSource(ClosesOnExit):
         self._truncation = _iso_bmff_truncation(self.path)
 
     def close(self) -> None:
+        """Release the decoder; iterating afterwards yields no more frames."""
         self._cap.release()
 
     def __iter__(self) -> Iterator[Frame]:
@@ -118,6 +119,7 @@ class CameraSource(ClosesOnExit):
         self._pace = realtime and self._file and self.fps > 0
 
     def close(self) -> None:
+        """Release the camera (or the file standing in for one), so another program may open it."""
         self._cap.release()
 
     def __iter__(self) -> Iterator[Frame]:

@@ -14,6 +14,14 @@ import torch.nn.functional as F
 
 @dataclass(frozen=True)
 class AugmentConfig:
+    """How strongly `augment` distorts each face; every range is drawn uniformly, per sample.
+
+    rotation_deg: largest rotation either way. shift_frac: largest shift, as a fraction of the side.
+    zoom_frac: scale drawn from [1 - zoom_frac, 1 + zoom_frac]. hflip_p: chance of a mirror image.
+    brightness, contrast: offset and gain ranges (see the comments). erase_p: chance that one rectangle of 10-50%
+    of each side is set to 0. blur_p, blur_sigma_max_px: chance of a Gaussian blur, and its largest sigma.
+    """
+
     rotation_deg: float = 10.0
     shift_frac: float = 0.1
     zoom_frac: float = 0.1
@@ -27,7 +35,16 @@ class AugmentConfig:
 
 
 def augment(x: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Random rotation, shift, zoom, horizontal flip, blur, brightness/contrast and erasing, per sample."""
+    """Random rotation, shift, zoom, horizontal flip, blur, brightness/contrast and erasing, per sample.
+
+    Args:
+        x: the batch, (N, 1, H, W) float, standardised by `emolens.preprocess`.
+        cfg: the strength of each distortion; a 0 turns blur or erasing off.
+        generator: the random source, for repeatable draws; None uses torch's global one.
+
+    Returns:
+        A new tensor of x's shape, on x's device; x is left as it is.
+    """
     n = x.shape[0]
     dev = x.device
 
@@ -73,7 +90,16 @@ def augment(x: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator | No
 
 
 def gaussian_blur(x: torch.Tensor, sigma_px: torch.Tensor, radius_px: int = 4) -> torch.Tensor:
-    """Blur each image of (N, 1, H, W) with its own Gaussian sigma; sigma 0 leaves the image as it is."""
+    """Blur each image of (N, 1, H, W) with its own Gaussian sigma; sigma 0 leaves the image as it is.
+
+    Args:
+        x: the batch, (N, C, H, W).
+        sigma_px: one sigma per image, (N,), in pixels.
+        radius_px: the kernel reaches this far each way (9 taps at 4): enough for sigmas up to about 2.
+
+    Returns:
+        The blurred batch, x's shape; borders are blurred with replicated edge pixels.
+    """
     n, c, h, w = x.shape
     offsets = torch.arange(-radius_px, radius_px + 1, device=x.device, dtype=x.dtype)
     s = sigma_px.to(x.dtype).clamp_min(1e-3).view(n, 1)
@@ -90,7 +116,17 @@ def gaussian_blur(x: torch.Tensor, sigma_px: torch.Tensor, radius_px: int = 4) -
 
 
 def mixup(x: torch.Tensor, y: torch.Tensor, perm: torch.Tensor, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Blend each face with its partner `x[perm]`, and the targets (N, 7) in the same proportion `lam`."""
+    """Blend each face with its partner `x[perm]`, and the targets (N, 7) in the same proportion `lam`.
+
+    Args:
+        x: the batch of faces, (N, 1, H, W).
+        y: their target distributions, (N, 7).
+        perm: a permutation of range(N): face i is blended with face perm[i].
+        lam: the weight of each face's own image and target, in [0, 1].
+
+    Returns:
+        The blended faces and the blended targets.
+    """
     return lam * x + (1 - lam) * x[perm], lam * y + (1 - lam) * y[perm]
 
 
@@ -100,7 +136,18 @@ def cutmix(
     """Paste one rectangle of the partner faces `x[perm]` into every face (Yun et al. 2019).
 
     The rectangle covers about 1 - `lam` of the image, centred at `center_frac` (y, x in [0, 1]) and clipped
-    at the borders; the targets mix in proportion to the area actually pasted."""
+    at the borders; the targets mix in proportion to the area actually pasted.
+
+    Args:
+        x: the batch of faces, (N, 1, H, W).
+        y: their target distributions, (N, 7).
+        perm: a permutation of range(N): face i receives a rectangle of face perm[i].
+        lam: about the fraction of each face left as it is, in [0, 1].
+        center_frac: the rectangle's centre, (y, x) as fractions of height and width.
+
+    Returns:
+        The pasted faces (a copy; x is left as it is) and the mixed targets.
+    """
     h, w = x.shape[-2:]
     cut = math.sqrt(1.0 - lam)
     cy, cx = round(center_frac[0] * h), round(center_frac[1] * w)

@@ -29,6 +29,8 @@ ExportTta = Literal["none", "flip"]
 
 @dataclass(frozen=True)
 class ExportReport:
+    """What `export_onnx` wrote: the file, its size, and how far onnxruntime's output strays from torch's."""
+
     path: Path
     max_abs_diff: float  # softmax probabilities, onnxruntime vs torch, on random inputs
     size_bytes: int
@@ -68,6 +70,20 @@ class _Ensemble(nn.Module):
 
 
 def metadata_for(state: dict[str, Any], temperature: float, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The metadata an exported model carries, so the runtime can check labels and preprocessing against it.
+
+    Args:
+        state: the checkpoint dict (`load_checkpoint`): its config names the architecture; its best epoch and
+            PublicTest accuracy are recorded.
+        temperature: the calibration temperature baked into the graph.
+        extra: further keys; they override the ones computed here.
+
+    Returns:
+        Key (`modelmeta` names) -> string value, as ONNX metadata_props holds them.
+
+    Raises:
+        KeyError: If the checkpoint has no config or its config names no model.
+    """
     cfg = state["config"]
     meta = {
         meta_keys.LABELS: json.dumps(list(EMOTIONS)),
@@ -116,7 +132,26 @@ def export_onnx(
     parity_samples: int = 64,
     tta: ExportTta = "none",
 ) -> ExportReport:
-    """One checkpoint -> its model with softmax; several checkpoints or tta="flip" -> one averaging graph."""
+    """One checkpoint -> its model with softmax; several checkpoints or tta="flip" -> one averaging graph.
+
+    The file is checked after writing: onnx's checker, then onnxruntime against torch on random inputs.
+
+    Args:
+        checkpoint: one checkpoint, or several to average as an ensemble.
+        out: the .onnx file to write; its folder is created.
+        temperature: logits (or, for an ensemble, log mean probabilities) are divided by it before the softmax.
+        extra_metadata: keys added to (and overriding) the computed metadata.
+        parity_samples: random inputs the onnxruntime-vs-torch comparison runs on.
+        tta: "flip" also averages each face's mirror image, inside the graph.
+
+    Returns:
+        The written path, its size and the largest probability difference from torch (compare with
+        PARITY_TOLERANCE).
+
+    Raises:
+        ValueError: If tta is unknown, no checkpoint is given, or a checkpoint names an unknown architecture.
+        ModelFileError: If a checkpoint is missing or unreadable.
+    """
     import onnx
     import onnxruntime as ort
 
@@ -168,6 +203,8 @@ QUANTIZED_OPS = ["Conv", "Gemm", "MatMul", "Add", "Relu", "GlobalAveragePool", "
 
 @dataclass(frozen=True)
 class QuantizeReport:
+    """What `quantize_int8` wrote, and how closely the int8 model follows the float one on the check faces."""
+
     path: Path
     size_bytes: int
     top1_agreement: float  # share of check inputs where int8 and float32 pick the same emotion
@@ -182,6 +219,16 @@ def quantize_int8(
     `calibration` (N, 1, 48, 48): preprocessed Training faces that set the activation ranges; `check`: other
     preprocessed faces (PublicTest) on which the int8 model is compared with the float one. The float model's
     metadata is carried over. Why: int8 convolutions run about 3x faster on CPUs with VNNI.
+
+    Args:
+        float_model: the exported float32 .onnx file.
+        out: the int8 .onnx file to write.
+        calibration: preprocessed faces, float (N, 1, 48, 48), that set the activation ranges.
+        check: other preprocessed faces, float32 (M, 1, 48, 48), to compare the two models on.
+
+    Returns:
+        The written path, its size, the share of check faces on which both models pick the same emotion, and
+        their largest probability difference.
     """
     import onnx
     import onnxruntime as ort

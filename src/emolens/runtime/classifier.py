@@ -50,7 +50,14 @@ class EmotionClassifier:
         self.metadata: dict[str, str] = dict(meta)
 
     def predict(self, crops: Sequence[np.ndarray]) -> np.ndarray:
-        """Crops (any size, gray/BGR/BGRA, uint8/uint16) -> float32 (N, 7), each row summing to 1."""
+        """Crops (any size, gray/BGR/BGRA, uint8/uint16) -> float32 (N, 7), each row summing to 1.
+
+        Args:
+            crops: face crops; each is preprocessed (gray, 48x48, standardised) the way training was.
+
+        Returns:
+            One probability row per crop, in EMOTIONS order; (0, 7) for no crops.
+        """
         if len(crops) == 0:
             return np.zeros((0, len(EMOTIONS)), np.float32)
         return self.predict_batch(preprocess_faces(crops))

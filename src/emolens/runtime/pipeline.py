@@ -63,12 +63,31 @@ class PipelineOptions:
 def detect_and_classify(
     detector: FaceDetector, classifier: EmotionClassifier, image: np.ndarray, crop_margin: float, whole_image: bool
 ) -> tuple[list[Detection], np.ndarray]:
-    """Stateless: the detections of one image and their (N, 7) probabilities, from one classifier call."""
+    """Stateless: the detections of one image and their (N, 7) probabilities, from one classifier call.
+
+    Args:
+        detector: finds the faces (unused with `whole_image`).
+        classifier: the emotion model.
+        image: a BGR uint8 array.
+        crop_margin: how much context around each box the crop keeps (see `crop_face`).
+        whole_image: the image is already a face crop: classify it whole, without detection.
+
+    Returns:
+        The detections and their probabilities, row i for detection i.
+    """
     detections = whole_image_detection(image) if whole_image else detector.detect(image)
     return detections, classify_detections(classifier, image, detections, detector.crop, crop_margin, whole_image)
 
 
 def whole_image_detection(image: np.ndarray) -> list[Detection]:
+    """The image itself as the one face, for input that is already a face crop (`whole_image`).
+
+    Args:
+        image: the crop.
+
+    Returns:
+        One detection whose box covers the whole image, with no score.
+    """
     return [Detection(Box(0, 0, image.shape[1], image.shape[0]))]
 
 
@@ -80,7 +99,19 @@ def classify_detections(
     crop_margin: float,
     whole_image: bool,
 ) -> np.ndarray:
-    """(N, 7) probabilities of the detections' faces, each cropped as `mapping` says, in one classifier call."""
+    """(N, 7) probabilities of the detections' faces, each cropped as `mapping` says, in one classifier call.
+
+    Args:
+        classifier: the emotion model.
+        image: the frame the detections were found in.
+        detections: the faces to classify.
+        mapping: how this detector's boxes become square crops (the detector's `crop`).
+        crop_margin: how much context around each box the crop keeps.
+        whole_image: classify the image itself as the one face; `detections` is then ignored.
+
+    Returns:
+        float32 probabilities, one row per face; (0, 7) when there is none.
+    """
     crops = [image] if whole_image else [crop_face(image, d, mapping, crop_margin) for d in detections]
     return classifier.predict(crops)
 
@@ -88,7 +119,19 @@ def classify_detections(
 def face_results(
     detections: Sequence[Detection], probs: np.ndarray, track_ids: Sequence[int | None] | None = None
 ) -> tuple[FaceResult, ...]:
-    """The one place a FaceResult is assembled: a detection, its probability row and (video) its track id."""
+    """The one place a FaceResult is assembled: a detection, its probability row and (video) its track id.
+
+    Args:
+        detections: the faces.
+        probs: their probabilities, one row each.
+        track_ids: their track ids (video); None for a photo, where no face has one.
+
+    Returns:
+        One FaceResult per detection, in order.
+
+    Raises:
+        ValueError: If the three sequences differ in length.
+    """
     ids = track_ids if track_ids is not None else [None] * len(detections)
     return tuple(
         FaceResult(box=d.box, probs=tuple(float(p) for p in row), score=d.score, track_id=track_id)
@@ -122,6 +165,16 @@ class FramePipeline:
         self.stage_seconds: dict[str, float] = dict.fromkeys(PIPELINE_STAGES, 0.0)
 
     def process(self, image: np.ndarray, time_s: float = 0.0, frame_index: int | None = None) -> FrameResult:
+        """The next frame of the stream: detect or follow, track, classify the confirmed faces, smooth.
+
+        Args:
+            image: the frame, a BGR uint8 array.
+            time_s: its timestamp, copied into the result.
+            frame_index: its index; defaults to the count of frames processed before it.
+
+        Returns:
+            The confirmed faces of this frame with their track ids and (smoothed) probabilities.
+        """
         opts = self.options
         spent = self.stage_seconds
         t0 = time.perf_counter()

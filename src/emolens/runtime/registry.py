@@ -14,7 +14,17 @@ DEFAULT_MODEL = "fast"
 
 
 def model_path(name_or_path: str | Path = DEFAULT_MODEL) -> Path:
-    """ "fast" or "accurate" -> the packaged models/emolens-<name>.onnx; a path -> that path, which must exist."""
+    """ "fast" or "accurate" -> the packaged models/emolens-<name>.onnx; a path -> that path, which must exist.
+
+    Args:
+        name_or_path: one of SHIPPED_MODELS, or the path of an .onnx file.
+
+    Returns:
+        The model file's path.
+
+    Raises:
+        ModelFileError: If the file does not exist (a shipped one missing means a broken installation).
+    """
     if isinstance(name_or_path, str) and name_or_path in SHIPPED_MODELS:
         path = Path(str(resources.files("emolens") / "models" / f"emolens-{name_or_path}.onnx"))
         if not path.is_file():

@@ -18,7 +18,11 @@ DETECTORS: tuple[str, ...] = ("auto", "cnn", "haar")
 
 
 def cnn_available() -> bool:
-    """Whether the CNN detector's package is installed and loads on this platform."""
+    """Whether the CNN detector's package is installed and loads on this platform.
+
+    Returns:
+        True when yuface imports; False when it is missing or its native library fails to load.
+    """
     from emolens.runtime.detectors import cnn
 
     try:
@@ -31,6 +35,12 @@ def cnn_available() -> bool:
 def resolve_detector(name: str) -> str:
     """The detector that `name` runs: "auto" becomes "cnn" where its package loads, "haar" otherwise.
 
+    Args:
+        name: one of DETECTORS.
+
+    Returns:
+        "cnn" or "haar".
+
     Raises:
         ValueError: a name not in DETECTORS.
     """
@@ -42,7 +52,17 @@ def resolve_detector(name: str) -> str:
 
 
 def describe_detector(name: str) -> str:
-    """A line for --version, /healthz and the web page: which detector `name` runs and where it comes from."""
+    """A line for --version, /healthz and the web page: which detector `name` runs and where it comes from.
+
+    Args:
+        name: one of DETECTORS; "auto" is resolved first.
+
+    Returns:
+        E.g. "cnn (libfacedetection, yuface 2023.5.1)" or "haar (OpenCV 4.x frontal-face cascade)".
+
+    Raises:
+        ValueError: If `name` is not in DETECTORS.
+    """
     import cv2
 
     from emolens.runtime.detectors import cnn
@@ -58,6 +78,16 @@ def make_detector(
 ) -> FaceDetector:
     """A detector by name (see DETECTORS). `min_score` applies to detectors with a confidence (the CNN); Haar has
     none and ignores it.
+
+    Args:
+        name: one of DETECTORS.
+        min_face_px: faces smaller than this are not reported.
+        max_side_px: images are shrunk to this longest side before detection, never so far that a
+            `min_face_px` face would be lost.
+        min_score: the CNN's confidence below which a face is dropped, in [0, 1].
+
+    Returns:
+        The detector; it may be shared between threads.
 
     Raises:
         ValueError: an unknown name or a setting out of range.

@@ -32,7 +32,15 @@ class CropMapping:
             raise ValueError(f"side_scale must be positive, got {self.side_scale}")
 
     def square(self, box: Box, margin: float = 0.0) -> tuple[int, int, int]:
-        """(x1, y1, side) of the crop in pixels; `margin` x the side is added on each side beyond the mapping."""
+        """(x1, y1, side) of the crop in pixels; `margin` x the side is added on each side beyond the mapping.
+
+        Args:
+            box: the detector's box.
+            margin: extra context per side, as a fraction of the mapped side (0: the mapping alone).
+
+        Returns:
+            The square's top-left corner and side; it may reach past the image's edges.
+        """
         box_side = max(box.width, box.height)
         side = box_side * self.side_scale * (1.0 + 2.0 * margin)
         cx = (box.x1 + box.x2) / 2.0 + self.shift_x * box_side
@@ -47,13 +55,29 @@ class FaceDetector(Protocol):
     crop: CropMapping
 
     def detect(self, image_bgr: np.ndarray) -> list[Detection]:
-        """Faces in a BGR (or gray, BGRA, 16-bit) image, boxes in its pixels and clipped to it, left to right."""
+        """Faces in a BGR (or gray, BGRA, 16-bit) image, boxes in its pixels and clipped to it, left to right.
+
+        Args:
+            image_bgr: the image, at its own size (the detector shrinks it as it needs).
+
+        Returns:
+            One detection per face found; empty when there is none.
+        """
         ...
 
 
 def crop_face(image: np.ndarray, detection: Detection, mapping: CropMapping, margin: float = 0.0) -> np.ndarray:
     """The square `mapping` draws around the detection's box (grown by `margin` x its side per side); parts outside
     the frame repeat the edge.
+
+    Args:
+        image: the frame the detection was found in.
+        detection: the face.
+        mapping: the detector's box-to-crop mapping.
+        margin: extra context per side, as a fraction of the mapped side.
+
+    Returns:
+        The square crop (a view into `image` when it lies inside, a padded copy otherwise).
 
     Raises:
         ValueError: the square does not overlap the image at all.
@@ -79,6 +103,17 @@ MAX_DETECT_SIDE_PX = 2560
 def detection_scale(height_px: int, width_px: int, max_side_px: int, min_face_px: int, smallest_px: int) -> float:
     """How far to shrink a frame before detection: to at most `max_side_px` on its longer side (speed), but never
     so far that a face of `min_face_px` falls below `smallest_px`, the smallest face the detector can find, and
-    always to at most MAX_DETECT_SIDE_PX."""
+    always to at most MAX_DETECT_SIDE_PX.
+
+    Args:
+        height_px: the frame's height.
+        width_px: the frame's width.
+        max_side_px: the longest side wanted, for speed.
+        min_face_px: the smallest face the caller wants found, in the frame's pixels.
+        smallest_px: the smallest face this detector finds, in the pixels it sees.
+
+    Returns:
+        The factor to resize by, at most 1.0 (frames are never enlarged).
+    """
     long_side_px = max(height_px, width_px, 1)
     return min(1.0, max(max_side_px / long_side_px, smallest_px / min_face_px), MAX_DETECT_SIDE_PX / long_side_px)

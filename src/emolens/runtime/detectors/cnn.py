@@ -38,15 +38,26 @@ CNN_CROP = CropMapping(side_scale=0.987, shift_x=0.0, shift_y=0.026)
 
 
 def load_package() -> tuple[ModuleType, Any]:
-    """Import yuface and threadpoolctl's controller. Raises ImportError (or OSError from the shared library) where
-    the wheel is not installed or cannot load on this platform."""
+    """Import yuface and threadpoolctl's controller (on demand: importing emolens never loads the native library).
+
+    Returns:
+        The yuface module and a ThreadpoolController, to hold each call to one OpenMP thread.
+
+    Raises:
+        ImportError: If yuface or threadpoolctl is not installed.
+        OSError: If yuface's shared library cannot load on this platform.
+    """
     yuface = importlib.import_module(PACKAGE)
     threadpoolctl = importlib.import_module("threadpoolctl")
     return yuface, threadpoolctl.ThreadpoolController()
 
 
 def package_version() -> str:
-    """The installed yuface's version, or "not installed"."""
+    """The installed yuface's version, read from its package metadata without importing it.
+
+    Returns:
+        E.g. "2023.5.1", or "not installed".
+    """
     try:
         return importlib.metadata.version(PACKAGE)
     except importlib.metadata.PackageNotFoundError:
@@ -87,6 +98,13 @@ class CnnFaceDetector:
 
     def detect(self, image_bgr: np.ndarray) -> list[Detection]:
         """Faces in a BGR, gray, BGRA or 16-bit image, boxes clipped to it, left to right.
+
+        Args:
+            image_bgr: the image at its own size; it is shrunk here as `max_side_px` and `min_face_px` allow.
+
+        Returns:
+            The faces scoring at least `min_score` and at least `min_face_px` on their longer side, each with
+            its score and five landmarks in the image's pixels; empty for an empty array.
 
         Raises:
             ValueError: an array that is not an image.

@@ -62,6 +62,13 @@ class HaarFaceDetector:
     def detect(self, image_bgr: np.ndarray) -> list[Detection]:
         """Faces in a BGR, gray, BGRA or 16-bit image, boxes clipped to it, left to right; score None.
 
+        Args:
+            image_bgr: the image at its own size; it is shrunk here as `max_side_px` and `min_face_px` allow.
+
+        Returns:
+            The faces at least `min_face_px` on each side; of boxes that overlap, the one the cascade is surest
+            of; empty for an empty array.
+
         Raises:
             ValueError: an array that is not an image.
         """
