@@ -6,6 +6,7 @@ The check is static (``ast``), so it imports nothing and needs no torch or data.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1] / "src" / "emolens"
@@ -87,6 +88,13 @@ def _returns_value(func: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     return ast.unparse(annotation) not in _NONE_RETURNS
 
 
+def _args_entries(doc: str) -> set[str]:
+    """The names an Args: section describes, one ``name: text`` (or ``*args:``/``**kwargs:``) entry each."""
+    section = doc.split("Args:", 1)[1]
+    section = re.split(r"\n\s*(?:Returns|Yields|Raises|Examples?|Notes?):", section)[0]
+    return set(re.findall(r"^\s{4}\*{0,2}(\w+)(?: \([^)]*\))?:", section, re.MULTILINE))
+
+
 def _is_property(func: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     # A property reads like an attribute: its docstring describes the value, no Returns section.
     return any(ast.unparse(d) in {"property", "functools.cached_property"} for d in func.decorator_list)
@@ -104,8 +112,18 @@ def offenders_in(tree: ast.Module, where: str) -> list[str]:
         if not doc:
             offenders.append(f"{at}: no docstring")
             continue
-        if _documented_params(func) and "Args:" not in doc:
+        params = _documented_params(func)
+        if params and "Args:" not in doc:
             offenders.append(f"{at}: parameters but no Args: section")
+        elif "Args:" in doc:
+            # An Args section that drifted from the signature misleads more than none.
+            described = _args_entries(doc)
+            missing = [name for name in params if name not in described]
+            unknown = sorted(described - set(params))
+            if missing:
+                offenders.append(f"{at}: Args: lacks {', '.join(missing)}")
+            if unknown:
+                offenders.append(f"{at}: Args: names no parameter {', '.join(unknown)}")
         if _returns_value(func) and not _is_property(func) and "Returns:" not in doc and "Yields:" not in doc:
             offenders.append(f"{at}: returns a value but no Returns:/Yields: section")
     return offenders
@@ -149,6 +167,18 @@ def walk(root: str) -> Iterator[str]:
 def _private(x: int) -> int:
     return x
 
+def resize(image: Image, size_px: int, *, fast: bool = False, **extra: str) -> Image:
+    \"\"\"Resized.
+
+    Args:
+        image: The picture.
+        bars: A parameter since renamed.
+        **extra: Passed on.
+
+    Returns:
+        A new image.
+    \"\"\"
+
 class Box:
     def put(self, item: int) -> None:
         pass
@@ -173,5 +203,7 @@ class _Secret:
         "shout: parameters but no Args: section",
         "shout: returns a value but no Returns:/Yields: section",
         "count: returns a value but no Returns:/Yields: section",
+        "resize: Args: lacks size_px, fast",
+        "resize: Args: names no parameter bars",
         "Box.put: no docstring",
     ]

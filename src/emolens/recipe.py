@@ -121,6 +121,7 @@ def run_recipe(
         pack: the file `emolens.data.pack.pack_fer` wrote.
         workdir: where runs, plan and exports live between calls (kept on a warm device machine).
         out_dir: what comes back: emolens-fast.onnx, emolens-accurate.onnx, metrics.json, state.tar.
+        cfg: the networks, epochs wanted and time budget; the plan scales the epochs down to fit the budget.
         device: auto, cpu or cuda (as `emolens train --device`).
         plan_only: measure and print the plan, train nothing; on a CPU the plan is for a GPU run.
         state: a state.tar from an earlier call (on a fresh machine), unpacked into `workdir` first.

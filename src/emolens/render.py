@@ -135,7 +135,7 @@ def annotate(
         lang: the language of the emotion names (LANGUAGES).
         fps: a frame rate to show, or None.
         atlas: the label atlas; None loads it (pass one in when drawing many frames).
-        bars: whether to draw each face's probability panel.
+        labels_only: draw only each face's box and numbered label, no probability panel.
 
     Returns:
         A new BGR uint8 image of the same size.
