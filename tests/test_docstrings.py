@@ -15,16 +15,6 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1] / "src" / "emolens"
 CHECKED_MODULES: tuple[str, ...] = ("**/*.py",)
 # ...but these, still to be brought up to standard (house issue #19, item 6); the goal is an empty tuple.
 NOT_YET_CHECKED: tuple[str, ...] = (
-    "cli/__init__.py",
-    "cli/analyze_cmd.py",
-    "cli/common.py",
-    "cli/eval_cmd.py",
-    "cli/export_cmd.py",
-    "cli/serve_cmd.py",
-    "cli/train_cmd.py",
-    "cli/video_cmd.py",
-    "cli/webcam_cmd.py",
-    "cli/window.py",
     "web/*.py",
     "nn/train.py",
 )

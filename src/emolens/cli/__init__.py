@@ -43,6 +43,11 @@ class _VersionAction(argparse.Action):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `emolens` parser with every command of COMMANDS; each sets `run` to the function that carries it out.
+
+    Returns:
+        The parser.
+    """
     parser = argparse.ArgumentParser(
         prog="emolens",
         description="Facial emotion recognition, offline, on a CPU.",
@@ -60,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The `emolens` command: parse, set up logging, run the command; its expected errors become one line.
+
+    Args:
+        argv: the arguments after the program name; None reads sys.argv.
+
+    Returns:
+        The exit status: the command's own, 2 for an error it reported, 130 when interrupted.
+    """
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

@@ -16,6 +16,11 @@ from .common import add_recognizer_args, add_render_args, recognizer_options, re
 
 
 def add_parser(sub: Any) -> None:
+    """Add `emolens analyze` and its flags to the subcommands.
+
+    Args:
+        sub: the subparsers of the `emolens` parser.
+    """
     p = sub.add_parser("analyze", help="recognise emotions in images", description=__doc__)
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files, or folders of them")
     p.add_argument("--json", action="store_true", help="one JSON object per input on stdout")
@@ -47,6 +52,20 @@ def _positive_int(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Analyse each image (files, folders, globs), printing one result per input as it is done.
+
+    An input that cannot be read or decoded gets a one-line error and the others are still processed.
+
+    Args:
+        args: the parsed flags.
+
+    Returns:
+        0, or 1 when any input failed or its annotated copy could not be written.
+
+    Raises:
+        EmolensError: If --out is not a writable folder, or the model cannot be loaded.
+        ValueError: If an option is out of range.
+    """
     from emolens.api import Recognizer
     from emolens.io.images import read_image
 

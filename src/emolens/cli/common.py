@@ -75,6 +75,13 @@ def add_recognizer_args(p: argparse.ArgumentParser, *, video: bool) -> None:
 def recognizer_options(args: argparse.Namespace, **extra: Any) -> RecognizerOptions:
     """`RecognizerOptions` from the flags `add_recognizer_args` added; `extra` sets fields it has no flag for.
 
+    Args:
+        args: the parsed flags.
+        **extra: RecognizerOptions fields without a shared flag (analyze's whole_image).
+
+    Returns:
+        The options; the video flags are read only where the command has them.
+
     Raises:
         ValueError: a value is out of range (the message names the option).
     """
@@ -112,7 +119,14 @@ def add_render_args(p: argparse.ArgumentParser) -> None:
 
 
 def render_options(args: argparse.Namespace) -> RenderOptions:
-    """`RenderOptions` from the flags `add_render_args` added."""
+    """`RenderOptions` from the flags `add_render_args` added.
+
+    Args:
+        args: the parsed flags.
+
+    Returns:
+        The drawing options.
+    """
     from emolens.render import RenderOptions
 
     return RenderOptions(labels_only=args.labels_only)
@@ -122,6 +136,14 @@ def writable_folder(folder: Path, flag: str, shown: Path | None = None) -> None:
     """Create `folder` if needed and prove it takes a file; EmolensError naming `flag` in one line otherwise.
 
     A real probe file rather than os.access: root passes os.access on read-only mounts and /proc.
+
+    Args:
+        folder: the folder to create and probe.
+        flag: the command-line flag that named it, for the message.
+        shown: the path the user gave, when it differs from `folder` (a file's parent).
+
+    Raises:
+        EmolensError: If the path is a file, or the folder cannot be made or written in.
     """
     shown = shown or folder
     if folder.exists() and not folder.is_dir():
@@ -135,7 +157,15 @@ def writable_folder(folder: Path, flag: str, shown: Path | None = None) -> None:
 
 
 def writable_file(path: Path, flag: str) -> None:
-    """EmolensError in one line, before any work, if `path` cannot be written (see writable_folder)."""
+    """EmolensError in one line, before any work, if `path` cannot be written (see writable_folder).
+
+    Args:
+        path: the output file; its folder is created if needed.
+        flag: the command-line flag that named it, for the message.
+
+    Raises:
+        EmolensError: If `path` is a folder, or its folder cannot be made or written in.
+    """
     if path.is_dir():
         raise EmolensError(f"{flag} {path}: is a folder; give a file name")
     writable_folder(path.parent, flag, path)
@@ -143,7 +173,11 @@ def writable_file(path: Path, flag: str) -> None:
 
 def quiet_opencv(args: argparse.Namespace) -> None:
     """OpenCV and its FFmpeg print warnings (damaged file, absent camera) straight to stderr; the commands
-    report such problems in one line themselves, so those stay quiet unless --verbose."""
+    report such problems in one line themselves, so those stay quiet unless --verbose.
+
+    Args:
+        args: the parsed flags; only `verbose` is read.
+    """
     if not getattr(args, "verbose", False):
         import cv2
 

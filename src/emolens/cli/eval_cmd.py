@@ -16,6 +16,11 @@ from .tables import format_table
 
 
 def add_parser(sub: Any) -> None:
+    """Add `emolens eval` and its flags to the subcommands.
+
+    Args:
+        sub: the subparsers of the `emolens` parser.
+    """
     p = sub.add_parser("eval", help="score a model on a FER2013 split", description=__doc__)
     p.add_argument(
         "model", metavar="MODEL", help="'fast' or 'accurate' (shipped models), an .onnx file or a checkpoint (.pt)"
@@ -42,6 +47,20 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Evaluate a model on a split of FER2013 and print the report (tables, or JSON with --json).
+
+    Args:
+        args: the parsed flags.
+
+    Returns:
+        0.
+
+    Raises:
+        ModelFileError: If the model cannot be loaded.
+        DataFormatError: If a row is malformed, with --on-bad-row error.
+        FileNotFoundError: If the data file does not exist.
+        ValueError: If the split has no rows or an option is out of range.
+    """
     options = EvalOptions(
         split=args.split,
         tta=args.tta,

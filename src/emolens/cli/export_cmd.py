@@ -13,6 +13,11 @@ log = logging.getLogger("emolens")
 
 
 def add_parser(sub: Any) -> None:
+    """Add `emolens export` and its flags to the subcommands.
+
+    Args:
+        sub: the subparsers of the `emolens` parser.
+    """
     p = sub.add_parser("export", help="export a checkpoint to ONNX", description=__doc__)
     p.add_argument(
         "checkpoint",
@@ -47,6 +52,18 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Export checkpoints to ONNX (optionally int8) and print the parity check against torch.
+
+    Args:
+        args: the parsed flags.
+
+    Returns:
+        0, or 1 when onnxruntime and torch disagree beyond PARITY_TOLERANCE.
+
+    Raises:
+        ValueError: If --temperature is not positive, or --int8 is given without --data.
+        ModelFileError: If a checkpoint is missing or unreadable.
+    """
     import torch
 
     from emolens.nn.export import export_onnx

@@ -18,6 +18,11 @@ log = logging.getLogger("emolens")
 
 
 def add_parser(sub: Any) -> None:
+    """Add `emolens serve` and its flags to the subcommands.
+
+    Args:
+        sub: the subparsers of the `emolens` parser.
+    """
     p = sub.add_parser("serve", help="run the web app and REST API", description=__doc__)
     p.add_argument("--host", default="127.0.0.1", help="address to bind; 0.0.0.0 exposes it to the network")
     p.add_argument("--port", type=int, default=7860, help="TCP port, 1-65535 (0: any free port)")
@@ -66,6 +71,18 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Check the limits, bind the port, load the model and serve the web app until interrupted.
+
+    Args:
+        args: the parsed flags.
+
+    Returns:
+        0 when the server stops.
+
+    Raises:
+        EmolensError: If the web extra is missing, a limit or the port is out of range, or the address
+            cannot be bound (all before the model loads).
+    """
     try:
         import uvicorn
 

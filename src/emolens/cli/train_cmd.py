@@ -16,6 +16,11 @@ log = logging.getLogger("emolens")
 
 
 def add_parser(sub: Any) -> None:
+    """Add `emolens train` and its flags to the subcommands.
+
+    Args:
+        sub: the subparsers of the `emolens` parser.
+    """
     p = sub.add_parser("train", help="train a model on FER2013", description=__doc__)
     p.add_argument("--data", required=True, help="fer2013.csv(.gz|.xz) or an image-folder tree")
     p.add_argument("--model", default="resnet_s", help="architecture name (see emolens.nn.MODELS)")
@@ -69,6 +74,18 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Train (or resume) a network on FER2013's Training split, choose the epoch on PublicTest, write reports.
+
+    Args:
+        args: the parsed flags.
+
+    Returns:
+        0.
+
+    Raises:
+        ValueError: If --labels ferplus-* lacks --ferplus, or the data has no PublicTest rows.
+        DataFormatError: If the data cannot be read.
+    """
     import torch
 
     from emolens.nn.augment import AugmentConfig

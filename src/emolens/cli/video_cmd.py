@@ -23,6 +23,11 @@ from .common import (
 
 
 def add_parser(sub: Any) -> None:
+    """Add `emolens video` and its flags to the subcommands.
+
+    Args:
+        sub: the subparsers of the `emolens` parser.
+    """
     p = sub.add_parser("video", help="recognise emotions in a video file", description=__doc__)
     p.add_argument("input", type=Path, metavar="INPUT", help="a video file (mp4, mov, webm, avi, mkv, ...)")
     p.add_argument("--out", type=Path, metavar="FILE", help="annotated video: .mp4 (H.264) or .webm (VP9)")
@@ -35,6 +40,17 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Analyse one video with a progress bar, write the outputs asked for, print a summary.
+
+    Args:
+        args: the parsed flags.
+
+    Returns:
+        0, or 1 when the video was damaged (every frame read before the damage is still in the outputs).
+
+    Raises:
+        EmolensError: If an output cannot be written, or the video cannot be opened at all.
+    """
     from tqdm import tqdm
 
     from emolens.api import Recognizer

@@ -21,6 +21,11 @@ QUIT_KEYS = frozenset({ord("q"), ord("Q"), KEY_ESC})
 
 
 def add_parser(sub: Any) -> None:
+    """Add `emolens webcam` and its flags to the subcommands.
+
+    Args:
+        sub: the subparsers of the `emolens` parser.
+    """
     p = sub.add_parser("webcam", help="live emotions from a camera, in a window", description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     p.add_argument("--camera", default="0", help="camera index, or a video file played as if live (default 0)")
@@ -30,10 +35,29 @@ def add_parser(sub: Any) -> None:
 
 
 def camera_arg(value: str) -> int | Path:
+    """What --camera names: a camera index, or a video file to play as if it were live.
+
+    Args:
+        value: the flag's text.
+
+    Returns:
+        An int for digits only, else a path.
+    """
     return int(value) if value.isdigit() else Path(value)
 
 
 def run(args: argparse.Namespace) -> int:
+    """Show the camera's frames, annotated, in a window until q, Q or Escape (or the window is closed).
+
+    Args:
+        args: the parsed flags.
+
+    Returns:
+        0 when the user quits, 1 when the camera stopped delivering frames, 2 when it could not be opened.
+
+    Raises:
+        EmolensError: If no window can be opened (no display), or the model cannot be loaded.
+    """
     from emolens.api import Recognizer
     from emolens.errors import MediaError
     from emolens.framerate import FrameRate

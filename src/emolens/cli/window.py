@@ -19,20 +19,50 @@ KEY_ESC = 27
 
 
 class Window(Protocol):
-    def show(self, image_bgr: np.ndarray) -> None: ...
+    """What `emolens webcam` needs of a window: show a frame, read keys, notice when the user closes it."""
+
+    def show(self, image_bgr: np.ndarray) -> None:
+        """Replace the picture; it appears at the next `poll_key`, which runs the window's events.
+
+        Args:
+            image_bgr: the frame, BGR uint8; the window takes its size.
+        """
+        ...
 
     def poll_key(self, wait_ms: int = 1) -> int | None:
-        """The code of a key pressed since the last call (after up to `wait_ms` of event handling), else None."""
+        """The code of a key pressed since the last call (after up to `wait_ms` of event handling), else None.
+
+        Args:
+            wait_ms: how long to run the window's events, in milliseconds; at least 1.
+
+        Returns:
+            The key's code (KEY_ESC for Escape, else the character's code point, masked to 8 bits by OpenCV), or
+            None.
+        """
         ...
 
     @property
-    def is_open(self) -> bool: ...
+    def is_open(self) -> bool:
+        """False once the user closed the window or `close` was called."""
+        ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Close the window; calling it again does nothing."""
+        ...
 
 
 def open_window(title: str) -> Window:
-    """A visible window titled `title`; EmolensError (one line) when there is no display to open it on."""
+    """A visible window: OpenCV's highgui where the installed cv2 has it, else Tkinter.
+
+    Args:
+        title: the window's title.
+
+    Returns:
+        The open window.
+
+    Raises:
+        EmolensError: One line, when there is no display to open it on.
+    """
     if _has_highgui():
         return HighguiWindow(title)
     return TkWindow(title)
@@ -48,15 +78,30 @@ def _has_highgui() -> bool:
 
 
 class HighguiWindow:
+    """A window of OpenCV's highgui (a full opencv-python build, not the headless wheel)."""
+
     def __init__(self, title: str) -> None:
         self.title = title
         cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE)
         self._open = True
 
     def show(self, image_bgr: np.ndarray) -> None:
+        """See `Window.show`.
+
+        Args:
+            image_bgr: the frame, BGR uint8.
+        """
         cv2.imshow(self.title, image_bgr)
 
     def poll_key(self, wait_ms: int = 1) -> int | None:
+        """See `Window.poll_key`; also notices a window closed with the mouse.
+
+        Args:
+            wait_ms: how long cv2.waitKey runs, in milliseconds; at least 1.
+
+        Returns:
+            The key's code masked to 8 bits, or None.
+        """
         key = cv2.waitKey(max(1, wait_ms))
         # Closing the window with the mouse makes it invisible rather than sending a key.
         if cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1:
@@ -65,15 +110,23 @@ class HighguiWindow:
 
     @property
     def is_open(self) -> bool:
+        """False once the user closed the window or `close` was called."""
         return self._open
 
     def close(self) -> None:
+        """Close the window; calling it again does nothing."""
         if self._open:
             cv2.destroyWindow(self.title)
             self._open = False
 
 
 class TkWindow:
+    """A Tkinter window from the standard library, for OpenCV builds without highgui; frames go in as PPM.
+
+    Raises:
+        EmolensError: When Tk cannot open a window (no display).
+    """
+
     def __init__(self, title: str) -> None:
         import tkinter as tk
 
@@ -104,6 +157,11 @@ class TkWindow:
         self.close()
 
     def show(self, image_bgr: np.ndarray) -> None:
+        """See `Window.show`; does nothing once the window is closed.
+
+        Args:
+            image_bgr: the frame, BGR uint8.
+        """
         if not self._open:
             return
         rgb = np.ascontiguousarray(image_bgr[:, :, ::-1])
@@ -112,6 +170,14 @@ class TkWindow:
         self._photo.configure(data=ppm, format="PPM", width=width_px, height=height_px)
 
     def poll_key(self, wait_ms: int = 1) -> int | None:
+        """See `Window.poll_key`: sleeps `wait_ms`, then runs Tk's pending events once.
+
+        Args:
+            wait_ms: milliseconds to sleep before handling events (values up to 1 do not sleep).
+
+        Returns:
+            The oldest key not yet returned, or None.
+        """
         if self._open:
             try:
                 if wait_ms > 1:
@@ -123,9 +189,11 @@ class TkWindow:
 
     @property
     def is_open(self) -> bool:
+        """False once the user closed the window or `close` was called."""
         return self._open
 
     def close(self) -> None:
+        """Close the window; calling it again does nothing."""
         if self._open:
             self._open = False
             try:
