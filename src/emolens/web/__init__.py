@@ -20,7 +20,18 @@ __all__ = ["WebOptions", "create_app"]
 
 
 def create_app(options: WebOptions | None = None, recognizer: Recognizer | None = None) -> FastAPI:
-    """Build the app: REST routes, /docs, /healthz, and the UI at /. Loads the model unless given one."""
+    """Build the app: REST routes, /docs, /healthz, and the UI at /. Loads the model unless given one.
+
+    Args:
+        options: the model, language, workers and limits; None: the defaults of WebOptions.
+        recognizer: an already loaded model to serve (tests share one); None loads `options.recognizer`.
+
+    Returns:
+        The ASGI app, ready for uvicorn.
+
+    Raises:
+        ModelFileError: If the model cannot be loaded.
+    """
     # Gradio reads this when it would report usage; the app must never phone home.
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     from .app import build_app

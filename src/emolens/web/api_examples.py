@@ -33,5 +33,12 @@ ERROR: dict[str, Any] = {"error": "notes.jpg: not a readable image (corrupt, tru
 
 
 def ok_response(example: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
-    """FastAPI's `responses=` entry for a 200 answer shaped like `example`."""
+    """FastAPI's `responses=` entry for a 200 answer shaped like `example`.
+
+    Args:
+        example: a JSON body as the route returns it (one of this module's constants).
+
+    Returns:
+        {200: description and the example}, to merge with the error entries.
+    """
     return {200: {"description": "the result", "content": {"application/json": {"example": example}}}}

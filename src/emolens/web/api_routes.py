@@ -34,6 +34,16 @@ _SNIFF_BYTES = 512
 
 
 def build_router(recognizer: Recognizer, pool: WorkPool, options: WebOptions) -> APIRouter:
+    """The REST routes: /healthz, POST /api/v1/analyze (an image) and /api/v1/analyze-video (a clip).
+
+    Args:
+        recognizer: the loaded model, shared by every request.
+        pool: runs the model off the event loop, a bounded number of requests at a time.
+        options: the server's limits (pixels, frames, time per request) and settings.
+
+    Returns:
+        A router to include in the app.
+    """
     router = APIRouter()
 
     @router.get("/healthz", summary="liveness, the loaded model and the face detector that runs")
@@ -95,6 +105,12 @@ def refine_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """State in the OpenAPI schema what the routes refuse: an upload is at least one byte (422 otherwise).
 
     FastAPI cannot say it from the UploadFile annotation; schema-driven clients and testers read it here.
+
+    Args:
+        schema: the schema FastAPI generated; it is changed in place.
+
+    Returns:
+        The same schema.
     """
     for body in schema.get("components", {}).get("schemas", {}).values():
         upload = body.get("properties", {}).get("file")

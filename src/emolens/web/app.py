@@ -33,6 +33,18 @@ _SWEEP_EVERY_S = 300.0
 
 
 def build_app(options: WebOptions, recognizer: Recognizer | None = None) -> FastAPI:
+    """The whole server: REST routes, the Gradio page at /, offline /docs, error handlers and body limits.
+
+    `create_app` is the public door; this builds what it describes. The app's lifespan sweeps old uploads and
+    removes its work folder at shutdown.
+
+    Args:
+        options: the model, language, workers and limits.
+        recognizer: an already loaded model; None loads `options.recognizer`.
+
+    Returns:
+        The ASGI app.
+    """
     recognizer = recognizer or Recognizer(options.recognizer)
     pool = WorkPool(options.worker_count, options.max_waiting)
     # Everything this server writes lives in one folder, removed when it stops: the UI's result files

@@ -44,7 +44,17 @@ class WorkPool:
         self._waiting = 0
 
     def call(self, fn: Callable[..., T], *args: Any, heavy: bool = False) -> T:
-        """Run `fn` in the calling thread once a slot is free (for the UI's worker threads)."""
+        """Run `fn` in the calling thread once a slot is free (for the UI's worker threads).
+
+        Args:
+            fn: the work.
+            *args: its arguments.
+            heavy: a clip rather than one image: it also takes one of the workers - 1 heavy slots, and the C
+                heap is trimmed after it.
+
+        Returns:
+            What `fn` returns.
+        """
         if not heavy:
             with self._slots:
                 return fn(*args)
@@ -55,7 +65,19 @@ class WorkPool:
                 release_free_memory()
 
     async def run(self, fn: Callable[..., T], *args: Any, heavy: bool = False) -> T:
-        """Run `fn` in a worker thread; 503 when too many requests are already waiting."""
+        """Run `fn` in a worker thread; 503 when too many requests are already waiting.
+
+        Args:
+            fn: the work.
+            *args: its arguments.
+            heavy: a clip rather than one image (see `call`).
+
+        Returns:
+            What `fn` returns.
+
+        Raises:
+            HTTPException: 503, when `max_waiting` requests already wait beyond the busy workers.
+        """
         # Only the event loop thread touches the counter, so it needs no lock.
         if self._waiting >= self.max_waiting + self.workers:
             raise HTTPException(503, "server busy, try again shortly")
@@ -79,7 +101,16 @@ def release_free_memory() -> None:
 
 
 def check_frame_size(size_px: tuple[int, int], name: str, max_frame_pixels: int) -> None:
-    """InputTooLargeError when a clip's frames exceed the server's pixel cap (the REST route and the UI's)."""
+    """InputTooLargeError when a clip's frames exceed the server's pixel cap (the REST route and the UI's).
+
+    Args:
+        size_px: the clip's (width, height).
+        name: the upload's name, for the message.
+        max_frame_pixels: the cap, width x height.
+
+    Raises:
+        InputTooLargeError: If width x height is over the cap.
+    """
     if size_px[0] * size_px[1] > max_frame_pixels:
         raise InputTooLargeError(
             f"{name}: frames of {size_px[0]}x{size_px[1]} pixels are over the server's limit of "
@@ -96,10 +127,15 @@ class Cancel:
         self._gone = threading.Event()
 
     def client_gone(self) -> None:
+        """Record that the client disconnected; `reason` says so from now on, in every thread."""
         self._gone.set()
 
     def reason(self) -> str | None:
-        """None while the work may go on; else a one-line reason."""
+        """Whether the work must stop, checked by the worker between frames.
+
+        Returns:
+            None while the work may go on; else a one-line reason (client gone, or time limit reached).
+        """
         if self._gone.is_set():
             return "the client disconnected"
         if time.monotonic() > self._deadline:
@@ -109,7 +145,16 @@ class Cancel:
 
 @contextlib.asynccontextmanager
 async def watch_disconnect(request: Request, cancel: Cancel, every_s: float = 0.5) -> AsyncIterator[None]:
-    """While the block runs, poll whether the client is still there and tell `cancel` when it is not."""
+    """While the block runs, poll whether the client is still there and tell `cancel` when it is not.
+
+    Args:
+        request: the request whose client to watch.
+        cancel: told `client_gone` on disconnect.
+        every_s: seconds between polls.
+
+    Yields:
+        Nothing; the poll stops when the block ends.
+    """
 
     async def poll() -> None:
         while not await request.is_disconnected():
@@ -263,7 +308,11 @@ async def _send_json(send: Send, status: int, error: str, close: bool = False, a
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Every error leaves as `{"error": "one line"}`; tracebacks stay in the server log."""
+    """Every error leaves as `{"error": "one line"}`; tracebacks stay in the server log.
+
+    Args:
+        app: the app to install the handlers on (HTTP errors, validation errors, emolens's errors, the rest).
+    """
 
     async def http_error(_request: Request, err: Exception) -> JSONResponse:
         assert isinstance(err, StarletteHTTPException)
@@ -290,7 +339,11 @@ def install_error_handlers(app: FastAPI) -> None:
 def install_unexpected_error_handler(app: FastAPI) -> None:
     """An unexpected error leaves as 500 `{"error": "internal error; see the server log"}`, logged with its
     traceback; a malformed multipart body as 400. These are the only handlers put on Gradio's own app,
-    whose other errors keep the shape its page reads."""
+    whose other errors keep the shape its page reads.
+
+    Args:
+        app: the FastAPI app (emolens's own, or Gradio's mounted one).
+    """
 
     async def unexpected_error(request: Request, err: Exception) -> JSONResponse:
         log.error("%s %s failed", request.method, request.url.path, exc_info=err)

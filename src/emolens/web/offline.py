@@ -56,7 +56,14 @@ class StripRemoteAssets:
 
 
 def docs_page(schema: dict[str, Any]) -> str:
-    """A plain HTML reference of the API, drawn from its OpenAPI schema: no scripts, nothing fetched."""
+    """A plain HTML reference of the API, drawn from its OpenAPI schema: no scripts, nothing fetched.
+
+    Args:
+        schema: the app's OpenAPI schema (`app.openapi()`).
+
+    Returns:
+        A whole HTML page; every text from the schema is escaped.
+    """
     info = schema.get("info", {})
     title, version = html.escape(info.get("title", "API")), html.escape(info.get("version", ""))
     parts = [

@@ -48,8 +48,10 @@ class WebOptions:
 
     @property
     def max_upload_bytes(self) -> int:
+        """`max_upload_mb` in bytes (MiB: 1 MB here is 1024 x 1024 bytes), as the body limit counts."""
         return int(self.max_upload_mb * 1024 * 1024)
 
     @property
     def worker_count(self) -> int:
+        """The model workers to start: `workers`, or one per CPU core when it is 0."""
         return self.workers if self.workers > 0 else (os.cpu_count() or 1)

@@ -10,7 +10,15 @@ _MIN_HEAD_BYTES = 12
 
 
 def video_suffix(head: bytes) -> str | None:
-    """The file suffix of the container that `head` (the first bytes) starts, or None if it is none we accept."""
+    """The file suffix of the container that `head` (the first bytes) starts, or None if it is none we accept.
+
+    Args:
+        head: the upload's first bytes; at least 12, and 189 to recognise an MPEG transport stream.
+
+    Returns:
+        ".mp4", ".mov", ".mkv" (WebM too), ".avi", ".ogv", ".mpg" or ".ts"; the upload is saved under it, so
+        FFmpeg picks its demuxer from the content, not from the client's file name.
+    """
     if len(head) < _MIN_HEAD_BYTES:
         return None
     if head[4:8] == b"ftyp":

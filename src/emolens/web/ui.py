@@ -44,7 +44,15 @@ _CSS = """
 def photo_input(**kwargs: Any) -> gr.Image:
     """An image upload that hands the server the file as uploaded, undecoded: emolens reads and checks
     it itself, so a broken file gets emolens's one-line message rather than Pillow's (with a server path).
-    (A subclass of gr.Image would do the same, but Gradio writes a .pyi stub beside every subclass.)"""
+    (A subclass of gr.Image would do the same, but Gradio writes a .pyi stub beside every subclass.)
+
+    Args:
+        **kwargs: gr.Image's own arguments (label, sources, type, ...).
+
+    Returns:
+        The component; a file upload reaches the handler as the uploaded file's path, other payloads as
+        Gradio decodes them.
+    """
     image = gr.Image(**kwargs)
     decode = image.preprocess
 
@@ -57,7 +65,11 @@ def photo_input(**kwargs: Any) -> gr.Image:
 
 
 def example_photos() -> list[Path]:
-    """Pictures shipped with the package for the Photo tab's examples (NASA's public-domain portrait)."""
+    """Pictures shipped with the package for the Photo tab's examples (NASA's public-domain portrait).
+
+    Returns:
+        The .jpg files of emolens/assets/examples, sorted by name.
+    """
     folder = resources.files("emolens") / "assets" / "examples"
     return sorted(Path(str(p)) for p in folder.iterdir() if str(p).endswith(".jpg"))
 
@@ -65,6 +77,19 @@ def example_photos() -> list[Path]:
 def build_ui(
     recognizer: Recognizer, pool: WorkPool, options: WebOptions, work_dir: Path, upload_dir: Path | None = None
 ) -> gr.Blocks:
+    """The Gradio page at /: a language switch and the Camera, Photo and Video tabs.
+
+    Args:
+        recognizer: the loaded model, shared with the REST routes.
+        pool: the work pool the REST routes use too, so the UI and REST share the same limits.
+        options: the server's language, limits and settings.
+        work_dir: where the handlers write annotated images and videos for the page to show.
+        upload_dir: where Gradio keeps uploads: a path the page sends back must lie inside it; None accepts
+            any path (tests only).
+
+    Returns:
+        The Blocks app, to mount on the FastAPI app.
+    """
     handlers = Handlers(recognizer, pool, work_dir, options, upload_dir)
     theme = gr.themes.Default(
         font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]

@@ -54,6 +54,9 @@ class CameraSession:
 
 @dataclass(frozen=True)
 class PhotoOutput:
+    """What the Photo tab shows: the annotated picture and face chart (RGB, as Gradio wants), the table's
+    rows, the JSON file to download and a one-line summary."""
+
     annotated_rgb: np.ndarray
     table_rows: list[list[object]]
     chart_rgb: np.ndarray
@@ -63,6 +66,9 @@ class PhotoOutput:
 
 @dataclass(frozen=True)
 class VideoOutput:
+    """What the Video tab shows: the annotated clip, the stacked timelines (None without a track), the
+    per-track table's rows, the CSV and JSONL to download and a summary."""
+
     annotated_path: Path
     timeline_path: Path | None
     track_rows: list[list[object]]
@@ -93,7 +99,19 @@ class Handlers:
     def camera_frame(
         self, frame_rgb: np.ndarray, session: CameraSession | None, lang: str
     ) -> tuple[np.ndarray, CameraSession, str]:
-        """One webcam frame -> the annotated frame, the session, a readout of faces and server time."""
+        """One webcam frame -> the annotated frame, the session, a readout of faces and server time.
+
+        Args:
+            frame_rgb: the frame as the browser sent it, RGB uint8.
+            session: this browser tab's stream state; None on its first frame.
+            lang: the language of the labels.
+
+        Returns:
+            The annotated frame (RGB), the session to pass back with the next frame, and the readout line.
+
+        Raises:
+            InputTooLargeError: If the frame is over the server's pixel limit per frame.
+        """
         check_frame_size(frame_rgb.shape[1::-1], "camera frame", self.options.max_frame_pixels)
         session = session or CameraSession(self.recognizer.stream())
         now_s = time.monotonic()
@@ -109,7 +127,17 @@ class Handlers:
     def photo(
         self, image_bgr: np.ndarray, name: str, lang: str, *, labels_only: bool = RenderOptions.labels_only
     ) -> PhotoOutput:
-        """One photo -> the annotated picture, a row per face, one chart per face, a JSON file, a summary."""
+        """One photo -> the annotated picture, a row per face, one chart per face, a JSON file, a summary.
+
+        Args:
+            image_bgr: the decoded photo (see `read_upload`).
+            name: the upload's name, for the log and the JSON file's name.
+            lang: the language of the labels, table and summary.
+            labels_only: draw only each face's box and numbered label, no probability panel.
+
+        Returns:
+            Everything the Photo tab shows.
+        """
         result = self.pool.call(self.recognizer.analyze, image_bgr)
         log.info("photo %s: %d face(s)", name, len(result.faces))
         annotated = annotate(image_bgr, result, lang=lang, atlas=self.atlas, labels_only=labels_only)
@@ -134,7 +162,18 @@ class Handlers:
         )
 
     def read_upload(self, path: str | Path) -> np.ndarray:
-        """The uploaded image at `path`, only if it lies in the upload folder and is within the pixel limit."""
+        """The uploaded image at `path`, only if it lies in the upload folder and is within the pixel limit.
+
+        Args:
+            path: the path the page sent back for the upload.
+
+        Returns:
+            The image, BGR uint8.
+
+        Raises:
+            MediaError: If the path lies outside the upload folder or is gone, or the file cannot be decoded
+                (InputTooLargeError when over the limits).
+        """
         return read_image(self._checked(path), max_pixels=self.options.max_pixels)
 
     def _checked(self, path: str | Path) -> Path:
@@ -149,7 +188,24 @@ class Handlers:
     ) -> VideoOutput:
         """One clip -> annotated video, a stacked timeline image, per-track shares, CSV and JSONL, a summary.
 
-        Raises Cancelled when `stop(session)` is called while it runs."""
+        At most `max_video_frames` frames and `request_timeout_s` seconds are spent on it; the summary says
+        when either limit cut it short.
+
+        Args:
+            path: the uploaded clip (it must lie in the upload folder).
+            lang: the language of the labels, timeline and summary.
+            on_progress: called with (frames done, total or None) as frames are processed.
+            session: the browser tab's id, for `stop`.
+
+        Returns:
+            Everything the Video tab shows.
+
+        Raises:
+            Cancelled: If `stop(session)` is called while it runs.
+            MediaError: If the clip is outside the upload folder, cannot be opened, or its frames are over the
+                pixel limit (InputTooLargeError).
+            EmolensError: If no frame could be read.
+        """
         stop = threading.Event()  # fresh for each run: a Stop pressed earlier must not end this one
         with self._stops_lock:
             self._stops[session] = stop
@@ -215,7 +271,11 @@ class Handlers:
         return VideoOutput(annotated, timeline, track_shares(jsonl_path), downloads, summary)
 
     def stop(self, session: str) -> None:
-        """Ask the video analysis of `session` (a browser tab) to stop at its next frame; nothing if none runs."""
+        """Ask the video analysis of `session` (a browser tab) to stop at its next frame; nothing if none runs.
+
+        Args:
+            session: the browser tab's id, as given to `video`.
+        """
         with self._stops_lock:
             running = self._stops.get(session)
         if running is not None:
@@ -233,7 +293,19 @@ EXAMPLE_CLIP_FRAMES, EXAMPLE_CLIP_FPS, EXAMPLE_CLIP_SIDE_PX = 48, 24.0, 480
 
 def make_example_clip(portrait: Path, out_dir: Path) -> Path:
     """A 2-second clip made here from the shipped portrait (a slow zoom towards the face), so the Video
-    tab has an example that ships with the package without shipping a video."""
+    tab has an example that ships with the package without shipping a video.
+
+    Args:
+        portrait: the shipped picture to zoom into.
+        out_dir: where to write the clip.
+
+    Returns:
+        The clip's path: .mp4 (H.264) where the bundled ffmpeg exists, else .webm.
+
+    Raises:
+        EmolensError: If the picture is missing or unreadable.
+        MediaError: If the clip cannot be written.
+    """
     image = cv2.imread(str(portrait))
     if image is None:
         raise EmolensError(f"{portrait.name}: the example picture is missing or unreadable")
@@ -251,7 +323,14 @@ def make_example_clip(portrait: Path, out_dir: Path) -> Path:
 
 def track_shares(jsonl_path: Path) -> list[list[object]]:
     """One row per tracked face of a video's JSONL: its id, the frames it was seen in, and the share of
-    those frames (percent) in which each emotion was the top one."""
+    those frames (percent) in which each emotion was the top one.
+
+    Args:
+        jsonl_path: the video's JSON lines, as `analyze_video` writes them; a missing file gives no rows.
+
+    Returns:
+        [track id, frames seen, then one percentage per emotion in EMOTIONS order] per track, by id.
+    """
     counts: dict[int, Counter[str]] = {}
     if jsonl_path.exists():
         for line in jsonl_path.read_text(encoding="utf-8").splitlines():
@@ -266,6 +345,14 @@ def track_shares(jsonl_path: Path) -> list[list[object]]:
 
 
 def track_headers(lang: str) -> list[str]:
+    """Column titles of the table `track_shares` fills, in `lang`.
+
+    Args:
+        lang: one of LANGUAGES.
+
+    Returns:
+        Track, frames, then "<emotion> %" for each emotion.
+    """
     return [text("col_track", lang), text("col_frames", lang), *(f"{n} %" for n in display_names(lang))]
 
 
@@ -305,5 +392,13 @@ def _camera_readout(result: FrameResult, lang: str, server_ms: float, fps: float
 
 
 def table_headers(lang: str) -> list[str]:
+    """Column titles of the Photo tab's table (the rows `Handlers.photo` makes), in `lang`.
+
+    Args:
+        lang: one of LANGUAGES.
+
+    Returns:
+        Face, emotion, confidence, box, then each emotion's name.
+    """
     cols = ("col_face", "col_emotion", "col_confidence", "col_box")
     return [*(text(c, lang) for c in cols), *display_names(lang)]

@@ -144,7 +144,20 @@ _TEXT: dict[str, dict[str, str]] = {
 
 
 def text(key: str, lang: str, **values: object) -> str:
-    """The page's text `key` in `lang`, with `values` filled in; ValueError for an unknown language."""
+    """The page's text `key` in `lang`, with `values` filled in.
+
+    Args:
+        key: one of `keys()`.
+        lang: one of LANGUAGES.
+        **values: the template's fields ({name}, {n}, ...), filled with str.format.
+
+    Returns:
+        The text, as Markdown where the page shows Markdown.
+
+    Raises:
+        ValueError: If the language is unknown.
+        KeyError: If the key is unknown, or a field of its template is not given.
+    """
     if lang not in _TEXT:
         raise ValueError(f"unknown language {lang!r}; choose from {', '.join(LANGUAGES)}")
     template = _TEXT[lang][key]
@@ -152,9 +165,18 @@ def text(key: str, lang: str, **values: object) -> str:
 
 
 def keys() -> frozenset[str]:
-    """Every text key; each language has them all (tests/web/test_web_units.py checks)."""
+    """Every text key; each language has them all (tests/web/test_web_units.py checks).
+
+    Returns:
+        The keys of the English texts.
+    """
     return frozenset(_TEXT["en"])
 
 
 def languages() -> tuple[str, ...]:
+    """The language codes the page has texts for (the web counterpart of labels.LANGUAGES).
+
+    Returns:
+        The codes, English first.
+    """
     return tuple(_TEXT)

@@ -42,6 +42,11 @@ def uploaded_file(path: str | Path, upload_dir: Path) -> Path:
 def remove_old_files(folder: Path, max_age_s: float, now_s: float | None = None) -> int:
     """Delete files under `folder` last modified more than `max_age_s` ago, then the folders left empty.
 
+    Args:
+        folder: the uploads folder; a missing one is left alone.
+        max_age_s: how old a file may be.
+        now_s: the present, as time.time(); None reads the clock (tests pass a fixed one).
+
     Returns:
         How many files were deleted.
     """
