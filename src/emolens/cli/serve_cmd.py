@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
     Raises:
         EmolensError: If the web extra is missing, a limit or the port is out of range, or the address
-            cannot be bound (all before the model loads).
+            cannot be bound (all before the model loads); ModelFileError if the model cannot be loaded.
     """
     try:
         import uvicorn

@@ -36,8 +36,8 @@ class Window(Protocol):
             wait_ms: how long to run the window's events, in milliseconds; at least 1.
 
         Returns:
-            The key's code (KEY_ESC for Escape, else the character's code point, masked to 8 bits by OpenCV), or
-            None.
+            The key's code (KEY_ESC for Escape, else the character's code point; OpenCV's window keeps its low
+            8 bits only), or None.
         """
         ...
 
