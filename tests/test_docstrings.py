@@ -82,6 +82,42 @@ def _args_entries(doc: str) -> set[str]:
     return set(re.findall(r"^\s{4}\*{0,2}(\w+)(?: \([^)]*\))?:", section, re.MULTILINE))
 
 
+def _raised_names(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """Exception classes the function's own body raises by name and does not catch itself.
+
+    Only ``raise Name(...)``/``raise Name`` (a class, so capitalised) count; re-raises of a variable, nested
+    functions and raises inside a ``try`` whose handlers name the same class are left out.
+    """
+    found: set[str] = set()
+
+    def visit(node: ast.AST, caught: frozenset[str]) -> None:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            return
+        if isinstance(node, ast.Raise) and node.exc is not None:
+            target = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+            name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+            if name[:1].isupper() and name not in caught:
+                found.add(name)
+        if isinstance(node, ast.Try):
+            handled = {
+                getattr(t, "attr", getattr(t, "id", ""))
+                for h in node.handlers
+                if h.type is not None
+                for t in (h.type.elts if isinstance(h.type, ast.Tuple) else [h.type])
+            }
+            for child in node.body:
+                visit(child, caught | handled)
+            for child in [*node.handlers, *node.orelse, *node.finalbody]:
+                visit(child, caught)
+            return
+        for child in ast.iter_child_nodes(node):
+            visit(child, caught)
+
+    for statement in func.body:
+        visit(statement, frozenset())
+    return found
+
+
 def _is_property(func: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     # A property reads like an attribute: its docstring describes the value, no Returns section.
     return any(ast.unparse(d) in {"property", "functools.cached_property"} for d in func.decorator_list)
@@ -111,6 +147,10 @@ def offenders_in(tree: ast.Module, where: str) -> list[str]:
                 offenders.append(f"{at}: Args: lacks {', '.join(missing)}")
             if unknown:
                 offenders.append(f"{at}: Args: names no parameter {', '.join(unknown)}")
+        raises = doc.split("Raises:", 1)[1] if "Raises:" in doc else ""
+        undocumented = sorted(name for name in _raised_names(func) if not re.search(rf"\b{name}\b", raises))
+        if undocumented:
+            offenders.append(f"{at}: Raises: lacks {', '.join(undocumented)}")
         if _returns_value(func) and not _is_property(func) and "Returns:" not in doc and "Yields:" not in doc:
             offenders.append(f"{at}: returns a value but no Returns:/Yields: section")
     return offenders
@@ -154,6 +194,26 @@ def walk(root: str) -> Iterator[str]:
 def _private(x: int) -> int:
     return x
 
+def parse(text: str) -> int:
+    \"\"\"A number.
+
+    Args:
+        text: Digits.
+
+    Returns:
+        The number.
+
+    Raises:
+        ValueError: Not digits.
+    \"\"\"
+    if not text:
+        raise EmptyError("empty")
+    try:
+        raise KeyError(text)
+    except KeyError:
+        pass
+    raise ValueError(text)
+
 def resize(image: Image, size_px: int, *, fast: bool = False, **extra: str) -> Image:
     \"\"\"Resized.
 
@@ -190,6 +250,7 @@ class _Secret:
         "shout: parameters but no Args: section",
         "shout: returns a value but no Returns:/Yields: section",
         "count: returns a value but no Returns:/Yields: section",
+        "parse: Raises: lacks EmptyError",
         "resize: Args: lacks size_px, fast",
         "resize: Args: names no parameter bars",
         "Box.put: no docstring",
