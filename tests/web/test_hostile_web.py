@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import struct
+import tempfile
 import urllib.error
 import urllib.request
 import uuid
@@ -98,7 +100,7 @@ def gradio_event(server: Server, index: int, data: list[Any]) -> dict[str, Any]:
 def assert_no_server_path(message: dict[str, Any], sent: str | Path = "") -> None:
     """A refusal may repeat the path the client sent; it must not show where the server keeps files."""
     text = json.dumps(message).replace(str(sent), "<sent>") if sent else json.dumps(message)
-    for secret in ("/tmp/gradio", "emolens-web-", str(Path.cwd()), "site-packages"):
+    for secret in ("/tmp/gradio", f"{tempfile.gettempdir()}/tmp", "/uploads/", str(Path.cwd()), "site-packages"):
         assert secret not in text, text
 
 
@@ -346,6 +348,20 @@ def test_allowed_origin_may_post(strict_server: Server) -> None:
         timeout=10,
     )
     assert response.status_code == 422  # reached the route: empty file
+
+
+def test_the_upload_reply_names_only_a_fresh_private_folder(server: Server) -> None:
+    """Gradio's protocol needs the upload's server path echoed (the page sends it back in the event, and a
+    path without its folder is refused: README, "Limits and hostile input"), so the path shows nothing but
+    a random folder in the system's temporary folder, that no other user can read."""
+    uploaded = upload(server, "mine.jpg", jpeg_bomb(20, 20))
+    work = uploaded.parents[2]  # <work>/uploads/<hash of the content>/mine.jpg
+    assert work.parent == Path(tempfile.gettempdir()) and uploaded.parts[-3] == "uploads"
+    assert work.name.startswith("tmp") and "emolens" not in work.name.lower()
+    assert stat.S_IMODE(work.stat().st_mode) & 0o077 == 0, oct(work.stat().st_mode)
+    relative = "/".join(uploaded.parts[-2:])
+    message = gradio_event(server, fn_index(server, "photo-input"), [file_data(relative), "en"])
+    assert message["success"] is False, "a path without its folder was accepted: the reply could hide it"
 
 
 # ---------------------------------------------------------------- 4. nothing left behind

@@ -7,7 +7,6 @@ import io
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -46,11 +45,20 @@ def build_app(options: WebOptions, recognizer: Recognizer | None = None) -> Fast
         The ASGI app.
     """
     recognizer = recognizer or Recognizer(options.recognizer)
-    pool = WorkPool(options.worker_count, options.max_waiting)
     # Everything this server writes lives in one folder, removed when it stops: the UI's result files
-    # and Gradio's uploads (GRADIO_TEMP_DIR, read when the Blocks and its app are built, just below).
-    # It is created on first use, so a server that never starts (port taken) leaves nothing behind.
-    work_dir = Path(tempfile.gettempdir()) / f"emolens-web-{uuid.uuid4().hex[:12]}"
+    # and Gradio's uploads (GRADIO_TEMP_DIR, read when the Blocks and its app are built). Gradio's protocol
+    # sends upload and result paths to the browser and back, so the folder is a fresh mkdtemp one: a random,
+    # neutral name that tells a client nothing about the server, readable by this user only (0700).
+    work_dir = Path(tempfile.mkdtemp())
+    try:
+        return _assemble(options, recognizer, work_dir)
+    except BaseException:
+        shutil.rmtree(work_dir, ignore_errors=True)
+        raise
+
+
+def _assemble(options: WebOptions, recognizer: Recognizer, work_dir: Path) -> FastAPI:
+    pool = WorkPool(options.worker_count, options.max_waiting)
     upload_dir = work_dir / "uploads"
     os.environ["GRADIO_TEMP_DIR"] = str(upload_dir)
     # Gradio decodes camera frames with Pillow: hold Pillow to the same pixel limit (it raises above twice this).
