@@ -14,7 +14,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1] / "src" / "emolens"
 # Modules held to the rule, as globs under src/emolens: every module of the package...
 CHECKED_MODULES: tuple[str, ...] = ("**/*.py",)
 # ...but these, still to be brought up to standard (house issue #19, item 6); the goal is an empty tuple.
-NOT_YET_CHECKED: tuple[str, ...] = ("nn/train.py",)
+NOT_YET_CHECKED: tuple[str, ...] = ()
 
 # Parameters that never need an Args entry.
 _IMPLICIT_PARAMS = frozenset({"self", "cls"})
