@@ -318,6 +318,7 @@ def train(
     Raises:
         ValueError: If the architecture, the device, the optimiser or the `init_from` checkpoint does not fit
             the recipe.
+        TypeError: If `cfg.model_kwargs` holds a keyword the architecture does not take.
         ModelFileError: If a checkpoint to start, resume or distil from cannot be read.
     """
     reporter = reporter or _SilentReporter()
