@@ -13,6 +13,7 @@ import shutil
 import stat
 import struct
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -303,6 +304,58 @@ def test_same_origin_posts_are_served(server: Server, media_file: Callable[[str]
         f"{server.url}/api/v1/analyze", files={"file": ("a.jpg", photo)}, headers=headers, timeout=TIMEOUT_S
     )
     assert response.status_code == 200, response.text
+
+
+def long_still_clip(path: Path, photo: Path, frames: int = 2000) -> Path:
+    """`frames` frames of one photo at 160x120: many seconds of work for the server in 1.2 MB."""
+    image = cv2.resize(cv2.imread(str(photo)), (160, 120))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 24.0, (160, 120))
+    for _ in range(frames):
+        writer.write(image)
+    writer.release()
+    return path
+
+
+def test_video_tab_stops_when_the_page_goes_away(
+    server: Server, tmp_path: Path, media_file: Callable[[str], Path]
+) -> None:
+    clip = long_still_clip(tmp_path / "long.mp4", media_file("single_face.jpg"))
+    uploaded = upload(server, "long.mp4", clip.read_bytes())
+    index = fn_index(server, "video-input")
+    config = httpx.get(f"{server.url}/config", timeout=30).json()
+    inputs = next(d["inputs"] for d in config["dependencies"] if d["id"] == index)
+    values = {c["id"]: c.get("props", {}).get("value") for c in config["components"]}
+    data = [video_value(server, uploaded), "en", *(values.get(i) for i in inputs[2:])]
+    session = uuid.uuid4().hex
+    body = {"data": data, "fn_index": index, "session_hash": session, "event_data": None, "trigger_id": None}
+    assert httpx.post(f"{server.url}/gradio_api/queue/join", json=body, timeout=30).status_code == 200
+    seen: list[str] = []
+    with httpx.stream(
+        "GET", f"{server.url}/gradio_api/queue/data", params={"session_hash": session}, timeout=TIMEOUT_S
+    ) as events:
+        for line in events.iter_lines():
+            if line.startswith("data:"):
+                seen.append(json.loads(line[5:]).get("msg", ""))
+                if seen[-1] in ("progress", "process_completed"):
+                    break  # frames are being analysed: the page goes away (the stream is closed)
+    assert seen[-1] == "progress", seen
+    # The server logs where the clip stopped; without the stop it would run all 2000 frames and log nothing.
+    log_line = ""
+    for _ in range(240):
+        log_line = next((ln for ln in server.log_tail(400).splitlines() if "long.mp4: the client disc" in ln), "")
+        if log_line:
+            break
+        time.sleep(0.25)
+    assert log_line, server.log_tail()
+    stopped_at = int(log_line.rsplit("at frame ", 1)[1].split()[0])
+    assert stopped_at < 2000, log_line
+    # The worker is free: a clip on the REST route (which shares the one heavy slot) is answered.
+    short = httpx.post(
+        f"{server.url}/api/v1/analyze-video",
+        files={"file": ("s.mp4", media_file("single_face.mp4").read_bytes())},
+        timeout=TIMEOUT_S,
+    )
+    assert short.status_code == 200 and short.json()["frames_analyzed"] > 0
 
 
 # ---------------------------------------------------------------- 3. caps per request, and a server of tight limits

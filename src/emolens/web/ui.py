@@ -114,6 +114,7 @@ def build_ui(
             return [_relabelled(component, key, code, detector) for component, key in relabel]
 
         lang.input(on_language, inputs=[lang], outputs=[c for c, _ in relabel], show_progress="hidden")
+    stop_work_when_clients_leave(blocks, handlers)
     return blocks
 
 
@@ -312,6 +313,34 @@ def _video_tab(handlers: Handlers, lang: gr.Radio, first: str) -> list[tuple[Any
         (timeline, "timeline"),
         (downloads, "downloads"),
     ]
+
+
+def stop_work_when_clients_leave(blocks: gr.Blocks, handlers: Handlers) -> None:
+    """When a browser's event stream (/gradio_api/queue/data) closes, its video analysis stops at the next frame.
+
+    Gradio notices the closed stream and calls its queue's `clean_events(session_hash=...)`, which marks the
+    session's jobs dead; a generator would then be stopped at its next yield, but a plain function running in a
+    worker thread (the Video tab's) never hears of it and would hold a worker to the end of the clip. So the
+    same call also stops the session's analysis here.
+
+    Args:
+        blocks: the UI, before it is mounted.
+        handlers: the UI's handlers, whose runs are keyed by session.
+
+    Raises:
+        RuntimeError: At start-up, if a Gradio upgrade removed that hook, rather than losing the stop silently.
+    """
+    queue = getattr(blocks, "_queue", None)
+    clean_events = getattr(queue, "clean_events", None)
+    if clean_events is None:
+        raise RuntimeError("this Gradio has no Queue.clean_events: the Video tab could not stop for a closed page")
+
+    async def clean_events_and_stop(*, session_hash: str | None = None, event_id: str | None = None) -> None:
+        if session_hash:
+            handlers.client_gone(session_hash)
+        await clean_events(session_hash=session_hash, event_id=event_id)
+
+    queue.clean_events = clean_events_and_stop  # type: ignore[union-attr]
 
 
 def _session(request: gr.Request | None) -> str:

@@ -39,7 +39,15 @@ log = logging.getLogger("emolens")
 
 
 class Cancelled(EmolensError):
-    """The user pressed Stop while a video was being analysed."""
+    """The user pressed Stop, or the browser went away, while a video was being analysed."""
+
+
+@dataclass
+class _Stop:
+    """One video run's stop signal, set from another thread (Stop pressed, the client gone) with its reason."""
+
+    event: threading.Event = field(default_factory=threading.Event)
+    reason: str = "stopped"
 
 
 @dataclass
@@ -93,7 +101,7 @@ class Handlers:
         self.options = options or WebOptions()
         self.upload_dir = upload_dir  # None: the caller vouches for every path (tests)
         self.atlas = load_label_atlas()  # read once: camera frames arrive many times a second
-        self._stops: dict[str, threading.Event] = {}
+        self._stops: dict[str, _Stop] = {}
         self._stops_lock = threading.Lock()
 
     def camera_frame(
@@ -201,12 +209,12 @@ class Handlers:
             Everything the Video tab shows.
 
         Raises:
-            Cancelled: If `stop(session)` is called while it runs.
+            Cancelled: If `stop(session)` or `client_gone(session)` is called while it runs.
             MediaError: If the clip is outside the upload folder, cannot be opened, or its frames are over the
                 pixel limit (InputTooLargeError).
             EmolensError: If no frame could be read.
         """
-        stop = threading.Event()  # fresh for each run: a Stop pressed earlier must not end this one
+        stop = _Stop()  # fresh for each run: a Stop pressed earlier must not end this one
         with self._stops_lock:
             self._stops[session] = stop
         path = self._checked(path)
@@ -226,8 +234,8 @@ class Handlers:
         csv_path, jsonl_path, timeline_dir = out_dir / f"{stem}.csv", out_dir / f"{stem}.jsonl", out_dir / "timelines"
 
         def progress(done: int, total: int | None) -> None:
-            if stop.is_set():
-                raise Cancelled(f"{path.name}: stopped at frame {done}")
+            if stop.event.is_set():
+                raise Cancelled(f"{path.name}: {stop.reason} at frame {done}")
             if on_progress is not None:
                 on_progress(done, total)
 
@@ -270,16 +278,26 @@ class Handlers:
         timeline = _stack_images(list(report.timeline_paths), out_dir / "timelines.png")
         return VideoOutput(annotated, timeline, track_shares(jsonl_path), downloads, summary)
 
-    def stop(self, session: str) -> None:
+    def stop(self, session: str, reason: str = "stopped") -> None:
         """Ask the video analysis of `session` (a browser tab) to stop at its next frame; nothing if none runs.
 
         Args:
             session: the browser tab's id, as given to `video`.
+            reason: what the log and the Cancelled message say stopped it.
         """
         with self._stops_lock:
             running = self._stops.get(session)
         if running is not None:
-            running.set()
+            running.reason = reason
+            running.event.set()
+
+    def client_gone(self, session: str) -> None:
+        """The browser of `session` went away: its video analysis stops at the next frame, freeing the worker.
+
+        Args:
+            session: the browser tab's id, as given to `video`.
+        """
+        self.stop(session, "the client disconnected; stopped")
 
     def _new_dir(self) -> Path:
         out = self.work_dir / uuid.uuid4().hex
