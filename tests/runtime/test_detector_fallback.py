@@ -1,6 +1,6 @@
 """`--detector auto` where the CNN's package is absent: a subprocess whose imports of yuface fail, as on a platform
-with no yuface wheel (macOS, Windows, Python 3.12+). The whole suite is not run a second time without the extra
-(too slow for CI's 2 cores); these tests run the real command and library with the package blocked instead."""
+with no yuface wheel (macOS, Windows, Python 3.12+). These run the real command and library with the package blocked,
+in any environment; scripts/test.sh (CI) also runs the whole suite a second time with yuface uninstalled."""
 
 from __future__ import annotations
 
