@@ -209,7 +209,12 @@ def _init_weights(model: nn.Module, cfg: TrainConfig) -> None:
 
 
 def _load_teachers(paths: list[str], device: torch.device, memory_format: torch.memory_format) -> list[nn.Module]:
-    teachers = [model_from_checkpoint(load_checkpoint(p)).to(device, memory_format=memory_format) for p in paths]
+    # The ignores here and in _build_run: Module.to documents to(..., memory_format=...), but torch's typed
+    # overloads of it leave that keyword out.
+    teachers = [
+        model_from_checkpoint(load_checkpoint(p)).to(device, memory_format=memory_format)  # type: ignore[call-overload]
+        for p in paths
+    ]
     for t in teachers:
         t.requires_grad_(False)
     return teachers
@@ -432,7 +437,7 @@ def _build_run(cfg: TrainConfig, device: torch.device, bf16: bool, steps_per_epo
     memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
     if init_weights:
         _init_weights(model, cfg)
-    model = model.to(memory_format=memory_format)
+    model = model.to(memory_format=memory_format)  # type: ignore[call-overload]  # see _load_teachers
     opt, sched = _build_optimiser(model, cfg, steps_per_epoch)
     return _Run(
         model=model,
