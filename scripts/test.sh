@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up and run the whole test suite on a fresh clone: a virtualenv with every extra, the system
-# packages the real-window and real-browser tests need (Xvfb, chromium), then pytest twice: as installed, and
-# without the CNN detector's package (yuface), restored afterwards. Arguments go to both pytest runs.
+# packages the real-window and real-browser tests need (Xvfb, chromium), then lint, type checks, and pytest
+# twice: as installed, and without the CNN detector's package (yuface), restored afterwards. Arguments go to both
+# pytest runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -11,6 +12,7 @@ PY=${PYTHON:-python3}
 bash scripts/install-system-deps.sh || echo "test.sh: system packages not installed; tests that need them will skip" >&2
 .venv-test/bin/python -m ruff check src tests benchmarks scripts research
 .venv-test/bin/python -m ruff format --check src tests benchmarks scripts research
+.venv-test/bin/python -m mypy  # files and strictness: [tool.mypy] in pyproject.toml
 PIP=(.venv-test/bin/python -m pip)
 set +e
 .venv-test/bin/python -m pytest "$@"
