@@ -332,7 +332,7 @@ def stop_work_when_clients_leave(blocks: gr.Blocks, handlers: Handlers) -> None:
     """
     queue = getattr(blocks, "_queue", None)
     clean_events = getattr(queue, "clean_events", None)
-    if clean_events is None:
+    if queue is None or clean_events is None:
         raise RuntimeError("this Gradio has no Queue.clean_events: the Video tab could not stop for a closed page")
 
     async def clean_events_and_stop(*, session_hash: str | None = None, event_id: str | None = None) -> None:
@@ -340,7 +340,7 @@ def stop_work_when_clients_leave(blocks: gr.Blocks, handlers: Handlers) -> None:
             handlers.client_gone(session_hash)
         await clean_events(session_hash=session_hash, event_id=event_id)
 
-    queue.clean_events = clean_events_and_stop  # type: ignore[union-attr]
+    queue.clean_events = clean_events_and_stop
 
 
 def _session(request: gr.Request | None) -> str:
