@@ -4,10 +4,13 @@ with --worst-case, a small photo's and /healthz's latency while worst-case clips
     python benchmarks/bench_load.py [--url http://127.0.0.1:7860] [--clients 4] [--seconds 15]
                                     [--image ../shared/media/single_face.jpg] [--workers 0]
     python benchmarks/bench_load.py --worst-case [--clips 2] [--clip-frames 90] [--workers 2]
+    python benchmarks/bench_load.py --rounds 6 [--clips 2] [--clip-frames 30] [--workers 2]
 
 --worst-case writes a clip at the server's frame-size cap (3840x2160, WebOptions.max_frame_pixels), posts
 --clips of them at once, and meanwhile times /healthz and the photo; it prints the server's resident memory
-before, at its peak and after. Every request targets 127.0.0.1; every loop is bounded in count and time.
+before, at its peak and after. --rounds N repeats that load of clips N times, one round after another, and
+prints the server's resident memory after each round (and its peak during it): flat when memory comes back.
+Every request targets 127.0.0.1; every loop is bounded in count and time.
 
 Without --url it starts `emolens serve` on a free loopback port (with --workers) and stops it at the end.
 Prints requests/s, p50/p99 latency, errors (must be 0), and the server's resident memory before and after
@@ -184,6 +187,57 @@ def worst_case(url: str, pid: int | None, photo: Path, clips: int, clip_frames: 
     return 0
 
 
+def clip_rounds(url: str, pid: int | None, clips: int, clip_frames: int, rounds: int) -> int:
+    """`rounds` rounds of `clips` worst-case clips posted at once; the server's RSS after each round."""
+    clip = make_worst_clip(Path(tempfile.mkdtemp()) / "worst.mp4", clip_frames, MULTI_FACE)
+    clip_bytes = clip.read_bytes()
+    httpx.post(f"{url}/api/v1/analyze", files={"file": ("w.jpg", MULTI_FACE.read_bytes())}, timeout=300)
+    time.sleep(1.0)
+
+    def mem(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.0f}"
+
+    print(f"\n{rounds} rounds of {clips} clip(s) of {clip_frames} frames at 3840x2160, {url}")
+    print(f"load average at start: {Path('/proc/loadavg').read_text().split()[:3]}\n")
+    print("| round | clips answered | frames analysed | round s | RSS peak MB | RSS after MB |")
+    print("|---|---|---|---|---|---|")
+    print(f"| before | | | | | {mem(rss_mb(pid))} |", flush=True)
+    failures = 0
+    for number in range(1, rounds + 1):
+        statuses: list[int] = []
+        frames: list[int] = []
+        peak = [rss_mb(pid) or 0.0]
+        done = threading.Event()
+
+        def sample(peak: list[float] = peak, done: threading.Event = done) -> None:
+            while not done.wait(0.2):
+                peak[0] = max(peak[0], rss_mb(pid) or 0.0)
+
+        def post_clip(statuses: list[int] = statuses, frames: list[int] = frames) -> None:
+            response = httpx.post(f"{url}/api/v1/analyze-video", files={"file": ("w.mp4", clip_bytes)}, timeout=600)
+            statuses.append(response.status_code)
+            frames.append(int(response.json().get("frames_analyzed", 0)) if response.status_code == 200 else 0)
+
+        start = time.perf_counter()
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        threads = [threading.Thread(target=post_clip) for _ in range(clips)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        took_s = time.perf_counter() - start
+        time.sleep(2.0)  # the trim after the last clip has run
+        done.set()
+        sampler.join()
+        answered = sum(status == 200 for status in statuses)
+        failures += clips - answered
+        row = f"| {number} | {answered}/{clips} | {sum(frames)} | {took_s:.1f} | {peak[0]:.0f} | {mem(rss_mb(pid))} |"
+        print(row, flush=True)
+    print(f"\nload average at end: {Path('/proc/loadavg').read_text().split()[:3]}")
+    return 1 if failures else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", help="a running server; default: start one")
@@ -195,6 +249,7 @@ def main() -> int:
     parser.add_argument("--worst-case", action="store_true", help="photo latency behind worst-case clips")
     parser.add_argument("--clips", type=int, default=2, help="worst-case clips posted at once")
     parser.add_argument("--clip-frames", type=int, default=90, help="frames per worst-case clip")
+    parser.add_argument("--rounds", type=int, default=0, help="repeat the clips this many rounds; RSS after each")
     args = parser.parse_args()
     data = args.image.read_bytes()
     process = None
@@ -202,8 +257,10 @@ def main() -> int:
     if url is None:
         url, process = start_server(args.workers)
         pid = process.pid
-    if args.worst_case:
+    if args.rounds > 0 or args.worst_case:
         try:
+            if args.rounds > 0:
+                return clip_rounds(url, pid, args.clips, args.clip_frames, args.rounds)
             return worst_case(url, pid, args.image, args.clips, args.clip_frames)
         finally:
             if process is not None:

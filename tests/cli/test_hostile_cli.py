@@ -111,6 +111,8 @@ def test_a_jpeg_named_mp4_says_what_it_is(tmp_path, media, emolens_cli):
         ["--max-upload-mb", "inf"],
         ["--max-upload-mb", "nan"],
         ["--max-pixels", "0"],
+        ["--max-rss-mb", "-1"],
+        ["--max-rss-mb", "inf"],
     ],
 )
 def test_impossible_serve_flags_are_one_line(flags, emolens_cli):

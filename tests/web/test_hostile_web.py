@@ -417,6 +417,26 @@ def test_the_upload_reply_names_only_a_fresh_private_folder(server: Server) -> N
     assert message["success"] is False, "a path without its folder was accepted: the reply could hide it"
 
 
+# ---------------------------------------------------------------- 5. a memory mark
+
+
+def test_over_the_memory_mark_videos_get_503_and_photos_still_work(
+    tmp_path: Path, server_factory: Any, media_file: Callable[[str], Path]
+) -> None:
+    clip = media_file("single_face.mp4").read_bytes()
+    with server_factory(tmp_path, ["--max-rss-mb", "1"]) as tight:  # any real process is over 1 MB
+        response = httpx.post(f"{tight.url}/api/v1/analyze-video", files={"file": ("c.mp4", clip)}, timeout=TIMEOUT_S)
+        error = assert_json_error(response, 503, tight)
+        assert "--max-rss-mb 1" in error and int(response.headers["retry-after"]) > 0
+        photo = media_file("single_face.jpg").read_bytes()
+        answered = httpx.post(f"{tight.url}/api/v1/analyze", files={"file": ("p.jpg", photo)}, timeout=TIMEOUT_S)
+        assert answered.status_code == 200 and answered.json()["faces"]
+        uploaded = upload(tight, "c.mp4", clip)
+        message = gradio_event(tight, fn_index(tight, "video-input"), [video_value(tight, uploaded), "en"])
+        assert message["success"] is True and "--max-rss-mb 1" in message["output"]["data"][-1], message
+        assert "memory mark: " in tight.log_tail(100)
+
+
 # ---------------------------------------------------------------- 4. nothing left behind
 
 

@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("fastapi", reason="the web tests need the 'web' extra")
 
 from emolens.errors import MediaError
-from emolens.web.limits import Cancel, RequestGuard, WorkPool
+from emolens.web.limits import Cancel, OverMemoryMarkError, RequestGuard, WorkPool, resident_mb
 from emolens.web.uploads import remove_old_files, uploaded_file
 
 
@@ -148,3 +148,16 @@ def test_a_rest_clip_past_its_deadline_stops_with_what_it_has(media: Path) -> No
         Recognizer(), media / "single_face.mp4", "c.mp4", WebOptions(max_video_frames=3), Cancel(60)
     )
     assert body["frames_analyzed"] == 3 and "first 3 frames" in body["error"]
+
+
+def test_the_memory_mark_refuses_heavy_work_only() -> None:
+    resident = resident_mb()
+    if resident is None:
+        pytest.skip("no /proc here: the mark is not enforced")
+    assert 1 < resident < 1e6
+    tight = WorkPool(workers=2, max_waiting=8, max_rss_mb=1)
+    assert tight.call(lambda: "light") == "light"
+    with pytest.raises(OverMemoryMarkError, match="--max-rss-mb 1"):
+        tight.call(lambda: "heavy", heavy=True)
+    for roomy in (WorkPool(2, 8, max_rss_mb=0), WorkPool(2, 8, max_rss_mb=1e9)):
+        assert roomy.call(lambda: "heavy", heavy=True) == "heavy"

@@ -61,6 +61,12 @@ def add_parser(sub: Any) -> None:
         help="wall seconds one video request may run",
     )
     limits.add_argument(
+        "--max-rss-mb",
+        type=float,
+        default=WebOptions.max_rss_mb,
+        help="resident memory (MB) above which new video requests get 503 (0: no mark)",
+    )
+    limits.add_argument(
         "--allow-origin",
         action="append",
         default=[],
@@ -96,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
     for flag, value in (("--max-upload-mb", args.max_upload_mb), ("--timeout-s", args.timeout_s)):
         if not (math.isfinite(value) and value > 0):
             raise EmolensError(f"{flag} {value}: must be a finite number above 0")
+    if not (math.isfinite(args.max_rss_mb) and args.max_rss_mb >= 0):
+        raise EmolensError(f"--max-rss-mb {args.max_rss_mb}: must be a finite number, 0 or more (0: no mark)")
     for flag, value in (
         ("--max-pixels", args.max_pixels),
         ("--max-frame-pixels", args.max_frame_pixels),
@@ -115,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
         max_frame_pixels=args.max_frame_pixels,
         max_video_frames=args.max_video_frames,
         request_timeout_s=args.timeout_s,
+        max_rss_mb=args.max_rss_mb,
     )
     # Bind first: a taken port is a one-line error before the model loads or any folder is made.
     sock = _bind(args.host, args.port)
@@ -124,12 +133,14 @@ def run(args: argparse.Namespace) -> int:
         shown_host = f"[{args.host}]" if ":" in args.host else args.host
         log.info("emolens web app on http://%s:%d  (REST docs at /docs)", shown_host, port)
         log.info(
-            "limits: %g MB per request, %g MP per image, %g MP per video frame, %d frames and %g s per clip",
+            "limits: %g MB per request, %g MP per image, %g MP per video frame, %d frames and %g s per clip, "
+            "memory mark %s",
             options.max_upload_mb,
             options.max_pixels / 1e6,
             options.max_frame_pixels / 1e6,
             options.max_video_frames,
             options.request_timeout_s,
+            f"{options.max_rss_mb:g} MB" if options.max_rss_mb > 0 else "off",
         )
         verbose = logging.getLogger().isEnabledFor(logging.DEBUG)
         config = uvicorn.Config(app, log_level="info" if verbose else "warning", access_log=verbose)

@@ -27,7 +27,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"description": "request over the size limit, or an image or video frame over the pixel limit"},
     415: {"description": "not a readable image or video (formats: JPEG, PNG, WebP, BMP, TIFF, GIF, PNM)"},
     422: {"description": "empty upload (0 bytes) or missing `file` field"},
-    503: {"description": "too many requests waiting"},
+    503: {
+        "description": "too many requests waiting, or (videos) the server's memory over --max-rss-mb; see Retry-After"
+    },
 }
 _CHUNK_BYTES = 1024 * 1024
 _SNIFF_BYTES = 512

@@ -58,7 +58,7 @@ def build_app(options: WebOptions, recognizer: Recognizer | None = None) -> Fast
 
 
 def _assemble(options: WebOptions, recognizer: Recognizer, work_dir: Path) -> FastAPI:
-    pool = WorkPool(options.worker_count, options.max_waiting)
+    pool = WorkPool(options.worker_count, options.max_waiting, options.max_rss_mb)
     upload_dir = work_dir / "uploads"
     os.environ["GRADIO_TEMP_DIR"] = str(upload_dir)
     # Gradio decodes camera frames with Pillow: hold Pillow to the same pixel limit (it raises above twice this).

@@ -7,11 +7,13 @@ import contextlib
 import ctypes
 import json
 import logging
+import os
 import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio.to_thread
@@ -33,12 +35,15 @@ class WorkPool:
 
     Heavy work (video clips) may hold at most `workers - 1` of the slots (one, on one core), so a photo or a
     camera frame never waits behind long clips. After heavy work the C heap is trimmed, so the memory a
-    clip needed goes back to the system instead of staying in the process.
+    clip needed goes back to the system instead of staying in the process; and while the process's resident
+    memory stays above `max_rss_mb` (0: no mark) new heavy work is refused, so memory that does not come back
+    cannot grow without bound.
     """
 
-    def __init__(self, workers: int, max_waiting: int) -> None:
+    def __init__(self, workers: int, max_waiting: int, max_rss_mb: float = 0.0) -> None:
         self.workers = workers
         self.max_waiting = max_waiting
+        self.max_rss_mb = max_rss_mb
         self._slots = threading.BoundedSemaphore(workers)
         self._heavy = threading.BoundedSemaphore(max(1, workers - 1))
         self._waiting = 0
@@ -54,10 +59,14 @@ class WorkPool:
 
         Returns:
             What `fn` returns.
+
+        Raises:
+            OverMemoryMarkError: heavy work asked while the process's memory is above the mark.
         """
         if not heavy:
             with self._slots:
                 return fn(*args)
+        self.check_memory()
         with self._heavy, self._slots:
             try:
                 return fn(*args)
@@ -77,15 +86,59 @@ class WorkPool:
 
         Raises:
             HTTPException: 503, when `max_waiting` requests already wait beyond the busy workers.
+            OverMemoryMarkError: heavy work asked while the process's memory is above the mark.
         """
         # Only the event loop thread touches the counter, so it needs no lock.
         if self._waiting >= self.max_waiting + self.workers:
             raise HTTPException(503, "server busy, try again shortly")
+        if heavy:
+            self.check_memory()  # before waiting for a slot: a refusal should not queue first
         self._waiting += 1
         try:
             return await anyio.to_thread.run_sync(partial(self.call, fn, *args, heavy=heavy))
         finally:
             self._waiting -= 1
+
+    def check_memory(self) -> None:
+        """Pass while the process's resident memory is under `max_rss_mb` (after trimming the C heap once).
+
+        Raises:
+            OverMemoryMarkError: naming the resident memory and the mark, with a time to retry after.
+        """
+        if self.max_rss_mb <= 0:
+            return
+        resident = resident_mb()
+        if resident is None or resident <= self.max_rss_mb:
+            return
+        release_free_memory()  # pages freed but still held by the C heap count until they are handed back
+        resident = resident_mb()
+        if resident is not None and resident > self.max_rss_mb:
+            log.warning("memory mark: %.0f MB resident, over --max-rss-mb %g; video refused", resident, self.max_rss_mb)
+            raise OverMemoryMarkError(
+                f"server memory is over its mark ({resident:.0f} MB resident, --max-rss-mb {self.max_rss_mb:g}); "
+                f"videos are refused until it comes down, try again in {RETRY_AFTER_S} s"
+            )
+
+
+#: Seconds a client refused for memory is told to wait (Retry-After).
+RETRY_AFTER_S = 30
+
+
+class OverMemoryMarkError(EmolensError):
+    """New heavy work is refused while the server's resident memory is above --max-rss-mb (503, Retry-After)."""
+
+
+def resident_mb() -> float | None:
+    """This process's resident memory, as the system counts it.
+
+    Returns:
+        Resident MB read from /proc/self/statm; None where there is no /proc (the mark is then not enforced).
+    """
+    try:
+        resident_pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+    return resident_pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
 
 
 def release_free_memory() -> None:
@@ -327,6 +380,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": "; ".join(parts) or "invalid request"}, status_code=422)
 
     async def emolens_error(_request: Request, err: Exception) -> JSONResponse:
+        if isinstance(err, OverMemoryMarkError):
+            headers = {"Retry-After": str(RETRY_AFTER_S)}
+            return JSONResponse({"error": str(err)}, status_code=503, headers=headers)
         status = 413 if isinstance(err, InputTooLargeError) else 415 if isinstance(err, MediaError) else 422
         return JSONResponse({"error": str(err).splitlines()[0] if str(err) else type(err).__name__}, status_code=status)
 

@@ -34,12 +34,17 @@ class WebOptions:
     allowed_origins: tuple[str, ...] = ()
     #: Uploaded files older than this are deleted (all of them when the server stops).
     upload_max_age_s: float = 3600.0
+    #: Resident memory (MB) above which new video requests get 503 with Retry-After; 0 turns the mark off.
+    #: Two clips at the frame-size cap peak near 550 MB (README, bench_load), so this leaves room for bursts.
+    max_rss_mb: float = 2048.0
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.max_upload_mb) and self.max_upload_mb > 0):
             raise ValueError(f"max_upload_mb must be a positive finite number, got {self.max_upload_mb}")
         if not (math.isfinite(self.request_timeout_s) and self.request_timeout_s > 0):
             raise ValueError(f"request_timeout_s must be a positive finite number, got {self.request_timeout_s}")
+        if not (math.isfinite(self.max_rss_mb) and self.max_rss_mb >= 0):
+            raise ValueError(f"max_rss_mb must be a finite number, 0 or more, got {self.max_rss_mb}")
         for name in ("max_video_frames", "max_pixels", "max_frame_pixels", "max_waiting"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
