@@ -7,13 +7,20 @@ Why this detector and not another: docs/detectors.md.
 yuface runs its layers through OpenMP. On a small shared machine OpenMP's worker threads spin against the
 other stages and against each other, so each call is held to one thread (threadpoolctl), for that call only:
 the limit is set and restored around it, in the calling thread, and touches no other library's threads.
+
+The network is called through the C library the wheel ships (libfacedetection.so), not through yuface's Python
+binding: the binding allocates a 36 KB result buffer on every call and never frees it (1 GB over a one-hour video
+at 25 frames/s and detection on every 3rd frame; benchmarks/bench_batch_memory.py measures it). Here the buffer
+is a NumPy array of each call, freed with it; the rows are the same (tests/runtime/test_detectors.py compares).
 """
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import importlib.metadata
-from types import ModuleType
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -37,19 +44,54 @@ CNN_SMALLEST_FACE_PX = 16
 CNN_CROP = CropMapping(side_scale=0.987, shift_x=0.0, shift_y=0.026)
 
 
-def load_package() -> tuple[ModuleType, Any]:
-    """Import yuface and threadpoolctl's controller (on demand: importing emolens never loads the native library).
+#: libfacedetection's result buffer: a count (int32), then 16 int16 per face; the library's own examples size it
+#: 0x20000 bytes (room for 4,095 faces), and it writes no more than that.
+_RESULT_BUFFER_BYTES = 0x20000
+_VALUES_PER_FACE = 16
+#: `int* facedetect_cnn(unsigned char* result_buffer, unsigned char* bgr, int width, int height, int step)`, a C++
+#: function (its mangled name) in the wheel's libfacedetection.so.
+_DETECT_SYMBOL = "_Z14facedetect_cnnPhS_iii"
+
+
+def load_package() -> tuple[Callable[[np.ndarray], np.ndarray], Any]:
+    """The network's detect call and threadpoolctl's controller (on demand: importing emolens never loads the
+    native library).
 
     Returns:
-        The yuface module and a ThreadpoolController, to hold each call to one OpenMP thread.
+        A function from a BGR uint8 image to the network's int16 (N, 16) rows (see `_raw_detect`), and a
+        ThreadpoolController, to hold each call to one OpenMP thread.
 
     Raises:
-        ImportError: If yuface or threadpoolctl is not installed.
+        ImportError: If yuface or threadpoolctl is not installed, or yuface's library lacks the detect function.
         OSError: If yuface's shared library cannot load on this platform.
     """
     yuface = importlib.import_module(PACKAGE)
     threadpoolctl = importlib.import_module("threadpoolctl")
-    return yuface, threadpoolctl.ThreadpoolController()
+    library = ctypes.CDLL(str(Path(str(yuface.__file__)).parent / "libfacedetection.so"))
+    try:
+        function = getattr(library, _DETECT_SYMBOL)
+    except AttributeError:
+        raise ImportError(f"{PACKAGE}'s libfacedetection.so has no {_DETECT_SYMBOL}") from None
+    function.restype = ctypes.c_void_p
+    function.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int]
+
+    def detect(bgr: np.ndarray) -> np.ndarray:
+        return _raw_detect(function, bgr)
+
+    return detect, threadpoolctl.ThreadpoolController()
+
+
+def _raw_detect(function: Any, bgr: np.ndarray) -> np.ndarray:
+    """The network on a BGR uint8 image: int16 (N, 16) rows of score (per cent), x, y, w, h, 5 landmarks (x, y)
+    and one unused value. ctypes releases the GIL for the call, so other threads go on meanwhile."""
+    image = np.ascontiguousarray(bgr)
+    buffer = np.zeros(_RESULT_BUFFER_BYTES, np.uint8)
+    height_px, width_px = image.shape[:2]
+    if function(buffer.ctypes.data, image.ctypes.data, width_px, height_px, image.strides[0]) is None:
+        return np.zeros((0, _VALUES_PER_FACE), np.int16)
+    count = int(buffer[:4].view(np.int32)[0])
+    count = max(0, min(count, (_RESULT_BUFFER_BYTES - 4) // (2 * _VALUES_PER_FACE)))
+    return buffer[4 : 4 + count * 2 * _VALUES_PER_FACE].view(np.int16).reshape(count, _VALUES_PER_FACE).copy()
 
 
 def package_version() -> str:
@@ -80,7 +122,7 @@ class CnnFaceDetector:
         if not 0.0 <= min_score <= 1.0:
             raise ValueError(f"min_score must be in [0, 1], got {min_score}")
         try:
-            self._yuface, self._threads = load_package()
+            self._network, self._threads = load_package()
         except (ImportError, OSError) as err:
             raise ModelFileError(
                 f"the CNN face detector needs the {PACKAGE} package ({err}); it has wheels for CPython 3.10 and "
@@ -89,7 +131,7 @@ class CnnFaceDetector:
         # libfacedetection sets up its network on the first call: make that call here, once, so that threads
         # calling detect() later never race to set it up.
         with self._threads.limit(limits=1, user_api="openmp"):
-            self._yuface.c_detect(np.zeros((32, 32, 3), np.uint8))
+            self._network(np.zeros((32, 32, 3), np.uint8))
         self.name = "cnn"
         self.crop = CNN_CROP
         self.min_face_px = min_face_px
@@ -118,7 +160,7 @@ class CnnFaceDetector:
             size = (max(1, round(width_px * scale)), max(1, round(height_px * scale)))
             bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
         with self._threads.limit(limits=1, user_api="openmp"):
-            rows = np.asarray(self._yuface.c_detect(bgr), dtype=np.float64).reshape(-1, 16)
+            rows = self._network(bgr).astype(np.float64)
         faces = []
         for row in rows:
             score = float(row[0]) / 100.0  # the library reports per cent
