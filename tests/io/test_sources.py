@@ -84,3 +84,23 @@ def test_camera_source_accepts_a_file_paced_at_its_frame_rate() -> None:
     # 15 frames at 30 fps take about half a second when paced like a live feed.
     assert frames[-1].time_s == pytest.approx(14 / 30, abs=0.1)
     assert camera.error is None
+
+
+def test_one_decoder_thread_gives_the_same_frames_and_starts_no_thread() -> None:
+    # Batch workers decode with one thread (the other cores run other workers); the frames must not change.
+    path = shared_path("media", "single_face.mp4")
+    tasks = Path("/proc/self/task")
+    before = len(list(tasks.iterdir())) if tasks.is_dir() else None
+    with VideoFileSource(path, decoder_threads=1) as source:
+        single = [frame.image for frame in source]
+        during = len(list(tasks.iterdir())) if tasks.is_dir() else None
+    with VideoFileSource(path) as source:
+        default = [frame.image for frame in source]
+    assert len(single) == len(default) == 72
+    assert all(np.array_equal(a, b) for a, b in zip(single, default, strict=True))
+    assert during == before  # FFmpeg decoded in the calling thread (None == None where there is no /proc)
+
+
+def test_decoder_threads_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="decoder_threads"):
+        VideoFileSource(shared_path("media", "single_face.mp4"), decoder_threads=0)

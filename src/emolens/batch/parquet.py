@@ -168,6 +168,12 @@ def config_digest(model_file: Path, options: dict[str, object]) -> str:
     return digest.hexdigest()
 
 
+def hold_arrow_to_one_thread() -> None:
+    """Arrow's CPU and I/O thread pools to one thread each (for a worker process; see work.hold_thread_pools_to_one)."""
+    pa.set_cpu_count(1)
+    pa.set_io_thread_count(1)
+
+
 class PartWriter:
     """The face rows of one input, in part files of at most `rows_per_part` rows (so memory stays bounded).
 

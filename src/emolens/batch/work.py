@@ -6,6 +6,7 @@ row with the one-line error as its status, never an exception that would stop th
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
 import stat
@@ -19,7 +20,7 @@ import numpy as np
 
 from emolens.api import Recognizer, RecognizerOptions
 from emolens.batch.inputs import PHOTO_SUFFIXES
-from emolens.batch.parquet import PartWriter, SourceRow
+from emolens.batch.parquet import PartWriter, SourceRow, hold_arrow_to_one_thread
 from emolens.errors import EmolensError, MediaError
 from emolens.io.images import read_image
 from emolens.io.sources import VideoFileSource
@@ -89,6 +90,22 @@ def sniff_kind(path: Path) -> str:
     return "photo" if not is_video and path.suffix.lower() in PHOTO_SUFFIXES else "video"
 
 
+def hold_thread_pools_to_one() -> None:
+    """Every thread pool of this process to one thread: the worker processes (or actors) are the parallelism.
+
+    A second thread in any library (OpenCV, BLAS, OpenMP, Arrow) would only take time from the other workers,
+    which already keep every core busy; onnxruntime follows the `threads` option and FFmpeg's decoder is held to
+    one thread where each video is opened. Call it in a worker process, never in a process that does other work.
+    """
+    cv2.setNumThreads(1)
+    hold_arrow_to_one_thread()
+    try:
+        threadpoolctl = importlib.import_module("threadpoolctl")
+    except ImportError:  # installed with yuface only (its OpenMP); BLAS's threads idle here unless asked to work
+        return
+    threadpoolctl.threadpool_limits(limits=1)  # BLAS (numpy's, OpenCV's) and OpenMP (yuface's), process-wide
+
+
 def model_label(options: RecognizerOptions) -> str:
     """The model's name in the rows: a shipped model's short name, else the file's name.
 
@@ -106,7 +123,7 @@ class Worker:
     """Loads the model once; `process` turns one input into committed part files and its SourceRow."""
 
     def __init__(self, config: WorkerConfig) -> None:
-        cv2.setNumThreads(1)  # the workers are the parallelism; OpenCV's own threads would only contend
+        hold_thread_pools_to_one()
         self.config = config
         self.out_dir = Path(config.out_dir)
         self.recognizer = Recognizer(config.options)
@@ -160,7 +177,7 @@ class Worker:
         stream = self.recognizer.stream()
         source_name = str(path)
         last_time_s = 0.0
-        with VideoFileSource(path) as source:
+        with VideoFileSource(path, decoder_threads=1) as source:
             frame_s = 1.0 / source.fps if source.fps else None
             for frame in source:  # one frame in memory at a time; rows go to bounded part files
                 result = stream.process(frame.image, frame.time_s, frame.index)

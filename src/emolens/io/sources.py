@@ -37,13 +37,23 @@ class Frame:
 
 
 class VideoFileSource(ClosesOnExit):
-    """Frames of a video file, in order. Raises MediaError naming the file when it cannot be opened at all."""
+    """Frames of a video file, in order. Raises MediaError naming the file when it cannot be opened at all.
 
-    def __init__(self, path: str | Path) -> None:
+    `decoder_threads` None leaves FFmpeg's own choice (one decoding thread per core, which speeds up a single
+    reader); a process pool that already keeps every core busy passes 1, since extra decoding threads then
+    only take time from the other workers.
+    """
+
+    def __init__(self, path: str | Path, *, decoder_threads: int | None = None) -> None:
         self.path = Path(path)
         self.error: str | None = None
+        if decoder_threads is not None and decoder_threads < 1:
+            raise ValueError(f"decoder_threads must be at least 1, got {decoder_threads}")
         _check_video_file(self.path)
-        self._cap = cv2.VideoCapture(str(self.path))
+        if decoder_threads is None:
+            self._cap = cv2.VideoCapture(str(self.path))
+        else:
+            self._cap = cv2.VideoCapture(str(self.path), cv2.CAP_ANY, [cv2.CAP_PROP_N_THREADS, decoder_threads])
         if not self._cap.isOpened():
             self._cap.release()
             raise MediaError(f"{self.path}: not a readable video (unknown format, or damaged/truncated file)")
