@@ -8,6 +8,8 @@ import pytest
 
 from emolens.batch import expand_inputs
 from emolens.batch.inputs import read_manifest
+from emolens.batch.runner import start_order
+from emolens.batch.work import Task
 from emolens.errors import MediaError
 
 
@@ -73,3 +75,21 @@ def test_csv_manifest_with_only_a_path_column(tree: Path) -> None:
 def test_unreadable_manifest_is_an_error_naming_it(tmp_path: Path) -> None:
     with pytest.raises(MediaError, match="missing\\.txt"):
         expand_inputs([], tmp_path / "missing.txt")
+
+
+def test_videos_start_first_then_photos_each_largest_first() -> None:
+    # A short clip smaller than a large photo still takes far longer: it must not be left for the end of a run.
+    tasks = [
+        Task("/a/big.jpg", "k1", 900_000),
+        Task("/a/short.mp4", "k2", 200_000),
+        Task("/a/small.png", "k3", 80_000),
+        Task("/a/long.MOV", "k4", 1_300_000),
+        Task("/a/mid.jpg", "k5", 300_000),
+    ]
+    assert [t.path for t in start_order(tasks)] == [
+        "/a/long.MOV",
+        "/a/short.mp4",
+        "/a/big.jpg",
+        "/a/mid.jpg",
+        "/a/small.png",
+    ]
