@@ -5,18 +5,22 @@
 The archive (in a temporary folder): `--photos` photos, cycling through the shared photos as they are and
 composites of them (2x2 and 3x3 grids, scaled to 480, 960 and 1920 px wide), plus `--clip-copies` copies of
 each shared clip. Each configuration runs `run_batch` into a fresh output folder with the default options
-(those of `emolens batch` with no flags), model loading included; Ray's cluster start is timed
-apart (a cluster is usually running already) and its per-task overhead is measured with an empty actor call.
-Peak memory is the largest resident set any one worker process reached (sampled every 50 ms).
+(those of `emolens batch` with no flags), model loading included. Ray runs only around its own runs (started
+and stopped in each round; the start is timed apart, as a cluster is usually running already), and its per-task
+overhead is measured with an empty actor call. Peak memory is the largest peak resident set (the kernel's VmHWM)
+any one worker process reached.
 
-Prints one table row per configuration and round with inputs/s, frames/s and faces/s, the ratios the targets
-name (local 2 workers over 1, Ray over local at the same worker count) within each round, and the per-frame
-cost of video.
+Prints one table row per configuration and round with inputs/s, frames/s and faces/s, peak memory, the driver's
+CPU time as a share of the wall time, and the idle tail (the time from the second-to-last input finishing to the
+last: with 2 workers, at most that long one of them had nothing to do); then the ratios the targets name (local
+2 workers over 1, Ray over local at the same worker count) within each round, the per-frame cost of video, and
+the load average before, during and after.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import statistics
 import tempfile
@@ -60,7 +64,11 @@ def make_archive(root: Path, photos: int, clip_copies: int) -> Path:
 
 
 class PeakMemory:
-    """Samples the resident set of this process's worker descendants; keeps each one's peak."""
+    """The peak resident set (the kernel's VmHWM) of this process's worker descendants, read every 0.5 s.
+
+    The kernel keeps each process's peak itself, so a slow poll misses nothing but a worker's last half second;
+    polling fast would cost the driver CPU time that a run with every core busy takes from its workers.
+    """
 
     def __init__(self, marker: str) -> None:
         self.marker = marker
@@ -78,13 +86,21 @@ class PeakMemory:
 
     def _run(self) -> None:
         me = psutil.Process()
-        while not self._stop.wait(0.05):
+        while not self._stop.wait(0.5):
             for child in me.children(recursive=True):
                 try:
-                    if self.marker in " ".join(child.cmdline()):
-                        self.peaks[child.pid] = max(self.peaks.get(child.pid, 0), child.memory_info().rss)
-                except psutil.Error:
+                    # Asked again until it says so: a Ray worker starts idle and takes its actor's name later.
+                    if child.pid in self.peaks or self.marker in " ".join(child.cmdline()):
+                        self.peaks[child.pid] = max(self.peaks.get(child.pid, 0), _peak_rss_bytes(child.pid))
+                except (psutil.Error, OSError, ValueError):
                     continue
+
+
+def _peak_rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
 @dataclass
@@ -96,26 +112,36 @@ class Row:
     seconds: float
     peak_mb: float
     video_s_per_frame: float
+    driver_cpu_s: float  # this process's CPU time during the run (scheduling, ledger, progress, memory polling)
+    tail_s: float  # from the second-to-last input finishing to the last: at most that long, a worker idled
 
     def line(self) -> str:
         return (
             f"| {self.name} | {self.inputs / self.seconds:.2f} | {self.frames / self.seconds:.1f} | "
-            f"{self.faces / self.seconds:.1f} | {self.seconds:.1f} | {self.peak_mb:.0f} |"
+            f"{self.faces / self.seconds:.1f} | {self.seconds:.1f} | {self.peak_mb:.0f} | "
+            f"{100 * self.driver_cpu_s / self.seconds:.1f}% | {self.tail_s:.2f} |"
         )
+
+
+def cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_one(name: str, archive: Path, out_root: Path, options: BatchOptions, marker: str) -> Row:
     out = out_root / name.replace(" ", "_")
     shutil.rmtree(out, ignore_errors=True)
+    finished: list[float] = []
     with PeakMemory(marker) as memory:
-        started = time.perf_counter()
-        summary = run_batch([archive], out, options)
-        seconds = time.perf_counter() - started
+        cpu_before, started = cpu_s(), time.perf_counter()
+        summary = run_batch([archive], out, options, on_progress=lambda _: finished.append(time.perf_counter()))
+        seconds, driver_cpu_s = time.perf_counter() - started, cpu_s() - cpu_before
     assert not summary.failed, summary.failed[:3]
     videos = [row for row in summary.rows if row.kind == "video"]
     per_frame = sum(r.wall_s for r in videos) / max(1, sum(r.frames for r in videos))
     peak = max(memory.peaks.values(), default=0) / 2**20
-    return Row(name, len(summary.rows), summary.frames, summary.faces, seconds, peak, per_frame)
+    tail_s = finished[-1] - finished[-2] if len(finished) > 2 else 0.0
+    return Row(name, len(summary.rows), summary.frames, summary.faces, seconds, peak, per_frame, driver_cpu_s, tail_s)
 
 
 def ray_task_overhead_ms(calls: int = 300) -> float:
@@ -157,23 +183,34 @@ def main() -> None:
             (f"local, {args.workers} workers", BatchOptions(recognizer, workers=args.workers), "spawn_main"),
         ]
         rows: dict[str, list[Row]] = {}
-        startup_s = overhead_ms = None
+        startup_s: list[float] = []
+        overhead_ms = None
+        ray_name = f"ray, {args.workers} actors"
         if not args.skip_ray:
-            import ray
-
-            started = time.perf_counter()
-            ray.init(address="local", num_cpus=args.workers, include_dashboard=False, log_to_driver=False)
-            startup_s = time.perf_counter() - started
-            overhead_ms = ray_task_overhead_ms()
-            configs.append((f"ray, {args.workers} actors", BatchOptions(recognizer, engine="ray", workers=args.workers),
-                            "RayWorker"))  # fmt: skip
+            configs.append((ray_name, BatchOptions(recognizer, engine="ray", workers=args.workers), "RayWorker"))
+        print(f"load average before: {load_average()}", flush=True)
         for _ in range(args.repeats):
             for name, options, marker in configs:
-                row = run_one(name, archive, out_root, options, marker)
+                # Ray runs only around its own configuration: its idle daemons take a few % of a core, which
+                # the local runs would otherwise pay for (the 1-worker run on the spare core, for free).
+                if name == ray_name:
+                    import ray
+
+                    started = time.perf_counter()
+                    ray.init(address="local", num_cpus=args.workers, include_dashboard=False, log_to_driver=False,
+                             _node_ip_address="127.0.0.1")  # fmt: skip
+                    startup_s.append(time.perf_counter() - started)
+                    overhead_ms = overhead_ms if overhead_ms is not None else ray_task_overhead_ms()
+                try:
+                    row = run_one(name, archive, out_root, options, marker)
+                finally:
+                    if name == ray_name:
+                        ray.shutdown()
                 rows.setdefault(name, []).append(row)
-                print(f"  {name}: {row.seconds:.1f} s", flush=True)
-        print("\n| engine | round | inputs/s | frames/s | faces/s | wall s | peak MB per worker |")
-        print("|---|---|---|---|---|---|---|")
+                print(f"  {name}: {row.seconds:.1f} s (load average {load_average()})", flush=True)
+        header = "| engine | round | inputs/s | frames/s | faces/s | wall s | peak MB a worker | driver CPU | tail s |"
+        print(f"\n{header}")
+        print("|---|---|---|---|---|---|---|---|---|")
         for name, runs in rows.items():
             for number, row in enumerate(runs, start=1):
                 print(row.line().replace(f"| {name} |", f"| {name} | {number} |", 1))
@@ -184,20 +221,21 @@ def main() -> None:
         print(f"\nlocal {args.workers} workers / 1 worker, per round: {', '.join(f'{r:.2f}x' for r in scaling)} "
               f"(median {statistics.median(scaling):.2f}x; target >= 1.8x for 2)")  # fmt: skip
         if not args.skip_ray:
-            ray_runs = rows[f"ray, {args.workers} actors"]
+            ray_runs = rows[ray_name]
             versus = [b.seconds / r.seconds for b, r in zip(many, ray_runs, strict=True)]
             print(f"ray / local at {args.workers} workers, per round: {', '.join(f'{r:.2f}x' for r in versus)} "
                   f"(median {statistics.median(versus):.2f}x; target: within 15%, i.e. >= 0.85x)")  # fmt: skip
-            print(f"ray: local cluster start {startup_s:.1f} s (not in the table); "
+            print(f"ray: local cluster start {statistics.median(startup_s):.1f} s (median; not in the table); "
                   f"empty actor call {overhead_ms:.2f} ms per task")  # fmt: skip
         costs = [r.video_s_per_frame for runs in rows.values() for r in runs]
         alone = statistics.median(r.video_s_per_frame for r in one)
         print(f"video: {statistics.median(costs) * 1000:.2f} ms per frame per worker (median over all runs, "
               f"{alone * 1000:.2f} ms with one worker alone)")  # fmt: skip
-        if not args.skip_ray:
-            import ray
+        print(f"load average after: {load_average()}")
 
-            ray.shutdown()
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 if __name__ == "__main__":
