@@ -70,3 +70,16 @@ def test_drawing_commands_take_labels_only_defaulting_to_render_options(command:
     assert render_options(build_parser().parse_args([command, *DRAWING[command], "--labels-only"])).labels_only
     shown = run_emolens(command, "--help")
     assert shown.returncode == 0 and "--labels-only" in shown.stdout and "probability panel" in shown.stdout
+
+
+def test_batch_takes_the_same_flags_and_defaults_but_no_lang(capsys: pytest.CaptureFixture[str]) -> None:
+    # batch writes data (Parquet), whose emotion names stay English like JSON's: a --lang would change nothing.
+    args = build_parser().parse_args(["batch", "x", "--out", "o"])
+    assert recognizer_options(args) == RecognizerOptions()
+    assert not hasattr(args, "lang")
+    flags = ["--model", "accurate", "--detect-every", "2", "--detector", "haar", "--no-smooth"]
+    options = recognizer_options(build_parser().parse_args(["batch", "x", "--out", "o", *flags]))
+    assert (options.model, options.detect_every, options.detector, options.smooth) == ("accurate", 2, "haar", False)
+    with pytest.raises(SystemExit) as refused:
+        build_parser().parse_args(["batch", "x", "--out", "o", "--lang", "vi"])
+    assert refused.value.code == 2 and "--lang" in capsys.readouterr().err

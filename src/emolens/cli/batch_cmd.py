@@ -32,7 +32,7 @@ def add_parser(sub: Any) -> None:
         "must be on a file system every node shares",
     )
     p.add_argument("--workers", type=int, metavar="N", help="worker processes or actors (default: one per core)")
-    add_recognizer_args(p, video=True)
+    add_recognizer_args(p, video=True, labels=False)  # Parquet's emotion names stay English, as JSON's do
     p.set_defaults(run=run)
 
 

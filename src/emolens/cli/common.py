@@ -21,14 +21,16 @@ BAD_ROW_HELP = (
 )
 
 
-def add_recognizer_args(p: argparse.ArgumentParser, *, video: bool) -> None:
-    """The flags of every command that runs the model (analyze, video, webcam, serve), added in one place.
+def add_recognizer_args(p: argparse.ArgumentParser, *, video: bool, labels: bool = True) -> None:
+    """The flags of every command that runs the model (analyze, video, webcam, serve, batch), added in one place.
 
     Their defaults are read from `RecognizerOptions` (and through it `PipelineOptions`), never retyped here.
 
     Args:
         p: the subcommand's parser.
         video: also add the options of consecutive frames (`--detect-every`, `--no-smooth`).
+        labels: also add `--lang`, for the commands that show emotion names to people; a command that only
+            writes data (batch's Parquet) keeps the English names, as JSON does, and offers no --lang.
     """
     from emolens.api import RecognizerOptions
     from emolens.labels import DEFAULT_LANG, LANGUAGES
@@ -36,7 +38,8 @@ def add_recognizer_args(p: argparse.ArgumentParser, *, video: bool) -> None:
 
     o = RecognizerOptions
     p.add_argument("--model", default=o.model, help="shipped model name (fast, accurate) or a path to an .onnx file")
-    p.add_argument("--lang", choices=LANGUAGES, default=DEFAULT_LANG, help="language of the labels shown")
+    if labels:
+        p.add_argument("--lang", choices=LANGUAGES, default=DEFAULT_LANG, help="language of the labels shown")
     p.add_argument("--min-face-px", type=int, default=o.min_face_px, metavar="N", help="ignore faces smaller than N px")
     p.add_argument(
         "--detector-side-px",
