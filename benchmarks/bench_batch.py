@@ -20,6 +20,7 @@ the load average before, during and after.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import statistics
@@ -35,6 +36,7 @@ import psutil
 
 from emolens.api import RecognizerOptions
 from emolens.batch import BatchOptions, run_batch
+from emolens.cli.batch_cmd import RAY_ONE_MACHINE_SWITCH
 
 MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 PHOTOS = ("single_face.jpg", "multi_face.jpg", "obama.jpg", "biden.jpg", "astronaut.png")
@@ -171,6 +173,7 @@ def main() -> None:
     if not MEDIA.is_dir():
         raise SystemExit(f"needs {MEDIA} (the shared media folder beside the repository)")
     recognizer = RecognizerOptions()  # the defaults, which `emolens batch` with no flags uses too
+    os.environ.setdefault(RAY_ONE_MACHINE_SWITCH, "0")  # Ray on 127.0.0.1, as `emolens batch --engine ray` starts it
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "archive").mkdir()
         archive = make_archive(Path(tmp) / "archive", args.photos, args.clip_copies)
@@ -197,8 +200,7 @@ def main() -> None:
                     import ray
 
                     started = time.perf_counter()
-                    ray.init(address="local", num_cpus=args.workers, include_dashboard=False, log_to_driver=False,
-                             _node_ip_address="127.0.0.1")  # fmt: skip
+                    ray.init(address="local", num_cpus=args.workers, include_dashboard=False, log_to_driver=False)
                     startup_s.append(time.perf_counter() - started)
                     overhead_ms = overhead_ms if overhead_ms is not None else ray_task_overhead_ms()
                 try:

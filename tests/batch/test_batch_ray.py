@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -132,3 +134,15 @@ def test_local_ray_cluster_started_by_the_run(archive: Path, local_run: Path, tm
     done = run_emolens("batch", archive, "--out", out, "--engine", "ray", "--workers", "2", env=ENV)
     assert done.returncode == 0, done.stderr
     assert_same_results(out, local_run)
+
+
+def test_the_local_cluster_a_run_starts_is_on_the_loopback_address(archive: Path, tmp_path: Path) -> None:
+    # Not on the address of the interface the machine's default route uses: a local run must not depend on the
+    # network. Ray keeps its logs under RAY_TMPDIR (short: its socket paths must fit in 107 bytes).
+    with tempfile.TemporaryDirectory(prefix="ray", dir="/tmp") as ray_tmp:
+        env = {**ENV, "RAY_TMPDIR": ray_tmp}
+        done = run_emolens("batch", archive / "obama.jpg", "--out", tmp_path / "out", "--engine", "ray", env=env)
+        assert done.returncode == 0, done.stderr
+        raylet_log = next(Path(ray_tmp).glob("ray/session_*/logs/raylet.out")).read_text()
+    addresses = set(re.findall(r"node_manager address: ([0-9.]+):", raylet_log))
+    assert addresses == {"127.0.0.1"}, raylet_log[-2000:]

@@ -65,8 +65,8 @@ def run_ray(
         config: what each actor needs to load its model and write its part files.
         workers: the number of actors; None: one per CPU of the cluster.
         address: "auto" or HOST:PORT joins a running cluster (`ray start --head`); None starts a local one
-            for this run and stops it afterwards. Where this process is connected to Ray already, that
-            connection is used as it is.
+            for this run and stops it afterwards (`emolens batch` has Ray put it on 127.0.0.1). Where this
+            process is connected to Ray already, that connection is used as it is.
 
     Yields:
         One SourceRow per task, in the order they finish.

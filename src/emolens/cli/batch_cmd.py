@@ -7,11 +7,16 @@ rerun into the same --out skips the inputs already finished. Exit status 1 when 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from .common import add_recognizer_args, quiet_opencv, recognizer_options
+
+#: "0": Ray runs as on one machine, its node on 127.0.0.1 (Ray's name for it speaks of macOS and Windows, where
+#: that is the default).
+RAY_ONE_MACHINE_SWITCH = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
 
 def add_parser(sub: Any) -> None:
@@ -60,6 +65,12 @@ def run(args: argparse.Namespace) -> int:
     if not args.inputs and args.manifest is None:
         raise ValueError("give at least one INPUT or --manifest FILE")
     quiet_opencv(args)
+    if args.engine == "ray" and args.ray_address is None:
+        # The Ray this run starts for itself runs on 127.0.0.1, so that it never depends on the machine's network.
+        # ray.init(_node_ip_address="127.0.0.1") cannot say so: on Linux Ray swaps a loopback address for that of
+        # the interface its route to the internet uses. This is Ray's own switch for a Ray of one machine (its
+        # default on macOS and Windows); Ray reads it on import, which comes later, in the engine.
+        os.environ.setdefault(RAY_ONE_MACHINE_SWITCH, "0")
     options = BatchOptions(
         recognizer=recognizer_options(args),
         engine=args.engine,
