@@ -13,6 +13,13 @@ composites each pasted face has a box, and a detection matches it when its centr
 side is within a factor of two of it. Unmatched detections are false faces.
 
     python benchmarks/bench_detect.py [--media ../shared/media] [--seed 0]
+    python benchmarks/bench_detect.py --min-face-grid [24 32 40 48 64]
+
+--min-face-grid prints, instead, how the smallest face size (`--min-face-px`, RecognizerOptions.min_face_px)
+trades recall and false faces against time: each detector at each size, with the other detection defaults
+(RecognizerOptions: the 320 px detector side, the CNN's min_score), on the photos and clips above and on
+composites that also hold 24 and 32 px faces; ms per 640x360 frame of WolfgangLanger_Pexels.mp4
+and of the same frames scaled to 1280x720 (where the smallest face size sets how far a frame shrinks).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from emolens.api import RecognizerOptions
 from emolens.runtime.detectors import FaceDetector, cnn_available, make_detector
 from emolens.types import Box
 
@@ -34,6 +42,8 @@ DEFAULT_MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
 PHOTOS = {"single_face.jpg": 1, "astronaut.png": 1, "obama.jpg": 1, "biden.jpg": 1, "multi_face.jpg": 5}
 VIDEOS = {"single_face.mp4": 1, "WolfgangLanger_Pexels.mp4": 1, "no_face.mp4": 0}
 FACE_SIDES_PX = (40, 56, 80, 112, 160)  # from the default --min-face-px up
+GRID_FACE_SIDES_PX = (24, 32, *FACE_SIDES_PX)  # --min-face-grid: also faces below the default
+DEFAULT_GRID_PX = (24, 32, 40, 48, 64)
 ANGLES_DEG = (-30, -15, 0, 15, 30)
 FRAME_SIZE_PX = (640, 360)
 
@@ -133,11 +143,14 @@ def paste(
 
 
 def composites(
-    backgrounds: list[np.ndarray], bank: list[tuple[np.ndarray, float]], seed: int
+    backgrounds: list[np.ndarray],
+    bank: list[tuple[np.ndarray, float]],
+    seed: int,
+    sides_px: tuple[int, ...] = FACE_SIDES_PX,
 ) -> Iterator[tuple[str, np.ndarray, list[Box]]]:
     rng = np.random.default_rng(seed)
     width_px, height_px = FRAME_SIZE_PX
-    for side_px in FACE_SIDES_PX:
+    for side_px in sides_px:
         for angle in ANGLES_DEG:
             slots = max(1, min(3, int(width_px // (2.2 * side_px))))  # neighbours >= 2.2 face sides apart
             slot_w = width_px // slots
@@ -184,13 +197,35 @@ def ms_per_frame(detector: FaceDetector, frames: list[np.ndarray], repeats: int 
     return statistics.median(passes)
 
 
+def cpu_ms_per_frame(detector: FaceDetector, frames: list[np.ndarray], repeats: int = 5) -> float:
+    """Median over `repeats` passes of the process's CPU ms (all its threads) per frame: on a shared machine the
+    steadier measure of cost than the wall clock."""
+    passes = []
+    for _ in range(repeats):
+        t0 = time.process_time()
+        for frame in frames:
+            detector.detect(frame)
+        passes.append((time.process_time() - t0) * 1000 / len(frames))
+    return statistics.median(passes)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--media", type=Path, default=DEFAULT_MEDIA)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--min-score", type=float, nargs="*", default=[], help="extra CNN rows at these scores")
+    parser.add_argument(
+        "--min-face-grid",
+        type=int,
+        nargs="*",
+        metavar="PX",
+        help=f"print the smallest-face-size grid instead (default sizes {' '.join(map(str, DEFAULT_GRID_PX))})",
+    )
     args = parser.parse_args()
     names = ["haar", "cnn"] if cnn_available() else ["haar"]
+    if args.min_face_grid is not None:
+        min_face_grid(args.media, names, tuple(args.min_face_grid) or DEFAULT_GRID_PX, args.seed)
+        return
     detectors = {name: make_detector(name) for name in names}
     for score in args.min_score:
         detectors[f"cnn >= {score}"] = make_detector("cnn", min_score=score)
@@ -248,6 +283,74 @@ def main() -> None:
         print(f"| {name} | {full:.2f} | {half:.2f} |")
     if "cnn" in names:
         print_thread_cost(timing_frames)
+
+
+def min_face_grid(media: Path, names: list[str], sizes_px: tuple[int, ...], seed: int) -> None:
+    """Each detector at each smallest face size, the other detection settings at RecognizerOptions' defaults:
+    recall and false faces on the photos, the clips and the composites (by face side), and ms per frame."""
+    defaults = RecognizerOptions()
+    photos = list(photo_variants(media))
+    clips = {video: video_frames(media / video) for video in VIDEOS}
+    backgrounds = [cv2.resize(f, FRAME_SIZE_PX, interpolation=cv2.INTER_AREA) for f in clips["no_face.mp4"]]
+    backgrounds = backgrounds[:: max(1, len(backgrounds) // 8)]
+    bank = face_bank(media, {name: make_detector(name) for name in names})
+    scenes = list(composites(backgrounds, bank, seed, GRID_FACE_SIDES_PX))
+    timing_frames = clips["WolfgangLanger_Pexels.mp4"][:40]
+    # The same frames at 1280x720: there the smallest face size, not the detector side, sets how far a frame shrinks.
+    hd_frames = [cv2.resize(f, (1280, 720), interpolation=cv2.INTER_LINEAR) for f in timing_frames]
+    height_px, width_px = FRAME_SIZE_PX[1], FRAME_SIZE_PX[0]
+    print(
+        f"smallest face size grid: detector side {defaults.detector_max_side_px} px, CNN min_score "
+        f"{defaults.min_score} (RecognizerOptions' defaults); {len(bank)} faces in the bank, seed {seed}; "
+        f"composites: {len(scenes)} frames of {width_px}x{height_px}; ms: {len(timing_frames)} frames of "
+        "WolfgangLanger_Pexels.mp4 (640x360, and scaled to 1280x720), the process's CPU ms (all threads), median of "
+        "5 passes\n"
+    )
+    sides = " | ".join(f"{side} px" for side in GRID_FACE_SIDES_PX)
+    print(
+        f"| detector | min face px | side seen px | photos | clips | composites: {sides} | false faces "
+        "| CPU ms/frame | side seen px, 1280x720 | CPU ms/frame, 1280x720 |"
+    )
+    print("|---|---|---|---|---|" + "---|" * len(GRID_FACE_SIDES_PX) + "---|---|---|---|")
+    for name in names:
+        for size_px in sizes_px:
+            detector = make_detector(
+                name, min_face_px=size_px, max_side_px=defaults.detector_max_side_px, min_score=defaults.min_score
+            )
+            photo, clip = Score(), Score()
+            for _, image, faces in photos:
+                n = len(detector.detect(image))
+                photo.add(faces, min(n, faces), max(0, n - faces))
+            for video, frames in clips.items():
+                for frame in frames:
+                    n = len(detector.detect(frame))
+                    clip.add(VIDEOS[video], min(n, VIDEOS[video]), max(0, n - VIDEOS[video]))
+            by_side = {side: Score() for side in GRID_FACE_SIDES_PX}
+            false = 0
+            for title, frame, truth in scenes:
+                found, extra = match([d.box for d in detector.detect(frame)], truth)
+                false += extra
+                if title != "bare":
+                    by_side[int(title.partition(" px")[0])].add(len(truth), found, 0)
+            seen_px = _side_seen_px(name, size_px, defaults.detector_max_side_px, FRAME_SIZE_PX)
+            hd_seen_px = _side_seen_px(name, size_px, defaults.detector_max_side_px, (1280, 720))
+            recalls = " | ".join(f"{s.found / s.faces:.0%}" for s in by_side.values())
+            ms, hd_ms = cpu_ms_per_frame(detector, timing_frames), cpu_ms_per_frame(detector, hd_frames)
+            print(
+                f"| {name} | {size_px} | {seen_px} | {photo.found}/{photo.faces}, {photo.false} false | "
+                f"{clip.found}/{clip.faces}, {clip.false} false | {recalls} | {false} | {ms:.2f} | {hd_seen_px} "
+                f"| {hd_ms:.2f} |"
+            )
+
+
+def _side_seen_px(name: str, min_face_px: int, max_side_px: int, size_px: tuple[int, int]) -> int:
+    """The longest side of a frame of `size_px` (width, height) once shrunk for this detector (detection_scale)."""
+    from emolens.runtime.detectors import cnn, haar
+    from emolens.runtime.detectors.base import detection_scale
+
+    smallest = cnn.CNN_SMALLEST_FACE_PX if name == "cnn" else haar._HAAR_WINDOW_PX
+    width_px, height_px = size_px
+    return round(width_px * detection_scale(height_px, width_px, max_side_px, min_face_px, smallest))
 
 
 def print_thread_cost(frames: list[np.ndarray]) -> None:

@@ -9,7 +9,14 @@ import numpy as np
 
 from emolens.io.images import read_image
 from emolens.runtime.classifier import EmotionClassifier
-from emolens.runtime.detectors import DEFAULT_MIN_SCORE, DETECTORS, FaceDetector, describe_detector, make_detector
+from emolens.runtime.detectors import (
+    DEFAULT_MIN_FACE_PX,
+    DEFAULT_MIN_SCORE,
+    DETECTORS,
+    FaceDetector,
+    describe_detector,
+    make_detector,
+)
 from emolens.runtime.pipeline import FramePipeline, PipelineOptions, detect_and_classify, face_results
 from emolens.runtime.registry import DEFAULT_MODEL, model_path
 from emolens.types import FrameResult
@@ -24,9 +31,11 @@ class RecognizerOptions:
     model: str | Path = DEFAULT_MODEL  # a shipped model's name or a path to an .onnx file
     detector: str = "auto"  # "cnn", "haar", or "auto": the CNN where its package is installed, Haar otherwise
     min_score: float = DEFAULT_MIN_SCORE  # faces the detector is less sure of are dropped (the CNN; Haar has no score)
-    #: Smaller faces are ignored. 40 px: the CNN finds faces from 16 px, so a 1280x720 frame need not be
-    #: shrunk below 512 px (benchmarks/bench_detect.py: composites by face side).
-    min_face_px: int = 40
+    #: Smaller faces are ignored. Defined once, as DEFAULT_MIN_FACE_PX in runtime/detectors/base.py; chosen on
+    #: `benchmarks/bench_detect.py --min-face-grid` (docs/detectors.md): 8 px less finds more small faces with the
+    #: CNN at the same cost on 640x360 frames, but costs 1.4x on 1280x720 ones and gives Haar false faces; 8 px
+    #: more loses the faces of 40 px.
+    min_face_px: int = DEFAULT_MIN_FACE_PX
     #: Frames are shrunk to this longest side before detection, never so far that a `min_face_px` face would
     #: be lost. 320 px: a quarter of the 640 px detector's cost, for IoU 0.90 against it and 97% of its labels
     #: (benchmarks/choose_video_defaults.py, README "Speed").

@@ -10,7 +10,13 @@ FER2013 does, measured per detector (docs/crop-margin.md). Importing this packag
 
 from __future__ import annotations
 
-from emolens.runtime.detectors.base import DEFAULT_MIN_SCORE, CropMapping, FaceDetector, crop_face
+from emolens.runtime.detectors.base import (
+    DEFAULT_MIN_FACE_PX,
+    DEFAULT_MIN_SCORE,
+    CropMapping,
+    FaceDetector,
+    crop_face,
+)
 from emolens.runtime.detectors.haar import HaarFaceDetector
 
 #: The names `make_detector` and `--detector` accept.
@@ -74,7 +80,10 @@ def describe_detector(name: str) -> str:
 
 
 def make_detector(
-    name: str = "auto", min_face_px: int = 40, max_side_px: int = 640, min_score: float = DEFAULT_MIN_SCORE
+    name: str = "auto",
+    min_face_px: int = DEFAULT_MIN_FACE_PX,
+    max_side_px: int = 640,
+    min_score: float = DEFAULT_MIN_SCORE,
 ) -> FaceDetector:
     """A detector by name (see DETECTORS). `min_score` applies to detectors with a confidence (the CNN); Haar has
     none and ignores it.
@@ -102,6 +111,7 @@ def make_detector(
 
 
 __all__ = [
+    "DEFAULT_MIN_FACE_PX",
     "DEFAULT_MIN_SCORE",
     "DETECTORS",
     "CropMapping",

@@ -13,6 +13,10 @@ from emolens.types import Box, Detection
 #: Faces a detector is less sure of than this are dropped (detectors with a confidence only). Chosen on
 #: benchmarks/bench_detect.py: README, "Face detection".
 DEFAULT_MIN_SCORE = 0.5
+#: Faces smaller than this (px, on their longer side, in the frame's own pixels) are not reported; it also sets
+#: how far a large frame may shrink before detection. Chosen on `benchmarks/bench_detect.py --min-face-grid`
+#: (docs/detectors.md, "The smallest face size"). RecognizerOptions.min_face_px reads it.
+DEFAULT_MIN_FACE_PX = 40
 
 
 @dataclass(frozen=True)

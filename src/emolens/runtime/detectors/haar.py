@@ -11,7 +11,7 @@ import numpy as np
 
 from emolens.errors import ModelFileError
 from emolens.preprocess import to_gray_u8
-from emolens.runtime.detectors.base import CropMapping, detection_scale
+from emolens.runtime.detectors.base import DEFAULT_MIN_FACE_PX, CropMapping, detection_scale
 from emolens.types import Box, Detection
 
 _HAAR_WINDOW_PX = 24  # the frontal-face cascade's training window: no smaller face can be found
@@ -29,7 +29,7 @@ class HaarFaceDetector:
 
     def __init__(
         self,
-        min_face_px: int = 40,
+        min_face_px: int = DEFAULT_MIN_FACE_PX,
         scale_factor: float = 1.1,
         min_neighbors: int = 5,
         max_side_px: int = 640,
