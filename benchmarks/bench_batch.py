@@ -11,10 +11,11 @@ overhead is measured with an empty actor call. Peak memory is the largest peak r
 any one worker process reached.
 
 Prints one table row per configuration and round with inputs/s, frames/s and faces/s, peak memory, the driver's
-CPU time as a share of the wall time, and the idle tail (the time from the second-to-last input finishing to the
-last: with 2 workers, at most that long one of them had nothing to do); then the ratios the targets name (local
-2 workers over 1, Ray over local at the same worker count) within each round, the per-frame cost of video, and
-the load average before, during and after.
+CPU time as a share of the wall time, the worker processes' CPU seconds (local engine; equal for 1 and 2
+workers when a second worker wastes nothing, whatever the machine's load), and the idle tail (the time from the
+second-to-last input finishing to the last: with 2 workers, at most that long one of them had nothing to do);
+then the ratios the targets name (local 2 workers over 1, Ray over local at the same worker count) within each
+round, the per-frame cost of video, and the load average before, during and after.
 """
 
 from __future__ import annotations
@@ -115,18 +116,20 @@ class Row:
     peak_mb: float
     video_s_per_frame: float
     driver_cpu_s: float  # this process's CPU time during the run (scheduling, ledger, progress, memory polling)
+    workers_cpu_s: float | None  # the pool's processes' CPU time, model loading included (None: Ray's actors)
     tail_s: float  # from the second-to-last input finishing to the last: at most that long, a worker idled
 
     def line(self) -> str:
         return (
             f"| {self.name} | {self.inputs / self.seconds:.2f} | {self.frames / self.seconds:.1f} | "
             f"{self.faces / self.seconds:.1f} | {self.seconds:.1f} | {self.peak_mb:.0f} | "
-            f"{100 * self.driver_cpu_s / self.seconds:.1f}% | {self.tail_s:.2f} |"
+            f"{100 * self.driver_cpu_s / self.seconds:.1f}% | "
+            f"{'-' if self.workers_cpu_s is None else f'{self.workers_cpu_s:.1f}'} | {self.tail_s:.2f} |"
         )
 
 
-def cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+def cpu_s(who: int = resource.RUSAGE_SELF) -> float:
+    usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
 
 
@@ -135,15 +138,20 @@ def run_one(name: str, archive: Path, out_root: Path, options: BatchOptions, mar
     shutil.rmtree(out, ignore_errors=True)
     finished: list[float] = []
     with PeakMemory(marker) as memory:
-        cpu_before, started = cpu_s(), time.perf_counter()
+        cpu_before, children_before, started = cpu_s(), cpu_s(resource.RUSAGE_CHILDREN), time.perf_counter()
         summary = run_batch([archive], out, options, on_progress=lambda _: finished.append(time.perf_counter()))
         seconds, driver_cpu_s = time.perf_counter() - started, cpu_s() - cpu_before
+    # The pool's processes are this process's children, waited for when the pool closes; Ray's are not.
+    workers_cpu_s = cpu_s(resource.RUSAGE_CHILDREN) - children_before if options.engine == "local" else None
     assert not summary.failed, summary.failed[:3]
     videos = [row for row in summary.rows if row.kind == "video"]
     per_frame = sum(r.wall_s for r in videos) / max(1, sum(r.frames for r in videos))
     peak = max(memory.peaks.values(), default=0) / 2**20
     tail_s = finished[-1] - finished[-2] if len(finished) > 2 else 0.0
-    return Row(name, len(summary.rows), summary.frames, summary.faces, seconds, peak, per_frame, driver_cpu_s, tail_s)
+    return Row(
+        name, len(summary.rows), summary.frames, summary.faces, seconds, peak, per_frame, driver_cpu_s, workers_cpu_s,
+        tail_s,
+    )  # fmt: skip
 
 
 def ray_task_overhead_ms(calls: int = 300) -> float:
@@ -210,9 +218,9 @@ def main() -> None:
                         ray.shutdown()
                 rows.setdefault(name, []).append(row)
                 print(f"  {name}: {row.seconds:.1f} s (load average {load_average()})", flush=True)
-        header = "| engine | round | inputs/s | frames/s | faces/s | wall s | peak MB a worker | driver CPU | tail s |"
-        print(f"\n{header}")
-        print("|---|---|---|---|---|---|---|---|---|")
+        print("\n| engine | round | inputs/s | frames/s | faces/s | wall s | peak MB a worker | driver CPU "
+              "| workers' CPU s | tail s |")  # fmt: skip
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for name, runs in rows.items():
             for number, row in enumerate(runs, start=1):
                 print(row.line().replace(f"| {name} |", f"| {name} | {number} |", 1))

@@ -10,8 +10,8 @@
    the resident set before the video, at 10%, 50% and 90% of the processing time (frames go at a steady rate,
    so that is 10%, 50% and 90% of the frames), at the end (its face rows written), and the peak.
 2. Many inputs: the same worker type over bench_batch.py's archive (`--photos` photos, `--clip-copies` copies of
-   each shared clip), `--cycles` times over; printed: the resident set after each cycle. Flat means nothing is
-   kept from one input to the next; growth per cycle is a leak.
+   each shared clip), `--cycles` times over; printed: the resident set after each cycle and the peak (VmHWM).
+   Flat means nothing is kept from one input to the next; growth per cycle is a leak.
 
 `--yuface-binding` runs the CNN detector through yuface's Python binding, as emolens did before, instead of the
 direct call into libfacedetection.so (the binding leaks a 36 KB buffer per call; see runtime/detectors/cnn.py).
@@ -113,7 +113,7 @@ def _last_before(samples: list[tuple[float, float]], moment: float) -> float:
 
 
 def many_inputs(paths: list[str], cycles: int, out_dir: str, yuface_binding: bool) -> list[float]:
-    """In a fresh worker process: its resident set after each pass over `paths`."""
+    """In a fresh worker process: its resident set after each pass over `paths`, then its peak (VmHWM)."""
     worker = make_worker(out_dir, yuface_binding)
     me = psutil.Process()
     after: list[float] = []
@@ -122,7 +122,9 @@ def many_inputs(paths: list[str], cycles: int, out_dir: str, yuface_binding: boo
             row = worker.process(Task(path, f"c{cycle}-{number}", Path(path).stat().st_size))
             assert row.ok, row.status
         after.append(me.memory_info().rss / 2**20)
-    return after
+    status = Path("/proc/self/status").read_text().splitlines()
+    peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    return [*after, peak_kb / 1024]
 
 
 def in_worker_process(function: object, *args: object) -> object:
@@ -165,7 +167,7 @@ def main() -> None:
         assert isinstance(after, list)
         print(f"\nmany inputs ({args.photos} photos and {args.clip_copies * len(CLIPS)} clips, {len(paths)} inputs "
               f"a pass; CNN via {how}): resident set after each pass")  # fmt: skip
-        print("| " + " | ".join(f"pass {n}" for n in range(1, len(after) + 1)) + " |")
+        print("| " + " | ".join(f"pass {n}" for n in range(1, len(after))) + " | peak |")
         print("|" + "---|" * len(after))
         print("| " + " | ".join(f"{mb:.0f} MB" for mb in after) + " |")
         print(f"load average at the end: {Path('/proc/loadavg').read_text().split()[0]}")
