@@ -27,7 +27,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -186,26 +186,17 @@ def match(detected: list[Box], truth: list[Box]) -> tuple[int, int]:
     return found, len(detected) - found
 
 
-def ms_per_frame(detector: FaceDetector, frames: list[np.ndarray], repeats: int = 3) -> float:
-    """Median over `repeats` passes of the mean ms per frame."""
+def ms_per_frame(
+    detector: FaceDetector, frames: list[np.ndarray], repeats: int = 3, clock: Callable[[], float] = time.perf_counter
+) -> float:
+    """Median over `repeats` passes of the mean ms per frame, by `clock`: the wall clock, or `time.process_time`
+    (the process's CPU, all its threads), on a shared machine the steadier measure of cost."""
     passes = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = clock()
         for frame in frames:
             detector.detect(frame)
-        passes.append((time.perf_counter() - t0) * 1000 / len(frames))
-    return statistics.median(passes)
-
-
-def cpu_ms_per_frame(detector: FaceDetector, frames: list[np.ndarray], repeats: int = 5) -> float:
-    """Median over `repeats` passes of the process's CPU ms (all its threads) per frame: on a shared machine the
-    steadier measure of cost than the wall clock."""
-    passes = []
-    for _ in range(repeats):
-        t0 = time.process_time()
-        for frame in frames:
-            detector.detect(frame)
-        passes.append((time.process_time() - t0) * 1000 / len(frames))
+        passes.append((clock() - t0) * 1000 / len(frames))
     return statistics.median(passes)
 
 
@@ -335,7 +326,9 @@ def min_face_grid(media: Path, names: list[str], sizes_px: tuple[int, ...], seed
             seen_px = _side_seen_px(name, size_px, defaults.detector_max_side_px, FRAME_SIZE_PX)
             hd_seen_px = _side_seen_px(name, size_px, defaults.detector_max_side_px, (1280, 720))
             recalls = " | ".join(f"{s.found / s.faces:.0%}" for s in by_side.values())
-            ms, hd_ms = cpu_ms_per_frame(detector, timing_frames), cpu_ms_per_frame(detector, hd_frames)
+            ms, hd_ms = (
+                ms_per_frame(detector, f, repeats=5, clock=time.process_time) for f in (timing_frames, hd_frames)
+            )
             print(
                 f"| {name} | {size_px} | {seen_px} | {photo.found}/{photo.faces}, {photo.false} false | "
                 f"{clip.found}/{clip.faces}, {clip.false} false | {recalls} | {false} | {ms:.2f} | {hd_seen_px} "

@@ -20,9 +20,7 @@ Prints requests/s, p50/p99 latency, errors (must be 0), and the server's residen
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from serving import start_server
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_IMAGE = REPO.parent / "shared" / "media" / "single_face.jpg"
@@ -55,31 +54,6 @@ def rss_mb(pid: int | None) -> float | None:
     except OSError:
         return None
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(workers: int) -> tuple[str, subprocess.Popen[bytes]]:
-    port = free_port()
-    cmd = [sys.executable, "-c", "import sys; from emolens.cli import main; sys.exit(main())"]
-    cmd += ["serve", "--port", str(port), "--workers", str(workers)]
-    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"emolens serve exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return url, process
-        except httpx.TransportError:
-            time.sleep(0.5)
-    process.terminate()
-    raise SystemExit("emolens serve did not start in 180 s")
 
 
 def client(url: str, data: bytes, name: str, stop_at: float, tally: Tally) -> None:
@@ -255,7 +229,7 @@ def main() -> int:
     process = None
     url, pid = args.url, args.pid
     if url is None:
-        url, process = start_server(args.workers)
+        url, process = start_server(["--workers", str(args.workers)])
         pid = process.pid
     if args.rounds > 0 or args.worst_case:
         try:

@@ -17,51 +17,19 @@ checks that the served options equal the command's).
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from serving import EMOLENS, start_server
+
 DEFAULT_VIDEO = Path(__file__).resolve().parents[1].parent / "shared" / "media" / "WolfgangLanger_Pexels.mp4"
-EMOLENS = [sys.executable, "-c", "import sys; from emolens.cli import main; sys.exit(main())"]
 #: "472 frames, ... (86.1 frames/s)" in the web summary; "... 9.6 s (49.4 fps)" on the CLI's line.
 FPS = re.compile(r"\(([\d.]+) (?:frames/s|fps)\)")
 FRAMES = re.compile(r"(\d+) frames")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    import httpx
-
-    port = free_port()
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "NO_PROXY": "127.0.0.1,localhost"}
-    with log.open("wb") as out:
-        cmd = [*EMOLENS, "serve", "--port", str(port)]
-        server = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while True:
-        if server.poll() is not None:
-            raise SystemExit(f"emolens serve exited with {server.returncode}:\n{log.read_text(errors='replace')}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2.0).status_code == 200:
-                return server, url
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            server.terminate()
-            raise SystemExit(f"emolens serve did not answer within 180 s:\n{log.read_text(errors='replace')}")
-        time.sleep(0.5)
 
 
 def run_web(url: str, video: Path, downloads: Path) -> tuple[int, float, float]:
@@ -103,7 +71,7 @@ def main() -> None:
     runs: dict[str, list[tuple[int, float, float]]] = {"web": [], "cli": []}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        server, url = start_server(work / "serve.log")
+        url, server = start_server([], work / "serve.log")
         try:
             run_web(url, args.video, work / "warm-up")  # the first call builds Gradio's client-side state
             for i in range(args.runs):
