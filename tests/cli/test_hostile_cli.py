@@ -136,3 +136,16 @@ def test_serve_on_a_taken_port_is_one_line_and_leaves_no_folder(tmp_path):
     assert "in use" in one_error_line(done.stderr)
     assert "web app on" not in done.stderr
     assert not [p for p in temp.iterdir() if p.is_dir()]  # (a library may drop a dot-file there; no folder)
+
+
+def test_a_video_of_huge_frames_is_refused_before_decoding(tmp_path, emolens_cli):
+    # A few hundred kilobytes of MJPEG declaring 7500x7000 frames (52.5 MP, over the 50 MP that photos have
+    # too): the read-ahead would otherwise hold several frames of 157 MB each.
+    path = tmp_path / "huge.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 5, (7500, 7000))
+    writer.write(np.zeros((7000, 7500, 3), np.uint8))
+    writer.release()
+    done = emolens_cli("video", path)
+    assert done.returncode != 0
+    line = one_error_line(done.stderr)
+    assert "huge.avi: frames of 7500x7000 pixels are over the limit of 50 megapixels per frame" in line

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emolens.errors import MediaError
+from emolens.errors import InputTooLargeError, MediaError
 from emolens.io.sources import CameraSource, Frame, VideoFileSource
 from support import shared_path
 
@@ -104,3 +104,13 @@ def test_one_decoder_thread_gives_the_same_frames_and_starts_no_thread() -> None
 def test_decoder_threads_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="decoder_threads"):
         VideoFileSource(shared_path("media", "single_face.mp4"), decoder_threads=0)
+
+
+def test_frames_over_the_pixel_limit_are_refused_on_opening() -> None:
+    path = shared_path("media", "single_face.mp4")  # 640x360
+    with pytest.raises(InputTooLargeError, match=r"single_face\.mp4: frames of 640x360 pixels are over the limit"):
+        VideoFileSource(path, max_frame_pixels=640 * 360 - 1)
+    with VideoFileSource(path, max_frame_pixels=640 * 360) as source:
+        assert sum(1 for _ in source) == 72
+    with pytest.raises(ValueError, match="max_frame_pixels"):
+        VideoFileSource(path, max_frame_pixels=0)

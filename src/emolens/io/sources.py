@@ -15,9 +15,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emolens.errors import MediaError
+from emolens.errors import InputTooLargeError, MediaError
 from emolens.io.closing import ClosesOnExit
 from emolens.io.image_header import image_format
+from emolens.io.images import DEFAULT_MAX_PIXELS
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +43,27 @@ class VideoFileSource(ClosesOnExit):
     `decoder_threads` None leaves FFmpeg's own choice (one decoding thread per core, which speeds up a single
     reader); a process pool that already keeps every core busy passes 1, since extra decoding threads then
     only take time from the other workers.
+
+    A video whose frames are over `max_frame_pixels` is refused on opening, before its frames are read: a few
+    megabytes of MJPEG can declare frames of gigabytes each, and the read-ahead would hold several of them.
+    The limit is the one photos have (DEFAULT_MAX_PIXELS); the web app checks its own lower one by the upload's
+    name (web/limits.check_frame_size), since this message names the file's path on the server.
+
+    Raises:
+        MediaError: naming the file, when it is missing, not a regular file, a still image, or not a video.
+        InputTooLargeError: naming the file, when its frames are over `max_frame_pixels` (a MediaError).
+        ValueError: `decoder_threads` or `max_frame_pixels` under 1.
     """
 
-    def __init__(self, path: str | Path, *, decoder_threads: int | None = None) -> None:
+    def __init__(
+        self, path: str | Path, *, decoder_threads: int | None = None, max_frame_pixels: int = DEFAULT_MAX_PIXELS
+    ) -> None:
         self.path = Path(path)
         self.error: str | None = None
         if decoder_threads is not None and decoder_threads < 1:
             raise ValueError(f"decoder_threads must be at least 1, got {decoder_threads}")
+        if max_frame_pixels < 1:
+            raise ValueError(f"max_frame_pixels must be at least 1, got {max_frame_pixels}")
         _check_video_file(self.path)
         if decoder_threads is None:
             self._cap = cv2.VideoCapture(str(self.path))
@@ -65,6 +80,12 @@ class VideoFileSource(ClosesOnExit):
             int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
             int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
         )
+        if self.size_px[0] * self.size_px[1] > max_frame_pixels:
+            self._cap.release()
+            raise InputTooLargeError(
+                f"{self.path}: frames of {self.size_px[0]}x{self.size_px[1]} pixels are over the limit of "
+                f"{max_frame_pixels / 1e6:g} megapixels per frame"
+            )
         self._truncation = _iso_bmff_truncation(self.path)
 
     def close(self) -> None:
