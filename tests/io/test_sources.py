@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -114,3 +115,13 @@ def test_frames_over_the_pixel_limit_are_refused_on_opening() -> None:
         assert sum(1 for _ in source) == 72
     with pytest.raises(ValueError, match="max_frame_pixels"):
         VideoFileSource(path, max_frame_pixels=0)
+
+
+def test_a_file_of_huge_frames_is_refused_by_both_sources(tmp_path: Path) -> None:
+    path = tmp_path / "huge.avi"  # 7500x7000 = 52.5 MP, over DEFAULT_MAX_PIXELS, in a file of a few hundred KB
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 5, (7500, 7000))
+    writer.write(np.zeros((7000, 7500, 3), np.uint8))
+    writer.release()
+    for open_source in (VideoFileSource, lambda p: CameraSource(p, realtime=False)):
+        with pytest.raises(InputTooLargeError, match=r"huge\.avi: frames of 7500x7000 pixels are over the limit of 50"):
+            open_source(path)

@@ -80,12 +80,7 @@ class VideoFileSource(ClosesOnExit):
             int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
             int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
         )
-        if self.size_px[0] * self.size_px[1] > max_frame_pixels:
-            self._cap.release()
-            raise InputTooLargeError(
-                f"{self.path}: frames of {self.size_px[0]}x{self.size_px[1]} pixels are over the limit of "
-                f"{max_frame_pixels / 1e6:g} megapixels per frame"
-            )
+        _refuse_large_frames(self._cap, str(self.path), self.size_px, max_frame_pixels)
         self._truncation = _iso_bmff_truncation(self.path)
 
     def close(self) -> None:
@@ -124,7 +119,12 @@ class VideoFileSource(ClosesOnExit):
 
 class CameraSource(ClosesOnExit):
     """Live frames from camera `index`; time_s counts from the first frame. A video file path may stand in
-    for a camera (useful for demos and tests): it is then paced at its own frame rate, like a live feed."""
+    for a camera (useful for demos and tests): it is then paced at its own frame rate, like a live feed.
+
+    Raises:
+        MediaError: naming the camera or file, when it cannot be opened or delivers nothing.
+        InputTooLargeError: when its frames are over DEFAULT_MAX_PIXELS, as for VideoFileSource.
+    """
 
     def __init__(self, index: int | str | Path = 0, *, realtime: bool = True) -> None:
         self.error: str | None = None
@@ -147,6 +147,7 @@ class CameraSource(ClosesOnExit):
         fps = float(self._cap.get(cv2.CAP_PROP_FPS))
         self.fps: float = fps if 0 < fps < 1000 else 0.0
         self.size_px = (int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+        _refuse_large_frames(self._cap, self.name, self.size_px, DEFAULT_MAX_PIXELS)
         self._pace = realtime and self._file and self.fps > 0
 
     def close(self) -> None:
@@ -172,6 +173,16 @@ class CameraSource(ClosesOnExit):
                     time.sleep(delay_s)
             yield Frame(index=index, time_s=time.perf_counter() - start, image=image)
             index += 1
+
+
+def _refuse_large_frames(cap: cv2.VideoCapture, name: str, size_px: tuple[int, int], max_frame_pixels: int) -> None:
+    """Release `cap` and raise InputTooLargeError naming `name` when its frames are over `max_frame_pixels`."""
+    if size_px[0] * size_px[1] > max_frame_pixels:
+        cap.release()
+        raise InputTooLargeError(
+            f"{name}: frames of {size_px[0]}x{size_px[1]} pixels are over the limit of "
+            f"{max_frame_pixels / 1e6:g} megapixels per frame"
+        )
 
 
 def _check_video_file(path: Path) -> None:
