@@ -7,8 +7,10 @@ One pass per video: the detector runs on every frame and its boxes are the refer
 (what the pipeline did before runtime/follow.py) or moved by BoxFollower; each reference face on an
 in-between frame scores the IoU of the best-overlapping box (0 when there is none). Printed: mean IoU
 and the share of in-between faces under IoU 0.5, both ways (the follower's cost per frame is bench_video's
-"follow" stage). The project's clips hold faces that
-barely move, so each also runs panned (--pan-px): the frames shifted to and fro as by a moving camera.
+"follow" stage), and how many followed boxes the follower gave up (their region lost the face's contrast,
+runtime/follow.py's CONTRAST_KEPT: right on a black frame, wrong where the face is still there). The
+project's clips hold faces that barely move, so each also runs panned (--pan-px): the frames shifted to and fro
+as by a moving camera.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ def measure(
     followers = {k: BoxFollower() for k in every}
     base: dict[int, list[Box]] = {k: [] for k in every}
     scores = {k: {"reused": [], "followed": []} for k in every}
+    given_up = dict.fromkeys(every, 0)
     with VideoFileSource(video) as source:
         for frame in source:
             image = panned(frame.image, frame.index, pan_px)
@@ -61,7 +64,9 @@ def measure(
                     base[k] = reference
                     followers[k].start(image, reference)
                     continue
-                followed = followers[k].follow(image)
+                moved = followers[k].follow(image)
+                followed = [box for box in moved if box is not None]
+                given_up[k] += len(moved) - len(followed)
                 for face in reference:
                     scores[k]["reused"].append(best_iou(face, base[k]))
                     scores[k]["followed"].append(best_iou(face, followed))
@@ -69,7 +74,7 @@ def measure(
     for k in every:
         reused, followed = np.array(scores[k]["reused"]), np.array(scores[k]["followed"])
         rows.append((video.name, k, len(reused), reused.mean(), followed.mean(), (reused < 0.5).mean(),
-                     (followed < 0.5).mean()))  # fmt: skip
+                     (followed < 0.5).mean(), given_up[k]))  # fmt: skip
     return rows
 
 
@@ -91,17 +96,17 @@ def main() -> None:
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     print(f"reference: detector {args.detector} at {args.side_px} px on every frame")
     header = ["video", "k", "in-between faces", "mean IoU reused", "mean IoU followed", "IoU<0.5 reused",
-              "IoU<0.5 followed"]  # fmt: skip
+              "IoU<0.5 followed", "box-frames given up"]  # fmt: skip
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")
     for video in args.videos:
         for pan_px in args.pan_px:
-            for name, k, n, reused, followed, bad_reused, bad_followed in measure(
+            for name, k, n, reused, followed, bad_reused, bad_followed, given_up in measure(
                 video, args.every, args.detector, args.side_px, args.min_face_px, pan_px
             ):
                 title = name + (f", panned {pan_px:g} px" if pan_px else "")
                 cells = [title, str(k), str(n), f"{reused:.3f}", f"{followed:.3f}", f"{bad_reused:.1%}",
-                         f"{bad_followed:.1%}",]  # fmt: skip
+                         f"{bad_followed:.1%}", str(given_up)]  # fmt: skip
                 print("| " + " | ".join(cells) + " |")
 
 

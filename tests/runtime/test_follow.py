@@ -64,6 +64,35 @@ def test_a_box_leaving_the_frame_is_clipped_to_it():
     assert followed.x1 > truth[0].x1  # it moved right with the face
 
 
+def test_a_box_whose_face_turns_black_is_given_up_until_the_next_start():
+    patch = texture(100, seed=4)
+    truth = moving_boxes(4, dx=4, dy=0)
+    black = np.zeros_like(scene(truth[0], patch))
+    follower = BoxFollower()
+    follower.start(scene(truth[0], patch), [truth[0]])
+    (followed,) = follower.follow(scene(truth[1], patch))
+    assert followed is not None and followed.iou(truth[1]) > 0.9
+    assert follower.contrast_kept(black) == [False]  # a detector frame that went black: the face is not there
+    assert follower.contrast_kept(scene(truth[1], patch)) == [True]  # asking moves nothing and gives nothing up
+    assert follower.follow(black) == [None]
+    assert follower.follow(scene(truth[2], patch)) == [None]  # given up until the detector finds the face again
+    assert follower.contrast_kept(scene(truth[2], patch)) == [False]
+    follower.start(scene(truth[2], patch), [truth[2]])
+    (followed,) = follower.follow(scene(truth[3], patch))
+    assert followed is not None and followed.iou(truth[3]) > 0.9
+
+
+def test_a_dimmed_face_is_still_followed():
+    # Light fading to 40% of the face's contrast between detector runs is not a face gone (CONTRAST_KEPT is 0.25).
+    patch = texture(100, seed=5)
+    truth = moving_boxes(3, dx=4, dy=0)
+    follower = BoxFollower()
+    follower.start(scene(truth[0], patch), [truth[0]])
+    for box in truth[1:]:
+        (followed,) = follower.follow((scene(box, patch) * 0.4).astype(np.uint8))
+        assert followed is not None
+
+
 def test_follow_needs_a_start_and_an_unchanged_frame_size():
     follower = BoxFollower()
     with pytest.raises(RuntimeError):

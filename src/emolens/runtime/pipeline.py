@@ -160,6 +160,8 @@ class FramePipeline:
         self._frames_seen = 0
         self._live: list[Detection] = []  # this stream's faces on the last frame, reported or not
         self._live_ids: list[int | None] = []  # their track ids (None: not confirmed yet)
+        self._followed: list[Detection] = []  # the faces given to the follower on the last detector frame
+        self._live_slots: list[int] = []  # for each face of _live, its index in _followed
         self._coasting: set[int] = set()  # ids of faces carried over a detector run that missed them
         #: Wall seconds spent in each of PIPELINE_STAGES since this pipeline was made (for benchmarks/bench_video.py).
         self.stage_seconds: dict[str, float] = dict.fromkeys(PIPELINE_STAGES, 0.0)
@@ -182,18 +184,21 @@ class FramePipeline:
         if opts.whole_image:
             self._live = whole_image_detection(image)
         elif detected:
-            self._live = self._coast(self.detector.detect(image))
+            detections = self.detector.detect(image)
             t1 = time.perf_counter()
             spent["detect"] += t1 - t0
             t0 = t1
+            self._live = self._coast(detections, image)
             if opts.follow and opts.detect_every > 1:
                 self._follower.start(image, [d.box for d in self._live])
+                self._followed = self._live
+                self._live_slots = list(range(len(self._live)))
         elif opts.follow:
-            moved = self._follower.follow(image)
+            # A box the follower gave up (its region lost the face's contrast: a black frame) is gone from here on.
             # Landmarks belong to the frame the detector saw: a followed box has none.
-            self._live = [
-                dataclasses.replace(d, box=box, landmarks=None) for box, d in zip(moved, self._live, strict=True)
-            ]
+            kept = [(slot, box) for slot, box in enumerate(self._follower.follow(image)) if box is not None]
+            self._live_slots = [slot for slot, _ in kept]
+            self._live = [dataclasses.replace(self._followed[slot], box=box, landmarks=None) for slot, box in kept]
         t1 = time.perf_counter()
         spent["follow"] += t1 - t0
         index = self._frames_seen if frame_index is None else frame_index
@@ -222,23 +227,27 @@ class FramePipeline:
         spent["smooth"] += time.perf_counter() - t3
         return result
 
-    def _coast(self, detections: list[Detection]) -> list[Detection]:
-        """`detections` plus, once, each confirmed face that this detector run missed while the last one found it.
+    def _coast(self, detections: list[Detection], image: np.ndarray) -> list[Detection]:
+        """`detections` plus, once, each confirmed face that this detector run missed while the last one found it,
+        if its followed box still holds the face's contrast on `image` (not a black frame).
 
         A detector that misses a face on one run (Haar's blind spots, motion blur) would otherwise make it vanish
         until the next run; its followed box is kept until then instead. A face missed on two runs in a row is
-        gone, at most one detector interval after it left.
+        gone, at most one detector interval after it left; a face whose region went flat is gone at once.
         """
         if not self.options.follow or self.options.detect_every == 1:
             return detections
         kept = list(detections)
         coasting: set[int] = set()
-        for face, track_id in zip(self._live, self._live_ids, strict=True):
+        held: list[bool] | None = None  # the follower's verdict on this frame, asked for only when needed
+        for face, track_id, slot in zip(self._live, self._live_ids, self._live_slots, strict=True):
             if track_id is None or track_id in self._coasting:
                 continue
             if all(face.box.iou(d.box) < self.options.iou_threshold for d in detections):
-                kept.append(dataclasses.replace(face, landmarks=None))
-                coasting.add(track_id)
+                held = self._follower.contrast_kept(image) if held is None else held
+                if held[slot]:
+                    kept.append(dataclasses.replace(face, landmarks=None))
+                    coasting.add(track_id)
         self._coasting = coasting
         return kept
 
@@ -250,4 +259,6 @@ class FramePipeline:
         self._frames_seen = 0
         self._live = []
         self._live_ids = []
+        self._followed = []
+        self._live_slots = []
         self._coasting = set()
