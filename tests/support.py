@@ -149,6 +149,27 @@ def run_emolens(
     )
 
 
+def run_emolens_without(
+    modules: Sequence[str], *args: str | Path, timeout_s: float = 300, env: dict[str, str | None] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`emolens ARGS` as run_emolens runs it, on this Python with `modules` made unimportable, as on a machine
+    without them: each is set to None in sys.modules before emolens starts, and `import torch` then raises the
+    ModuleNotFoundError (name "torch") that a missing package raises. `env` values of None are removed."""
+    code = (
+        f"import sys; sys.modules.update(dict.fromkeys({list(modules)!r})); "
+        "from emolens.cli import main; sys.exit(main())"
+    )
+    merged = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        env={name: value for name, value in merged.items() if value is not None},
+        cwd=REPO,
+    )
+
+
 @pytest.fixture
 def emolens_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """run_emolens with XDG_CACHE_HOME inside tmp_path, so tests never touch the user's cache."""

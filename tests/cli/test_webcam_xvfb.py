@@ -1,12 +1,14 @@
 """`emolens webcam` in a real window on a virtual X display (Xvfb), fed a real clip in place of a camera.
 
-Needs Xvfb and xdotool (scripts/install-system-deps.sh installs them); the screenshot is taken with the
-x11grab device of the ffmpeg that imageio-ffmpeg bundles, and kept in artifacts/ for a person to look at.
+Needs Xvfb and xdotool (scripts/install-system-deps.sh installs them) and a window toolkit: tkinter, or an OpenCV
+with highgui; the screenshot is taken with the x11grab device of the ffmpeg that imageio-ffmpeg bundles, and kept
+in artifacts/ for a person to look at. Without tkinter, `emolens webcam` says so in one line (tested here too).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -17,10 +19,26 @@ import cv2
 import numpy as np
 import pytest
 
-from support import REPO, emolens_command, panel_pixels, run_emolens, shared_path
+from support import REPO, emolens_command, panel_pixels, run_emolens, run_emolens_without, shared_path
 
 SCREEN = (1024, 768)
 ARTIFACTS = REPO / "artifacts"
+#: The opencv-python-headless wheel this package depends on has no highgui: its window is then Tkinter's.
+HAS_HIGHGUI = re.search(r"GUI:\s+NONE", cv2.getBuildInformation()) is None
+
+
+def _no_window_toolkit() -> str | None:
+    """Why `emolens webcam` can open no window with this Python, or None when it can."""
+    if HAS_HIGHGUI:
+        return None
+    try:
+        import tkinter  # noqa: F401
+    except ImportError:
+        return (
+            "this Python has no tkinter and OpenCV no highgui, so `emolens webcam` has no window here "
+            "(Debian and Ubuntu: apt install python3-tk)"
+        )
+    return None
 
 
 def _free_display() -> int:
@@ -32,6 +50,9 @@ def _free_display() -> int:
 
 @pytest.fixture
 def xvfb() -> Iterator[str]:
+    missing = _no_window_toolkit()
+    if missing:
+        pytest.skip(missing)
     if shutil.which("Xvfb") is None or shutil.which("xdotool") is None:
         pytest.skip("needs Xvfb and xdotool (run scripts/install-system-deps.sh)")
     number = _free_display()
@@ -135,3 +156,13 @@ def test_missing_camera_is_one_line_and_exit_2() -> None:
     assert proc.stderr.strip().splitlines() == [
         "emolens: error: camera 7 could not be opened (missing, busy or not permitted)"
     ]
+
+
+@pytest.mark.skipif(HAS_HIGHGUI, reason="this OpenCV has highgui: the webcam window needs no tkinter")
+def test_webcam_without_tkinter_says_so_in_one_line_even_without_a_display() -> None:
+    clip = shared_path("media", "single_face.mp4")
+    proc = run_emolens_without(["tkinter"], "webcam", "--camera", clip, env={"DISPLAY": None}, timeout_s=60)
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("emolens: error: the webcam window needs tkinter, which this Python (")
+    assert "sudo apt install python3-tk" in line

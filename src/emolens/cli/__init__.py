@@ -11,6 +11,7 @@ from typing import Any
 from emolens.errors import EmolensError
 
 from . import analyze_cmd, batch_cmd, eval_cmd, export_cmd, recipe_cmd, serve_cmd, train_cmd, video_cmd, webcam_cmd
+from .common import missing_extra_message
 
 #: In the order people use them: the everyday commands first, then the ones that make a model.
 COMMANDS = [analyze_cmd, video_cmd, webcam_cmd, serve_cmd, batch_cmd, train_cmd, eval_cmd, export_cmd, recipe_cmd]
@@ -71,7 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: the arguments after the program name; None reads sys.argv.
 
     Returns:
-        The exit status: the command's own, 2 for an error it reported, 130 when interrupted.
+        The exit status: the command's own, 2 for an error it reported (an optional package it needs missing
+        included), 130 when interrupted.
     """
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -83,6 +85,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args) or 0)
     except (EmolensError, FileNotFoundError, ValueError) as err:
         print(f"emolens: error: {err}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as err:
+        message = missing_extra_message(args.command, err)
+        if message is None:
+            raise
+        print(f"emolens: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("emolens: interrupted", file=sys.stderr)

@@ -51,16 +51,12 @@ def run(args: argparse.Namespace) -> int:
         0, or 1 when any input failed.
 
     Raises:
-        ValueError: no input was given, or pyarrow is missing.
+        ValueError: no input was given.
+        ModuleNotFoundError: pyarrow is missing (`emolens.cli.main` names the extra that brings it).
     """
     from tqdm import tqdm
 
-    try:
-        from emolens.batch import BatchOptions, Progress, run_batch
-    except ModuleNotFoundError as err:
-        if err.name != "pyarrow":
-            raise
-        raise ValueError("emolens batch writes Parquet through pyarrow: pip install 'emolens[batch]'") from None
+    from emolens.batch import BatchOptions, Progress, run_batch
 
     if not args.inputs and args.manifest is None:
         raise ValueError("give at least one INPUT or --manifest FILE")

@@ -19,6 +19,39 @@ log = logging.getLogger("emolens")
 BAD_ROW_HELP = (
     "a malformed csv row or unreadable image file: stop, naming it (error), or leave it out and log it (skip)"
 )
+#: The optional packages the commands import, by import name, and the extra of pyproject.toml that installs each
+#: (tests/cli/test_missing_packages.py holds the two to agree): a command that meets one missing says which extra
+#: to install, in one line.
+EXTRA_OF_MODULE: dict[str, str] = {
+    "torch": "train",
+    "onnx": "train",
+    "onnxscript": "train",
+    "matplotlib": "train",
+    "fastapi": "web",
+    "uvicorn": "web",
+    "gradio": "web",
+    "multipart": "web",
+    "pyarrow": "batch",
+    "ray": "scale",
+}
+
+
+def missing_extra_message(command: str, err: ModuleNotFoundError) -> str | None:
+    """The one line for a command that needs an optional package that is not installed, else None.
+
+    Args:
+        command: the `emolens` command that was running (train, export, ...).
+        err: the error its import raised.
+
+    Returns:
+        Which package is missing and the `pip install` that brings it, for a package of EXTRA_OF_MODULE;
+        None for any other module (a broken installation, a bug), whose error should not be hidden.
+    """
+    module = (err.name or "").partition(".")[0]
+    extra = EXTRA_OF_MODULE.get(module)
+    if extra is None:
+        return None
+    return f"emolens {command} needs {module}, which is not installed: pip install 'emolens[{extra}]'"
 
 
 def add_recognizer_args(p: argparse.ArgumentParser, *, video: bool, labels: bool = True) -> None:

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         0 when the user quits, 1 when the camera stopped delivering frames, 2 when it could not be opened.
 
     Raises:
-        EmolensError: If no window can be opened (no display), or the model cannot be loaded.
+        EmolensError: If no window can be opened (no display, no tkinter), or the model cannot be loaded.
     """
     from emolens.api import Recognizer
     from emolens.errors import MediaError
@@ -71,12 +71,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"emolens: error: {err}", file=sys.stderr)
         return 2
     with source:
-        recognizer = Recognizer(recognizer_options(args))
-        stream = recognizer.stream()
-        atlas = load_label_atlas()
-        labels_only = render_options(args).labels_only
+        # Before the model too: without a display or tkinter there is nothing to show its results in.
         window = open_window(WINDOW_TITLE)
         try:
+            recognizer = Recognizer(recognizer_options(args))
+            stream = recognizer.stream()
+            atlas = load_label_atlas()
+            labels_only = render_options(args).labels_only
             # The rate the window updates at: frames shown over the seconds they took.
             rate = FrameRate()
             for frame in source:

@@ -5,6 +5,8 @@ no highgui). Frames reach Tk as binary PPM, so no Pillow is needed."""
 from __future__ import annotations
 
 import logging
+import platform
+import sys
 import time
 from typing import Protocol
 
@@ -61,11 +63,26 @@ def open_window(title: str) -> Window:
         The open window.
 
     Raises:
-        EmolensError: One line, when there is no display to open it on.
+        EmolensError: One line, when there is no display to open it on, or this Python has no tkinter.
     """
     if _has_highgui():
         return HighguiWindow(title)
     return TkWindow(title)
+
+
+def no_tkinter_message() -> str:
+    """The one line for a Python without tkinter (Debian's and Ubuntu's python3 lack it until python3-tk is
+    installed; a Python built from source lacks it when Tk's headers were missing at build time).
+
+    Returns:
+        What is missing, in which Python, and how to get it.
+    """
+    base = getattr(sys, "_base_executable", sys.executable)  # a venv's own python is a link to this one
+    return (
+        f"the webcam window needs tkinter, which this Python ({platform.python_version()}, {base}) lacks: "
+        "on Debian or Ubuntu `sudo apt install python3-tk`; a Python built from source (pyenv) needs Tk's "
+        "headers (tk-dev) when it is built"
+    )
 
 
 def _has_highgui() -> bool:
@@ -124,11 +141,16 @@ class TkWindow:
     """A Tkinter window from the standard library, for OpenCV builds without highgui; frames go in as PPM.
 
     Raises:
-        EmolensError: When Tk cannot open a window (no display).
+        EmolensError: When this Python has no tkinter, or Tk cannot open a window (no display).
     """
 
     def __init__(self, title: str) -> None:
-        import tkinter as tk
+        try:
+            import tkinter as tk
+        except ModuleNotFoundError as err:
+            if err.name not in ("tkinter", "_tkinter"):
+                raise
+            raise EmolensError(no_tkinter_message()) from None
 
         self._tk = tk
         try:
