@@ -135,3 +135,17 @@ def test_recursive_finds_images_in_sub_folders(tmp_path, media, emolens_cli):
     deep = json_lines(emolens_cli("analyze", "--json", "--recursive", tmp_path).stdout)
     assert [o["path"] for o in flat] == [str(tmp_path / "top.jpg")]
     assert [o["path"] for o in deep] == [str(tmp_path / "a" / "b" / "deep.jpg"), str(tmp_path / "top.jpg")]
+
+
+def test_a_folder_with_images_only_in_sub_folders_suggests_recursive(tmp_path, media, emolens_cli):
+    (tmp_path / "album" / "2024").mkdir(parents=True)
+    shutil.copy(media / "single_face.jpg", tmp_path / "album" / "2024" / "deep.jpg")
+    (tmp_path / "empty").mkdir()
+    done = emolens_cli("analyze", tmp_path / "album", tmp_path / "empty")
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"emolens: error: {tmp_path / 'album'}: folder holds no image files itself, but its sub-folders do: "
+        "add `--recursive`",
+        f"emolens: error: {tmp_path / 'empty'}: folder holds no image files "
+        "(.bmp, .jpeg, .jpg, .pbm, .pgm, .png, .ppm, .tif, .tiff, .webp)",
+    ]
