@@ -166,3 +166,14 @@ def test_webcam_without_tkinter_says_so_in_one_line_even_without_a_display() -> 
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("emolens: error: the webcam window needs tkinter, which this Python (")
     assert "sudo apt install python3-tk" in line
+
+
+def test_webcam_without_a_display_says_so_in_one_line() -> None:
+    missing = _no_window_toolkit()
+    if missing or HAS_HIGHGUI:
+        pytest.skip(missing or "this OpenCV has highgui, whose toolkit handles a missing display itself")
+    clip = shared_path("media", "single_face.mp4")
+    proc = run_emolens_without([], "webcam", "--camera", clip, env={"DISPLAY": None}, timeout_s=60)
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("emolens: error: cannot open a window: ") and line.endswith("(is DISPLAY set?)")

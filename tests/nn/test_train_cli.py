@@ -250,3 +250,16 @@ def test_init_from_another_architecture_is_a_one_line_error(
         emolens_cli, trained_run, tmp_path / "r", "--init", trained_run / "best.pt", "--model", "vgg_a"
     )
     _assert_one_line_error(done, "cannot start a vgg_a", tmp_path / "r")
+
+
+def test_an_unknown_device_is_a_one_line_error(
+    tiny_fer_csv: Path, tmp_path: Path, emolens_cli: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    out = tmp_path / "r"
+    done = emolens_cli("train", "--data", tiny_fer_csv, "--out", out, "--epochs", "1", *TINY_TRAIN_ARGS,
+                       "--device", "nonsense")  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "emolens: error: --device nonsense: not a device name (auto, cpu, cuda or cuda:N)"
+    )
+    assert not (out / "last.pt").exists()

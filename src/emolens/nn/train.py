@@ -151,12 +151,14 @@ def resolve_device(name: str) -> torch.device:
         The device.
 
     Raises:
-        ValueError: If CUDA is asked for and torch sees none.
-        RuntimeError: If `name` is no device torch knows (torch's own error).
+        ValueError: If `name` is no device torch knows, or CUDA is asked for and torch sees none.
     """
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:  # torch's message lists two dozen device types, most of them not for training
+        raise ValueError(f"--device {name}: not a device name (auto, cpu, cuda or cuda:N)") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda was asked for but torch sees no CUDA device")
     return device
