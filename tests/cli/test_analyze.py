@@ -135,3 +135,16 @@ def test_recursive_finds_images_in_sub_folders(tmp_path, media, emolens_cli):
     deep = json_lines(emolens_cli("analyze", "--json", "--recursive", tmp_path).stdout)
     assert [o["path"] for o in flat] == [str(tmp_path / "top.jpg")]
     assert [o["path"] for o in deep] == [str(tmp_path / "a" / "b" / "deep.jpg"), str(tmp_path / "top.jpg")]
+
+
+def test_a_folder_with_images_only_in_sub_folders_suggests_recursive(tmp_path, media, emolens_cli):
+    (tmp_path / "a").mkdir()
+    shutil.copy(media / "single_face.jpg", tmp_path / "a" / "deep.jpg")
+    done = emolens_cli("analyze", tmp_path)
+    assert done.returncode == 1
+    assert f"{tmp_path}: folder holds no image files" in done.stdout + done.stderr
+    assert "its sub-folders do: add `--recursive`" in done.stdout + done.stderr
+    empty = tmp_path / "a" / "empty"
+    empty.mkdir()
+    done = emolens_cli("analyze", empty)
+    assert done.returncode == 1 and "--recursive" not in done.stdout + done.stderr
