@@ -219,3 +219,15 @@ def test_failed_sound_copy_keeps_the_silent_video_and_warns_once(
     assert [p.name for p in tmp_path.iterdir()] == ["annotated.mp4"]  # no half-written copy left behind
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "annotated.mp4: written without sound" in warnings[0] and "tone.mp4" in warnings[0]
+
+
+def test_sound_copy_takes_odd_file_names_as_files(
+    tmp_path: Path, clips: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tone, silent = clips
+    monkeypatch.chdir(tmp_path)
+    # Bare, ffmpeg would read these names as its pipe: protocol (stdin, stdout), not as the files they are.
+    (tmp_path / "pipe:tone.mp4").write_bytes(tone.read_bytes())
+    (tmp_path / "pipe:video.mp4").write_bytes(silent.read_bytes())
+    assert has_audio(Path("pipe:tone.mp4"))
+    assert copy_audio(Path("pipe:video.mp4"), Path("pipe:tone.mp4"), 1.0) and has_audio(tmp_path / "pipe:video.mp4")

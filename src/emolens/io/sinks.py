@@ -262,7 +262,7 @@ def has_audio(path: str | Path) -> bool:
     try:
         # `ffmpeg -i FILE` with no output describes the file's streams on stderr (ffprobe is not bundled).
         probe = subprocess.run(
-            [exe, "-nostdin", "-hide_banner", "-i", str(path)],
+            [exe, "-nostdin", "-hide_banner", "-i", _ffmpeg_name(path)],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             check=False,
@@ -295,9 +295,10 @@ def copy_audio(video_path: str | Path, source_path: str | Path, duration_s: floa
         return False
     tmp = video.with_name(f".{video.stem}.audio{video.suffix}")
     cmd = [
-        exe, "-nostdin", "-y", "-hide_banner", "-loglevel", "error", "-i", str(video), "-i", str(source_path),
+        exe, "-nostdin", "-y", "-hide_banner", "-loglevel", "error",
+        "-i", _ffmpeg_name(video), "-i", _ffmpeg_name(source_path),
         "-map", "0:v", "-map", "1:a?", "-c:v", "copy", *codec,
-        *(("-t", f"{duration_s:.6f}") if duration_s is not None else ()), str(tmp),
+        *(("-t", f"{duration_s:.6f}") if duration_s is not None else ()), _ffmpeg_name(tmp),
     ]  # fmt: skip
     try:
         done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
@@ -312,6 +313,11 @@ def copy_audio(video_path: str | Path, source_path: str | Path, duration_s: floa
         tmp.unlink()
     log.warning("%s: written without sound: copying the audio of %s failed (%s)", video, source_path, reason)
     return False
+
+
+def _ffmpeg_name(path: str | Path) -> str:
+    """`path` as ffmpeg must be given it: absolute, so that a name like `pipe:1.mp4` is a file, not a protocol."""
+    return str(Path(path).absolute())
 
 
 def h264_available() -> bool:
