@@ -309,8 +309,9 @@ def copy_audio(video_path: str | Path, source_path: str | Path, duration_s: floa
         reason = lines[-1] if lines else f"ffmpeg exit status {done.returncode}"
     except OSError as err:
         reason = str(err)
-    with contextlib.suppress(OSError):
-        tmp.unlink()
+    finally:  # a half-written copy goes, whatever stopped it (Ctrl-C included)
+        with contextlib.suppress(OSError):
+            tmp.unlink()
     log.warning("%s: written without sound: copying the audio of %s failed (%s)", video, source_path, reason)
     return False
 
