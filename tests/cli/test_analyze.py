@@ -7,12 +7,12 @@ import cv2
 import numpy as np
 import pytest
 
-from emolens.types import EMOTIONS
+from emolens.types import EMOTIONS, LANDMARK_POINTS
 from support import panel_pixels
 
 
 def check_face_schema(face: dict) -> None:
-    assert set(face) == {"box", "score", "emotion", "probs"}
+    assert set(face) == {"box", "score", "emotion", "probs", "landmarks"}
     x1, y1, x2, y2 = face["box"]
     assert all(isinstance(v, int) for v in face["box"]) and x1 < x2 and y1 < y2
     assert face["score"] is None or 0.0 <= face["score"] <= 1.0
@@ -20,6 +20,11 @@ def check_face_schema(face: dict) -> None:
     assert all(0.0 <= p <= 1.0 for p in face["probs"].values())
     assert sum(face["probs"].values()) == pytest.approx(1.0, abs=1e-3)
     assert face["emotion"] == max(face["probs"], key=face["probs"].get)
+    # The CNN's five points, in the photo's pixels, or null (the Haar cascade, --whole-image).
+    points = face["landmarks"]
+    assert points is None or (list(points) == list(LANDMARK_POINTS) and all(len(p) == 2 for p in points.values()))
+    if points is not None:
+        assert all(x1 - 1 <= x <= x2 + 1 and y1 - 1 <= y <= y2 + 1 for x, y in points.values())
 
 
 def json_lines(stdout: str) -> list[dict]:
