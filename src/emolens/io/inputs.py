@@ -17,8 +17,8 @@ def expand_inputs(paths: list[Path], recursive: bool = False) -> Iterator[tuple[
         recursive: search the folders' sub-folders as well.
 
     Yields:
-        (path, problem): problem is None, or why the path yields no image (a folder with none; when only its
-        sub-folders hold images, the problem says to search them with `--recursive`).
+        (path, problem): problem is None, or why the path yields no image (a folder with none; where only its
+        sub-folders hold images, the problem says to add `--recursive`).
     """
     for path in paths:
         if path.is_dir():
@@ -26,9 +26,8 @@ def expand_inputs(paths: list[Path], recursive: bool = False) -> Iterator[tuple[
             images = sorted(p for p in found if _is_image(p))
             if not images:
                 problem = "folder holds no image files (" + ", ".join(sorted(IMAGE_SUFFIXES)) + ")"
-                # Stops at the first image found: a large tree is not walked to the end for a hint.
                 if not recursive and any(_is_image(p) for p in path.rglob("*")):
-                    problem = "folder holds no image files itself, but its sub-folders do: add `--recursive`"
+                    problem += "; its sub-folders do: add `--recursive`"
                 yield path, problem
             for image in images:
                 yield image, None
@@ -37,4 +36,4 @@ def expand_inputs(paths: list[Path], recursive: bool = False) -> Iterator[tuple[
 
 
 def _is_image(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
+    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
