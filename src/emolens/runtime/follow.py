@@ -124,7 +124,7 @@ class BoxFollower:
         """
         if self._gray is None:
             raise RuntimeError("BoxFollower.contrast_kept called before start")
-        gray = self._shrink(image)
+        gray, _ = _shrunk_gray(image, self.max_side_px)  # not _shrink: asking changes nothing
         if gray.shape != self._gray.shape:
             return [False] * len(self._boxes)
         return [not gone and self._holds_contrast(gray, index) for index, gone in enumerate(self._gone)]
@@ -136,13 +136,9 @@ class BoxFollower:
         return now is None or now >= CONTRAST_KEPT * self._contrast[index]
 
     def _shrink(self, image: np.ndarray) -> np.ndarray:
-        gray = to_gray_u8(image)
-        height_px, width_px = gray.shape
-        self._size_px = (width_px, height_px)
-        self._scale = min(1.0, self.max_side_px / max(height_px, width_px))
-        if self._scale < 1.0:
-            size = (max(1, round(width_px * self._scale)), max(1, round(height_px * self._scale)))
-            gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+        """`image` as the gray copy the flow runs on; remembers its size and scale for the boxes of this frame."""
+        gray, self._scale = _shrunk_gray(image, self.max_side_px)
+        self._size_px = (image.shape[1], image.shape[0])
         return gray
 
     def _boxes_px(self) -> list[Box]:
@@ -171,6 +167,17 @@ class BoxFollower:
         error = np.linalg.norm((back - points).reshape(-1, 2), axis=1)
         good = (status.ravel() == 1) & (status_back.ravel() == 1) & (error < _FB_MAX_ERROR_PX)
         return moved, np.flatnonzero(good)
+
+
+def _shrunk_gray(image: np.ndarray, max_side_px: int) -> tuple[np.ndarray, float]:
+    """`image` in gray, shrunk to at most `max_side_px` a side, and the scale it was shrunk by (at most 1)."""
+    gray = to_gray_u8(image)
+    height_px, width_px = gray.shape
+    scale = min(1.0, max_side_px / max(height_px, width_px))
+    if scale < 1.0:
+        size = (max(1, round(width_px * scale)), max(1, round(height_px * scale)))
+        gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+    return gray, scale
 
 
 def _inner(gray: np.ndarray, box: np.ndarray) -> tuple[int, int, int, int] | None:
