@@ -61,22 +61,22 @@ def test_eval_of_a_checkpoint_without_torch(tiny_fer_csv: Path, tmp_path: Path) 
     one_line(["eval", checkpoint, "--data", tiny_fer_csv], "torch", "eval", "train", tmp_path)
 
 
-def test_recipe_run_without_torch(tmp_path: Path) -> None:
-    one_line(["recipe", "run", "--pack", tmp_path / "faces.npz", "--plan-only"], "torch", "recipe", "train", tmp_path)
-
-
 def test_batch_without_pyarrow(tmp_path: Path) -> None:
     one_line(
         ["batch", shared_path("media", "obama.jpg"), "--out", tmp_path / "out"], "pyarrow", "batch", "batch", tmp_path
     )
 
 
-def test_recipe_pack_and_eval_of_an_onnx_model_need_no_torch(tiny_fer_csv: Path, tmp_path: Path) -> None:
+def test_eval_of_an_onnx_model_needs_no_torch(tiny_fer_csv: Path, tmp_path: Path) -> None:
     cache = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
-    packed = run_emolens_without(
-        ["torch"], "recipe", "pack", "--data", tiny_fer_csv, "--out", tmp_path / "p.npz", env=cache
-    )
-    assert packed.returncode == 0, packed.stderr
     scored = run_emolens_without(["torch"], "eval", "fast", "--data", tiny_fer_csv, "--json", env=cache)
     assert scored.returncode == 0, scored.stderr
     assert '"accuracy"' in scored.stdout
+
+
+def test_serve_without_the_web_extra() -> None:
+    # serve words its own line (it names the whole extra); either way one line and the pip command.
+    proc = run_emolens_without(["gradio"], "serve", "--port", "0", timeout_s=120)
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("emolens: error: ") and "gradio" in line and "pip install 'emolens[web]'" in line
