@@ -12,6 +12,7 @@ import io
 import json
 import logging
 import multiprocessing as mp
+import shutil
 import tarfile
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -351,13 +352,71 @@ def restore_bundle(bundle: Path, workdir: Path) -> list[str]:
 
     Returns:
         The paths unpacked, relative to `workdir`.
+
+    Raises:
+        RecipeError: the tar holds a member that is not a plain file or folder, or one that would land outside
+            `workdir` (an absolute path, a `..`, a link); nothing after it is unpacked.
     """
     restored = []
     with tarfile.open(bundle) as tar:
         for member in tar.getmembers():
-            target = workdir / member.name
+            target = checked_member_path(member, workdir, bundle)
             if not member.isfile() or target.exists():
-                continue
-            tar.extract(member, workdir, filter="data")
+                continue  # folders are made as their files need them
+            extract_file(tar, member, workdir, use_filter=hasattr(tarfile, "data_filter"))
             restored.append(member.name)
     return restored
+
+
+def checked_member_path(member: tarfile.TarInfo, workdir: Path, bundle: Path) -> Path:
+    """Where a member of a bundle goes, once it is known to be a plain file or folder inside `workdir`.
+
+    The same checks on every Python: `tarfile`'s `filter="data"` exists only from 3.10.12 / 3.11.4, and a bundle
+    may come from anywhere the device machine's output was copied.
+
+    Args:
+        member: the tar member.
+        workdir: the folder it is unpacked into.
+        bundle: the tar, for the message.
+
+    Returns:
+        The member's path under `workdir`.
+
+    Raises:
+        RecipeError: an absolute path, a `..` part, a link, a device or pipe.
+    """
+    name = member.name
+    where = f"{bundle}: {name!r}"
+    if not (member.isfile() or member.isdir()):
+        raise RecipeError(f"{where} is not a plain file or folder (a link, device or pipe); refused")
+    if name.startswith(("/", "\\")) or Path(name).is_absolute() or (len(name) > 1 and name[1] == ":"):
+        raise RecipeError(f"{where} is an absolute path; refused")
+    if ".." in Path(name).parts or ".." in name.split("\\"):
+        raise RecipeError(f"{where} climbs out of the folder ('..'); refused")
+    root = workdir.resolve()
+    target = (root / name).resolve()
+    if target != root and root not in target.parents:
+        raise RecipeError(f"{where} lands outside {workdir}; refused")
+    return workdir / name
+
+
+def extract_file(tar: tarfile.TarFile, member: tarfile.TarInfo, workdir: Path, use_filter: bool) -> None:
+    """Write one plain-file member (already passed by `checked_member_path`) under `workdir`.
+
+    Args:
+        tar: the open bundle.
+        member: a plain-file member.
+        workdir: the folder it goes into.
+        use_filter: let `tarfile` extract it under `filter="data"` (Python 3.10.12+ / 3.11.4+); otherwise copy its
+            bytes ourselves, which creates nothing but folders and this one file, with default permissions.
+    """
+    if use_filter:
+        tar.extract(member, workdir, filter="data")
+        return
+    source = tar.extractfile(member)
+    if source is None:  # cannot happen for a plain file; a checked member is one
+        raise RecipeError(f"{member.name!r}: no data in the tar")
+    target = workdir / member.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with source, open(target, "wb") as out:
+        shutil.copyfileobj(source, out)
