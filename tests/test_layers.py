@@ -20,7 +20,7 @@ LAYERS: dict[str, int] = {
     "types": 1, "errors": 1, "labels": 1, "modelmeta": 1, "hints": 1, "framerate": 1,
     "preprocess": 2,
     "data": 3, "nn": 3, "runtime": 3, "io": 3, "render": 3,
-    "api": 4, "video": 4, "evaluate": 4, "reports": 4, "batch": 4, "recipe": 4,
+    "api": 4, "video": 4, "evaluate": 4, "reports": 4, "batch": 4,
     "cli": 5, "web": 5, "__main__": 5,
 }  # fmt: skip
 #: The imports allowed between groups of one layer (importer, imported); anything else within a layer is refused.
@@ -29,7 +29,6 @@ SIBLINGS = {
     ("nn", "data"),
     ("video", "api"),
     ("reports", "evaluate"),
-    ("recipe", "evaluate"),  # the GPU recipe chooses and scores its models as `emolens eval` does
     ("batch", "api"),
     ("batch", "video"),
     ("cli", "web"),  # `emolens serve` starts the web app

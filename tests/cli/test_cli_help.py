@@ -68,3 +68,13 @@ def test_the_web_app_runs_videos_with_the_cli_defaults() -> None:
     served = recognizer_options(parser.parse_args(["serve"]))
     command = recognizer_options(parser.parse_args(["video", "clip.mp4"]))
     assert served == command == RecognizerOptions()
+
+
+def test_recipe_is_a_hidden_pointer_to_the_training_folder() -> None:
+    # The GPU recipe left the package (training/emolens_recipe); an old command line gets one line saying where.
+    assert "recipe" not in run_emolens("--help").stdout
+    for argv in (("recipe",), ("recipe", "run", "--pack", "x.npz", "--budget-s", "5"), ("recipe", "--help")):
+        done = run_emolens(*argv)
+        assert done.returncode == 2, argv
+        assert done.stderr.count("\n") == 1 and "scripts/train-on-device.sh" in done.stderr, argv
+        assert (REPO / "training" / "emolens_recipe" / "__main__.py").is_file()

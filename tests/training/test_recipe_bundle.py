@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from emolens.nn.recipe import RecipeError, checked_member_path, extract_file, restore_bundle
+from emolens_recipe.bundle import checked_member_path, extract_file, restore_bundle
+from emolens_recipe.errors import RecipeError
 
 HAS_FILTER = hasattr(tarfile, "data_filter")
 BRANCHES = [
