@@ -20,7 +20,7 @@ LAYERS: dict[str, int] = {
     "types": 1, "errors": 1, "labels": 1, "modelmeta": 1, "hints": 1, "framerate": 1,
     "preprocess": 2,
     "data": 3, "nn": 3, "runtime": 3, "io": 3, "render": 3,
-    "api": 4, "video": 4, "evaluate": 4, "reports": 4, "batch": 4,
+    "api": 4, "video": 4, "evaluate": 4, "report_files": 4, "batch": 4,
     "cli": 5, "web": 5, "__main__": 5,
 }  # fmt: skip
 #: The imports allowed between groups of one layer (importer, imported); anything else within a layer is refused.
@@ -28,7 +28,7 @@ SIBLINGS = {
     ("labels", "types"),
     ("nn", "data"),
     ("video", "api"),
-    ("reports", "evaluate"),
+    ("report_files", "evaluate"),
     ("batch", "api"),
     ("batch", "video"),
     ("cli", "web"),  # `emolens serve` starts the web app
@@ -36,7 +36,7 @@ SIBLINGS = {
 }
 #: Third-party packages that only some groups may import: torch for training, the web stack for the server.
 CONFINED = {
-    "torch": {"data", "nn", "evaluate", "reports", "cli"},
+    "torch": {"data", "nn", "evaluate", "report_files", "cli"},
     "onnx": {"nn"},
     "gradio": {"web"},
     "fastapi": {"web"},

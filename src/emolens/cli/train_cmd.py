@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     log.info("Training %d rows, PublicTest %d rows", len(train_set), len(val_set))
     result = train(cfg, train_set, val_set, out, resume=args.resume, reporter=TrainProgress())
     log.info("best PublicTest accuracy %.4f at epoch %d; writing reports", result.best_val_acc, result.best_epoch)
-    from emolens.reports import training_report  # imported late: a long run picks up the current code
+    from emolens.report_files import training_report  # imported late: a long run picks up the current code
 
     metrics = training_report(out, val_set)
     log.info("wrote %s", ", ".join(sorted(metrics["files"])))
