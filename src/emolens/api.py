@@ -10,6 +10,7 @@ import numpy as np
 from emolens.io.images import read_image
 from emolens.runtime.classifier import EmotionClassifier
 from emolens.runtime.detectors import (
+    DEFAULT_DETECT_SIDE_PX,
     DEFAULT_MIN_FACE_PX,
     DEFAULT_MIN_SCORE,
     DETECTORS,
@@ -36,10 +37,9 @@ class RecognizerOptions:
     #: CNN at the same cost on 640x360 frames, but costs 1.4x on 1280x720 ones and gives Haar false faces; 8 px
     #: more loses the faces of 40 px.
     min_face_px: int = DEFAULT_MIN_FACE_PX
-    #: Frames are shrunk to this longest side before detection, never so far that a `min_face_px` face would
-    #: be lost. 320 px: a quarter of the 640 px detector's cost, for IoU 0.90 against it and 97% of its labels
-    #: (benchmarks/choose_video_defaults.py, README "Speed").
-    detector_max_side_px: int = 320
+    #: Frames are shrunk to this longest side before detection (DEFAULT_DETECT_SIDE_PX in detectors/base.py,
+    #: where it is explained).
+    detector_max_side_px: int = DEFAULT_DETECT_SIDE_PX
     threads: int = 1  # onnxruntime intra-op threads
     smooth: bool = PipelineOptions.smooth
     smoothing_alpha: float = PipelineOptions.smoothing_alpha
