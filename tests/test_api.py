@@ -53,7 +53,7 @@ def test_bad_inputs_and_options(tmp_path, recognizer):
     with pytest.raises(ValueError, match="shape"):
         recognizer.analyze(np.zeros((4, 4, 2), np.uint8))
     with pytest.raises(ValueError, match="detect_every"):
-        RecognizerOptions(detect_every=0)
+        RecognizerOptions.from_flat(detect_every=0)
     with pytest.raises(ValueError, match="unknown detector"):
         RecognizerOptions(detector="dlib")
     with pytest.raises(ModelFileError, match=r"absent\.onnx"):

@@ -35,6 +35,7 @@ def add_recognizer_args(p: argparse.ArgumentParser, *, video: bool, labels: bool
     from emolens.api import RecognizerOptions
     from emolens.labels import DEFAULT_LANG, LANGUAGES
     from emolens.runtime.detectors import DETECTORS
+    from emolens.runtime.pipeline import PipelineOptions
 
     o = RecognizerOptions
     p.add_argument("--model", default=o.model, help="shipped model name (fast, accurate) or a path to an .onnx file")
@@ -68,7 +69,7 @@ def add_recognizer_args(p: argparse.ArgumentParser, *, video: bool, labels: bool
         p.add_argument(
             "--detect-every",
             type=int,
-            default=o.detect_every,
+            default=PipelineOptions.detect_every,
             metavar="K",
             help="detect faces on every K-th frame, track them in between (1: every frame)",
         )
@@ -80,13 +81,14 @@ def recognizer_options(args: argparse.Namespace, **extra: Any) -> RecognizerOpti
 
     Args:
         args: the parsed flags.
-        **extra: RecognizerOptions fields without a shared flag (analyze's whole_image).
+        **extra: RecognizerOptions or PipelineOptions fields without a shared flag (analyze's whole_image).
 
     Returns:
         The options; the video flags are read only where the command has them.
 
     Raises:
         ValueError: a value is out of range (the message names the option).
+        TypeError: `extra` names no option.
     """
     from emolens.api import RecognizerOptions
 
@@ -100,7 +102,7 @@ def recognizer_options(args: argparse.Namespace, **extra: Any) -> RecognizerOpti
     }
     if hasattr(args, "detect_every"):
         values.update(detect_every=args.detect_every, smooth=not args.no_smooth)
-    return RecognizerOptions(**values, **extra)
+    return RecognizerOptions.from_flat(**values, **extra)
 
 
 def add_render_args(p: argparse.ArgumentParser) -> None:
