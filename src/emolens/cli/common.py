@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import logging
 import os
 import tempfile
@@ -103,6 +105,77 @@ def recognizer_options(args: argparse.Namespace, **extra: Any) -> RecognizerOpti
     if hasattr(args, "detect_every"):
         values.update(detect_every=args.detect_every, smooth=not args.no_smooth)
     return RecognizerOptions.from_flat(**values, **extra)
+
+
+def add_field_flags(p: argparse.ArgumentParser | Any, config_class: type[Any]) -> None:
+    """A flag for each field of the dataclass `config_class` whose metadata has "help": its name (or metadata
+    "flag"), type and default are the field's, so no default is typed twice (`emolens.nn.config` describes the
+    metadata).
+
+    A bool field that defaults to True gets `--no-NAME`; a list field a repeatable flag; "path" fields take paths
+    (kept as strings in the dataclass), "json" fields a JSON text.
+
+    Args:
+        p: the parser or argument group.
+        config_class: the dataclass.
+    """
+    for f in dataclasses.fields(config_class):
+        meta = f.metadata
+        if "help" not in meta:
+            continue
+        default = _field_default(f)
+        flag = meta.get("flag", "--" + f.name.replace("_", "-"))
+        metavar = flag.removeprefix("--").replace("-", "_").upper()
+        if isinstance(default, bool):
+            p.add_argument(flag, dest=f"flag_{f.name}", action="store_true", help=meta["help"])
+        elif isinstance(default, list):
+            item = Path if meta.get("path") else str
+            p.add_argument(
+                flag, dest=f.name, action="append", default=[], type=item, metavar=metavar, help=meta["help"]
+            )
+        elif meta.get("json"):
+            p.add_argument(flag, dest=f.name, type=json.loads, default=default, metavar=metavar, help=meta["help"])
+        else:
+            kind = Path if meta.get("path") else type(default)
+            shown = None if default == "" else default  # an empty default is no default
+            choices = meta.get("choices")
+            p.add_argument(
+                flag, dest=f.name, type=kind, default=shown, choices=choices, metavar=None if choices else metavar,
+                help=meta["help"],
+            )  # fmt: skip
+
+
+def _field_default(f: dataclasses.Field[Any]) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    raise ValueError(f"{f.name}: a field with a flag needs a default")
+
+
+def field_values(args: argparse.Namespace, config_class: type[Any]) -> dict[str, Any]:
+    """The values of the flags `add_field_flags` added for `config_class`, as its keyword arguments.
+
+    Args:
+        args: the parsed flags.
+        config_class: the dataclass.
+
+    Returns:
+        Field name -> value, for every field that has a flag.
+    """
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(config_class):
+        if "help" not in f.metadata:
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else None
+        if isinstance(default, bool):
+            value: Any = default != getattr(args, f"flag_{f.name}")  # the flag turns the default over
+        else:
+            value = getattr(args, f.name)
+        if f.metadata.get("path"):
+            value = [str(v) for v in value] if isinstance(value, list) else (str(value) if value else "")
+        values[f.name] = value
+    return values
 
 
 def add_render_args(p: argparse.ArgumentParser) -> None:
