@@ -32,20 +32,49 @@ class RecognizerOptions:
 
     `RecognizerOptions(min_face_px=40)` and `RecognizerOptions(pipeline=PipelineOptions(detect_every=2))` set one
     level each; `RecognizerOptions.from_flat(min_face_px=40, detect_every=2)` takes both levels' fields as flat
-    keywords, as `analyze(image, **options)` does."""
+    keywords, as `analyze(image, **options)` does. A field with "help" in its metadata is a flag of every command
+    that runs the model (`emolens.cli.common.add_field_flags`)."""
 
-    model: str | Path = DEFAULT_MODEL  # a shipped model's name or a path to an .onnx file
-    detector: str = "auto"  # "cnn", "haar", or "auto": the CNN where its package is installed, Haar otherwise
-    min_score: float = DEFAULT_MIN_SCORE  # faces the detector is less sure of are dropped (the CNN; Haar has no score)
+    model: str | Path = field(
+        default=DEFAULT_MODEL, metadata={"help": "shipped model name (fast, accurate) or a path to an .onnx file"}
+    )
+    #: "cnn", "haar", or "auto": the CNN where its package is installed, Haar otherwise.
+    detector: str = field(
+        default="auto",
+        metadata={
+            "choices": DETECTORS,
+            "help": "face detector: cnn (libfacedetection, where its wheel exists), haar (OpenCV's cascade), or auto: "
+            "the CNN where installed, Haar otherwise (default %(default)s; `emolens --version` says which auto runs)",
+        },
+    )
+    #: Faces the detector is less sure of are dropped (the CNN; Haar has no score).
+    min_score: float = field(
+        default=DEFAULT_MIN_SCORE,
+        metadata={
+            "metavar": "S",
+            "help": "drop faces the detector is less sure of, 0 to 1 (the CNN's confidence; Haar has none) "
+            "(default %(default)s)",
+        },
+    )
     #: Smaller faces are ignored. Defined once, as DEFAULT_MIN_FACE_PX in runtime/detectors/base.py; chosen on
     #: `benchmarks/bench_detect.py --min-face-grid` (docs/detectors.md): 8 px less finds more small faces with the
     #: CNN at the same cost on 640x360 frames, but costs 1.4x on 1280x720 ones and gives Haar false faces; 8 px
     #: more loses the faces of 40 px.
-    min_face_px: int = DEFAULT_MIN_FACE_PX
+    min_face_px: int = field(
+        default=DEFAULT_MIN_FACE_PX, metadata={"metavar": "N", "help": "ignore faces smaller than N px"}
+    )
     #: Frames are shrunk to this longest side before detection (DEFAULT_DETECT_SIDE_PX in detectors/base.py,
     #: where it is explained).
-    detector_max_side_px: int = DEFAULT_DETECT_SIDE_PX
-    threads: int = 1  # onnxruntime intra-op threads
+    detector_max_side_px: int = field(
+        default=DEFAULT_DETECT_SIDE_PX,
+        metadata={
+            "flag": "--detector-side-px",
+            "metavar": "PX",
+            "help": "shrink frames to this longest side before detection (320 with --min-face-px 80 is about 3x "
+            "faster)",
+        },
+    )
+    threads: int = field(default=1, metadata={"help": "onnxruntime threads"})  # intra-op threads
     #: What each frame's journey does: crop margin, detection every k-th frame, following, tracking, smoothing.
     pipeline: PipelineOptions = field(default_factory=PipelineOptions)
 

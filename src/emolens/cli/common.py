@@ -26,7 +26,8 @@ BAD_ROW_HELP = (
 def add_recognizer_args(p: argparse.ArgumentParser, *, video: bool, labels: bool = True) -> None:
     """The flags of every command that runs the model (analyze, video, webcam, serve, batch), added in one place.
 
-    Their defaults are read from `RecognizerOptions` (and through it `PipelineOptions`), never retyped here.
+    They are generated from the fields of `RecognizerOptions` (and, for video, `PipelineOptions`) that carry help
+    in their metadata: names, types, defaults and help are written there once.
 
     Args:
         p: the subcommand's parser.
@@ -36,46 +37,13 @@ def add_recognizer_args(p: argparse.ArgumentParser, *, video: bool, labels: bool
     """
     from emolens.api import RecognizerOptions
     from emolens.labels import DEFAULT_LANG, LANGUAGES
-    from emolens.runtime.detectors import DETECTORS
     from emolens.runtime.pipeline import PipelineOptions
 
-    o = RecognizerOptions
-    p.add_argument("--model", default=o.model, help="shipped model name (fast, accurate) or a path to an .onnx file")
     if labels:
         p.add_argument("--lang", choices=LANGUAGES, default=DEFAULT_LANG, help="language of the labels shown")
-    p.add_argument("--min-face-px", type=int, default=o.min_face_px, metavar="N", help="ignore faces smaller than N px")
-    p.add_argument(
-        "--detector-side-px",
-        type=int,
-        default=o.detector_max_side_px,
-        metavar="PX",
-        help="shrink frames to this longest side before detection (320 with --min-face-px 80 is about 3x faster)",
-    )
-    p.add_argument("--threads", type=int, default=o.threads, help="onnxruntime threads")
-    p.add_argument(
-        "--detector",
-        choices=DETECTORS,
-        default=o.detector,
-        help="face detector: cnn (libfacedetection, where its wheel exists), haar (OpenCV's cascade), or auto: the "
-        "CNN where installed, Haar otherwise (default %(default)s; `emolens --version` says which auto runs)",
-    )
-    p.add_argument(
-        "--min-score",
-        type=float,
-        default=o.min_score,
-        metavar="S",
-        help="drop faces the detector is less sure of, 0 to 1 (the CNN's confidence; Haar has none) "
-        "(default %(default)s)",
-    )
+    add_field_flags(p, RecognizerOptions)
     if video:
-        p.add_argument(
-            "--detect-every",
-            type=int,
-            default=PipelineOptions.detect_every,
-            metavar="K",
-            help="detect faces on every K-th frame, track them in between (1: every frame)",
-        )
-        p.add_argument("--no-smooth", action="store_true", help="raw per-frame probabilities, no moving average")
+        add_field_flags(p, PipelineOptions)
 
 
 def recognizer_options(args: argparse.Namespace, **extra: Any) -> RecognizerOptions:
@@ -93,17 +61,11 @@ def recognizer_options(args: argparse.Namespace, **extra: Any) -> RecognizerOpti
         TypeError: `extra` names no option.
     """
     from emolens.api import RecognizerOptions
+    from emolens.runtime.pipeline import PipelineOptions
 
-    values: dict[str, Any] = {
-        "model": args.model,
-        "min_face_px": args.min_face_px,
-        "detector_max_side_px": args.detector_side_px,
-        "threads": args.threads,
-        "detector": args.detector,
-        "min_score": args.min_score,
-    }
+    values = field_values(args, RecognizerOptions)
     if hasattr(args, "detect_every"):
-        values.update(detect_every=args.detect_every, smooth=not args.no_smooth)
+        values.update(field_values(args, PipelineOptions))
     return RecognizerOptions.from_flat(**values, **extra)
 
 
@@ -125,7 +87,7 @@ def add_field_flags(p: argparse.ArgumentParser | Any, config_class: type[Any]) -
             continue
         default = _field_default(f)
         flag = meta.get("flag", "--" + f.name.replace("_", "-"))
-        metavar = flag.removeprefix("--").replace("-", "_").upper()
+        metavar = meta.get("metavar", flag.removeprefix("--").replace("-", "_").upper())
         if isinstance(default, bool):
             p.add_argument(flag, dest=f"flag_{f.name}", action="store_true", help=meta["help"])
         elif isinstance(default, list):
