@@ -191,7 +191,7 @@ def test_stream_gives_landmarks_on_detector_frames_only(media, recognizer):
     stream = recognizer.stream()  # detect_every=3: frames 0, 3, 6... run the detector, the others follow boxes
     frames = read_video_frames(media / "single_face.mp4")
     results = [stream.process(frame, time_s=i / 30) for i, frame in enumerate(frames)]
-    every = RecognizerOptions().detect_every
+    every = RecognizerOptions().pipeline.detect_every
     for i, result in enumerate(results[3:], start=3):
         (face,) = result.faces
         # A followed box moves with the face but the points would not: they belong to the frame the detector saw.
