@@ -20,8 +20,8 @@ make_venv() {
 
 make_venv .venv-test "${PYTHON:-python3}"
 bash scripts/install-system-deps.sh || echo "test.sh: system packages not installed; tests that need them will skip" >&2
-.venv-test/bin/python -m ruff check src tests benchmarks scripts research
-.venv-test/bin/python -m ruff format --check src tests benchmarks scripts research
+.venv-test/bin/python -m ruff check src tests benchmarks scripts research training
+.venv-test/bin/python -m ruff format --check src tests benchmarks scripts research training
 .venv-test/bin/python -m mypy  # files and strictness: [tool.mypy] in pyproject.toml
 set +e
 .venv-test/bin/python -m pytest "$@"

@@ -45,7 +45,7 @@ def clip_ending_black(tmp_path: Path, kept_frames: int) -> Path:
 @pytest.mark.parametrize("kept_frames", [CLIP_FRAMES, CLIP_FRAMES - 1], ids=["on-a-detector-run", "between-runs"])
 def test_no_face_on_black_frames_through_the_library(tmp_path: Path, kept_frames: int) -> None:
     options = RecognizerOptions()
-    assert options.detect_every == 3 and kept_frames % 3 in (0, 2)
+    assert options.pipeline.detect_every == 3 and kept_frames % 3 in (0, 2)
     stream = Recognizer(options).stream()
     faces_per_frame = []
     with VideoFileSource(clip_ending_black(tmp_path, kept_frames)) as source:
