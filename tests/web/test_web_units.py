@@ -77,7 +77,7 @@ def test_strip_remote_assets_removes_cdn_tags_and_fixes_length() -> None:
 
 def test_stop_ends_only_the_run_in_progress(tmp_path, media_file) -> None:
     from emolens.api import Recognizer
-    from emolens.web.limits import WorkPool
+    from emolens.web.pool import WorkPool
     from emolens.web.ui_handlers import Cancelled, Handlers
 
     handlers = Handlers(Recognizer(), WorkPool(1, 4), tmp_path)

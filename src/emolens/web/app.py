@@ -21,9 +21,11 @@ from starlette.routing import Mount, Route
 from emolens.api import Recognizer
 
 from .api_routes import build_router, refine_schema
-from .limits import RequestGuard, WorkPool, install_error_handlers, install_unexpected_error_handler
+from .error_handlers import install_error_handlers, install_unexpected_error_handler
+from .guard import RequestGuard
 from .offline import StripRemoteAssets, docs_page
 from .options import WebOptions
+from .pool import WorkPool
 from .ui import build_ui
 from .uploads import remove_old_files
 

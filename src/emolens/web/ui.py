@@ -18,8 +18,8 @@ from emolens.api import Recognizer
 from emolens.errors import EmolensError
 from emolens.render import RenderOptions
 
-from .limits import WorkPool
 from .options import WebOptions
+from .pool import WorkPool
 from .ui_handlers import CameraSession, Cancelled, Handlers, make_example_clip, table_headers, track_headers
 from .ui_text import text
 

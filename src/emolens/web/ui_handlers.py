@@ -30,8 +30,9 @@ from emolens.render import RenderOptions, annotate, face_numbers, faces_chart, l
 from emolens.types import EMOTIONS, FrameResult
 from emolens.video import analyze_video
 
-from .limits import Cancel, WorkPool, check_frame_size
 from .options import WebOptions
+from .pool import Cancel, WorkPool
+from .sniff import check_frame_size
 from .ui_text import text
 from .uploads import uploaded_file
 
