@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from python_multipart.exceptions import FormParserError
@@ -12,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from emolens.errors import EmolensError, InputTooLargeError, MediaError
 
+from .gradio_compat import matched_no_route
 from .pool import RETRY_AFTER_S, OverMemoryMarkError
 
 log = logging.getLogger("emolens.web")
@@ -24,17 +26,15 @@ def install_error_handlers(app: FastAPI) -> None:
         app: the app to install the handlers on (HTTP errors, validation errors, emolens's errors, the rest).
     """
 
-    async def http_error(_request: Request, err: Exception) -> JSONResponse:
+    async def http_error(request: Request, err: Exception) -> JSONResponse:
         assert isinstance(err, StarletteHTTPException)
+        if _is_routing_error(request, err):
+            return _routing_error(request, err)
         return JSONResponse({"error": str(err.detail)}, status_code=err.status_code, headers=err.headers)
 
     async def validation_error(_request: Request, err: Exception) -> JSONResponse:
         assert isinstance(err, RequestValidationError)
-        parts = []
-        for item in err.errors():
-            where = ".".join(str(p) for p in item.get("loc", ()) if p != "body")
-            parts.append(f"{where}: {item.get('msg', 'invalid')}" if where else str(item.get("msg", "invalid")))
-        return JSONResponse({"error": "; ".join(parts) or "invalid request"}, status_code=422)
+        return JSONResponse({"error": _validation_line(err)}, status_code=422)
 
     async def emolens_error(_request: Request, err: Exception) -> JSONResponse:
         if isinstance(err, OverMemoryMarkError):
@@ -49,10 +49,37 @@ def install_error_handlers(app: FastAPI) -> None:
     install_unexpected_error_handler(app)
 
 
+def install_gradio_error_handlers(app: FastAPI) -> None:
+    """Gradio's own app (mounted at /, so it also answers every path nothing else serves): a path no route
+    has gets 404 `{"error"}`, a method a route lacks 405 `{"error"}` with Allow, as emolens's routes answer.
+    Errors raised by Gradio's routes keep the `{"detail"}` its page reads (the queue's 422, say) and gain an
+    `error` line, so every error of the server has one; unexpected errors and malformed bodies are as on
+    emolens's app.
+
+    Args:
+        app: Gradio's FastAPI app, as `gradio_compat.mount` returns it.
+    """
+
+    async def http_error(request: Request, err: Exception) -> JSONResponse:
+        assert isinstance(err, StarletteHTTPException)
+        if _is_routing_error(request, err):
+            return _routing_error(request, err)
+        body = {"detail": err.detail, "error": _one_line(str(err.detail))}
+        return JSONResponse(body, status_code=err.status_code, headers=err.headers)
+
+    async def validation_error(_request: Request, err: Exception) -> JSONResponse:
+        assert isinstance(err, RequestValidationError)
+        body = {"detail": jsonable_encoder(err.errors()), "error": _validation_line(err)}
+        return JSONResponse(body, status_code=422)
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    install_unexpected_error_handler(app)
+
+
 def install_unexpected_error_handler(app: FastAPI) -> None:
     """An unexpected error leaves as 500 `{"error": "internal error; see the server log"}`, logged with its
-    traceback; a malformed multipart body as 400. These are the only handlers put on Gradio's own app,
-    whose other errors keep the shape its page reads.
+    traceback; a malformed multipart body as 400.
 
     Args:
         app: the FastAPI app (emolens's own, or Gradio's mounted one).
@@ -68,3 +95,34 @@ def install_unexpected_error_handler(app: FastAPI) -> None:
 
     app.add_exception_handler(Exception, unexpected_error)
     app.add_exception_handler(FormParserError, malformed_body)
+
+
+def _is_routing_error(request: Request, err: StarletteHTTPException) -> bool:
+    # Starlette raises these itself: 405 when a route has the path but not the method, 404 when none has it.
+    return err.status_code == 405 or (err.status_code == 404 and matched_no_route(request))
+
+
+def _routing_error(request: Request, err: StarletteHTTPException) -> JSONResponse:
+    method, path = _printable(request.method, 20), _printable(request.url.path, 200)
+    if err.status_code == 405:
+        allow = (err.headers or {}).get("Allow", "")
+        error = f"method {method} not allowed" + (f"; use {allow}" if allow else "")
+    else:
+        error = f"not found: {method} {path} (the REST API is described at /docs)"
+    return JSONResponse({"error": error}, status_code=err.status_code, headers=err.headers)
+
+
+def _printable(text: str, max_chars: int) -> str:
+    return "".join(c if c.isprintable() else "?" for c in text[:max_chars])
+
+
+def _one_line(text: str) -> str:
+    return text.splitlines()[0] if text.strip() else "error"
+
+
+def _validation_line(err: RequestValidationError) -> str:
+    parts = []
+    for item in err.errors():
+        where = ".".join(str(p) for p in item.get("loc", ()) if p != "body")
+        parts.append(f"{where}: {item.get('msg', 'invalid')}" if where else str(item.get("msg", "invalid")))
+    return "; ".join(parts) or "invalid request"

@@ -24,7 +24,8 @@ _DRAIN_TIMEOUT_S = 30.0
 class RequestGuard:
     """ASGI middleware in front of every route, the UI's included.
 
-    - 405 `{"error"}` for a method a REST route does not have (the UI mounted at / would answer 404 otherwise);
+    - 405 `{"error"}` for a method a REST route does not have (the UI mounted at / would answer 404 otherwise),
+      and HEAD answered as GET without the body on a REST route that has GET (/healthz, /docs, /openapi.json);
     - 403 for a state-changing request or websocket whose Origin is neither this server nor an allowed one,
       so a web page the user visits cannot drive the local server;
     - 413 for a body over `limit_bytes`, declared or while it arrives, after draining it (up to a bound).
@@ -60,6 +61,10 @@ class RequestGuard:
             allow = ", ".join(sorted(allowed))
             await _drain_then_send(receive, send, 405, f"method {method[:20]} not allowed; use {allow}", 0, allow)
             return
+        if method == "HEAD" and allowed is not None and "GET" in allowed:
+            # FastAPI's routes answer GET only (a HEAD would fall through to the UI and 404); HEAD is the GET
+            # answer without its body, which the HTTP server drops for a HEAD request whatever the app sends.
+            scope = {**scope, "method": "GET"}
         if method not in _SAFE_METHODS and not self._origin_ok(headers):
             await _drain_then_send(receive, send, 403, "cross-site request refused (Origin not allowed)", 0)
             return
