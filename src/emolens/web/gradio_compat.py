@@ -111,8 +111,14 @@ WRONG_FILE_JS = """
     event.preventDefault();
     event.stopImmediatePropagation();
     window.emolensWrongFile = JSON.stringify({name: wrong.name, type: wrong.type || ""});
-    document.getElementById(found[1])?.click();
+    click(found[1], 50);
     return true;
+  };
+  // Gradio renders a tab's components one after another: right after the tab opens the button may not exist yet.
+  const click = (id, tries) => {
+    const button = document.getElementById(id);
+    if (button) button.click();
+    else if (tries > 0) setTimeout(() => click(id, tries - 1), 100);
   };
   document.addEventListener("change", (event) => {
     const input = event.target;
