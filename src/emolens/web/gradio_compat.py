@@ -181,8 +181,8 @@ def _checks() -> list[tuple[bool, str]]:
             "Image.preprocess(self, payload) with payload.path and payload.url changed",
         ),
         (
-            "self.load_input_event" in _source(helpers.Examples),
-            "Examples no longer sets load_input_event",
+            "self.load_input_event" in _source(helpers.Examples) and "self.dataset" in _source(helpers.Examples),
+            "Examples no longer sets load_input_event and dataset",
         ),
         (
             {"app", "blocks", "path", "max_file_size", "show_api", "ssr_mode", "pwa", "mcp_server", "show_error"}
@@ -353,6 +353,24 @@ def examples_loaded(examples: helpers.Examples) -> Dependency:
     if not isinstance(event, Dependency):
         raise GradioCompatError(f"Gradio {gr.__version__}: Examples.load_input_event is not an event")
     return event
+
+
+def examples_dataset(examples: helpers.Examples) -> gr.Dataset:
+    """The component that shows the examples, whose label follows the page's language.
+
+    Args:
+        examples: the examples.
+
+    Returns:
+        Their gr.Dataset, kept by Gradio as an attribute only.
+
+    Raises:
+        GradioCompatError: If Examples has no dataset.
+    """
+    dataset = getattr(examples, "dataset", None)
+    if not isinstance(dataset, gr.Dataset):
+        raise GradioCompatError(f"Gradio {gr.__version__}: Examples.dataset is not a Dataset")
+    return dataset
 
 
 class UndefinedUploadProgress:

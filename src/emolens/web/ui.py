@@ -222,7 +222,8 @@ def _photo_tab(handlers: Handlers, lang: gr.Radio, first: str) -> list[tuple[Any
             out = handlers.photo(image, _name_of(path), lang_code, labels_only=only_labels)
         except EmolensError as err:
             if handlers.upload_kind(path) == "video":  # a clip whose browser type did not give it away
-                return cleared(lang_code, wrong_tab_message(json.dumps({"name": _name_of(path)}), "photo", lang_code))
+                seen = json.dumps({"name": _name_of(path), "type": "video/"})
+                return cleared(lang_code, wrong_tab_message(seen, "photo", lang_code))
             return cleared(lang_code, _error(err, path))
         frame = pd.DataFrame(out.table_rows, columns=table_headers(lang_code))
         json_path = str(out.json_path)
@@ -247,7 +248,7 @@ def _photo_tab(handlers: Handlers, lang: gr.Radio, first: str) -> list[tuple[Any
         (photo, "photo"),
         (shown, "emotions"),
         (labels_only, "labels_only"),
-        (examples.dataset, "examples"),
+        (gradio_compat.examples_dataset(examples), "examples"),
         (table, "table"),
         (chart, "chart"),
         (narrow_chart, "chart"),
@@ -351,7 +352,7 @@ def _video_tab(handlers: Handlers, lang: gr.Radio, first: str) -> list[tuple[Any
     return [
         (clip, "clip"),
         (shown, "annotated"),
-        (clip_examples.dataset, "examples"),
+        (gradio_compat.examples_dataset(clip_examples), "examples"),
         (run, "run"),
         (stop, "stop"),
         (tracks, "tracks"),
