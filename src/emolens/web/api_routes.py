@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterable, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,7 +13,9 @@ from fastapi import APIRouter, File, HTTPException, Request, UploadFile
 from emolens.api import Recognizer
 from emolens.errors import MediaError
 from emolens.io.images import decode_image
-from emolens.io.sources import VideoFileSource
+from emolens.io.sinks import ResultList, TrackSummary
+from emolens.io.sources import Frame, VideoFileSource
+from emolens.video import frame_cap, run, stop_when
 
 from . import api_examples
 from .api_examples import ok_response
@@ -134,31 +137,18 @@ def _analyze_bytes(recognizer: Recognizer, data: bytes, name: str, max_pixels: i
 def _analyze_video_file(
     recognizer: Recognizer, path: Path, name: str, options: WebOptions, cancel: Cancel
 ) -> dict[str, Any]:
-    stream = recognizer.stream()
-    frames: list[dict[str, object]] = []
-    track_ids: set[int] = set()
-    stopped: str | None = None
-    max_frames = options.max_video_frames
+    kept, summary = ResultList(), TrackSummary()
+    stop = stop_when(frame_cap(options.max_video_frames, "server limit"), lambda _done: cancel.reason())
     try:
         with VideoFileSource(path) as source:
             check_frame_size(source.size_px, name, options.max_frame_pixels)
-            fps, frame_count = source.fps, source.frame_count
-            for frame in source:
-                if len(frames) >= max_frames:
-                    stopped = f"stopped after the first {max_frames} frames (server limit)"
-                    break
-                stopped = cancel.reason()
-                if stopped:
-                    break
-                check_frame_size(frame.image.shape[1::-1], name, options.max_frame_pixels)
-                result = stream.process(frame.image, frame.time_s, frame.index)
-                track_ids.update(face.track_id for face in result.faces if face.track_id is not None)
-                frames.append(result.to_dict())
+            frames = _size_checked(source, name, options.max_frame_pixels)
+            stopped = run(recognizer.stream(), frames, [kept, summary], stop).stopped
             error = source.error
     except MediaError as err:
         # The source names the temporary path; the client knows its file by the name it sent.
         raise type(err)(str(err).replace(str(path), name)) from None
-    if not frames:
+    if not kept.results:
         if stopped:
             raise MediaError(f"{name}: {stopped} before the first frame")
         raise MediaError(f"{name}: no frames could be decoded" + (f" ({error})" if error else ""))
@@ -169,13 +159,20 @@ def _analyze_video_file(
     return {
         "path": name,
         "file": name,
-        "fps": fps,
-        "frame_count": frame_count,
-        "frames_analyzed": len(frames),
-        "track_ids": sorted(track_ids),
+        "fps": source.fps,
+        "frame_count": source.frame_count,
+        "frames_analyzed": summary.frames,
+        "track_ids": list(summary.track_ids),
         "error": error,
-        "frames": frames,
+        "frames": [result.to_dict() for result in kept.results],
     }
+
+
+def _size_checked(frames: Iterable[Frame], name: str, max_frame_pixels: int) -> Iterator[Frame]:
+    """The frames, each checked against the server's pixel limit (a decoded frame may outgrow the header's size)."""
+    for frame in frames:
+        check_frame_size(frame.image.shape[1::-1], name, max_frame_pixels)
+        yield frame
 
 
 def _version() -> str:
