@@ -62,7 +62,12 @@ class Sink(Protocol):
     """What `run` hands each frame's result to: the io sinks, batch's Parquet rows, a window, the drawn video."""
 
     def append(self, result: FrameResult, image: np.ndarray) -> None:
-        """Take one frame's result; `image` is the frame's pixels (BGR), for a sink that draws on them."""
+        """Take one frame's result.
+
+        Args:
+            result: the frame's faces, tracked.
+            image: the frame's pixels (BGR), for a sink that draws on them; not to be changed.
+        """
 
     def close(self) -> None:
         """Finish (flush, close files, wait for an encoder)."""

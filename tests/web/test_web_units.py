@@ -90,5 +90,6 @@ def test_stop_ends_only_the_run_in_progress(tmp_path, media_file) -> None:
         if frame == 5:
             handlers.stop("tab")
 
-    with pytest.raises(Cancelled, match=r"single_face\.mp4: stopped at frame 6"):
+    # Stop pressed once frame 5 is done: the run ends there, before frame 6 is processed.
+    with pytest.raises(Cancelled, match=r"single_face\.mp4: stopped at frame 5"):
         handlers.video(clip, "en", stop_at_frame_5, session="tab")
