@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
 SIBLINGS = {
     ("labels", "types"),
     ("nn", "data"),
+    ("data", "io"),  # the image suffixes a dataset folder is searched for (io/media)
     ("video", "api"),
     ("reports", "evaluate"),
     ("recipe", "evaluate"),  # the GPU recipe chooses and scores its models as `emolens eval` does

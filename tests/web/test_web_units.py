@@ -8,8 +8,8 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the web tests need the 'web' extra")
 
+from emolens.io.media import upload_video_suffix as video_suffix
 from emolens.web.offline import StripRemoteAssets, docs_page
-from emolens.web.sniff import video_suffix
 
 
 @pytest.mark.parametrize(

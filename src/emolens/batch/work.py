@@ -18,21 +18,15 @@ import cv2
 import numpy as np
 
 from emolens.api import Recognizer, RecognizerOptions
-from emolens.batch.inputs import PHOTO_SUFFIXES
 from emolens.batch.parquet import PartWriter, SourceRow, hold_arrow_to_one_thread
 from emolens.errors import EmolensError, MediaError
 from emolens.io.images import read_image
+from emolens.io.media import SIGNATURE_BYTES, media_kind
 from emolens.io.sinks import TrackSummary
 from emolens.io.sources import VideoFileSource
 from emolens.runtime.registry import SHIPPED_MODELS
 from emolens.types import FrameResult
 from emolens.video import run
-
-# Leading bytes of the still-image formats OpenCV decodes; anything else is handed to the video reader.
-_PHOTO_MAGIC: tuple[bytes, ...] = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM", b"II*\x00", b"MM\x00*")
-# Leading bytes of common video containers (MP4/MOV's "ftyp" sits at offset 4): Matroska/WebM, MPEG-PS, FLV, ASF.
-_VIDEO_MAGIC: tuple[bytes, ...] = (b"\x1a\x45\xdf\xa3", b"\x00\x00\x01\xba", b"FLV", b"0&\xb2u")
-_SNIFF_BYTES = 16
 
 
 @dataclass(frozen=True)
@@ -73,7 +67,7 @@ def sniff_kind(path: Path) -> str:
         if not stat.S_ISREG(info.st_mode):
             raise MediaError(f"{path}: not a regular file")
         with path.open("rb") as fh:
-            head = fh.read(_SNIFF_BYTES)
+            head = fh.read(SIGNATURE_BYTES)
     except MediaError:
         raise
     except FileNotFoundError:
@@ -82,13 +76,7 @@ def sniff_kind(path: Path) -> str:
         raise MediaError(f"{path}: cannot be read ({err.strerror or err})") from None
     if not head:
         raise MediaError(f"{path}: empty file")
-    is_pnm = len(head) > 2 and head[:1] == b"P" and head[1:2] in b"123456" and head[2:3].isspace()
-    is_webp = head[:4] == b"RIFF" and head[8:12] == b"WEBP"
-    if head.startswith(_PHOTO_MAGIC) or is_pnm or is_webp:
-        return "photo"
-    is_video = head[4:8] == b"ftyp" or head.startswith(_VIDEO_MAGIC) or (head[:4] == b"RIFF" and head[8:11] == b"AVI")
-    # Unknown bytes under a photo's name: the image reader's error ("not a readable image") says it best.
-    return "photo" if not is_video and path.suffix.lower() in PHOTO_SUFFIXES else "video"
+    return media_kind(head, path)
 
 
 def hold_thread_pools_to_one() -> None:

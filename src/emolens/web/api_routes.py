@@ -13,15 +13,15 @@ from fastapi import APIRouter, File, HTTPException, Request, UploadFile
 from emolens.api import Recognizer
 from emolens.errors import MediaError
 from emolens.io.images import decode_image
+from emolens.io.media import check_frame_size, upload_video_suffix
 from emolens.io.sinks import ResultList, TrackSummary
 from emolens.io.sources import Frame, VideoFileSource
 from emolens.video import frame_cap, run, stop_when
 
 from . import api_examples
 from .api_examples import ok_response
-from .limits import Cancel, WorkPool, check_frame_size, watch_disconnect
+from .limits import Cancel, WorkPool, watch_disconnect
 from .options import WebOptions
-from .sniff import video_suffix
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "malformed multipart body"},
@@ -36,6 +36,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 _CHUNK_BYTES = 1024 * 1024
 _SNIFF_BYTES = 512
+_SERVER_LIMIT = "the server's limit"  # whose limit a frame-size message names
 
 
 def build_router(recognizer: Recognizer, pool: WorkPool, options: WebOptions) -> APIRouter:
@@ -89,7 +90,7 @@ def build_router(recognizer: Recognizer, pool: WorkPool, options: WebOptions) ->
         head = await file.read(_SNIFF_BYTES)
         if not head:
             raise HTTPException(422, f"{name}: empty file")
-        suffix = video_suffix(head)
+        suffix = upload_video_suffix(head)
         if suffix is None:
             raise HTTPException(415, f"{name}: not a video file (MP4, MOV, WebM, MKV, AVI, Ogg, MPEG)")
         with tempfile.TemporaryDirectory(prefix="emolens-upload-") as tmp:
@@ -141,7 +142,7 @@ def _analyze_video_file(
     stop = stop_when(frame_cap(options.max_video_frames, "server limit"), lambda _done: cancel.reason())
     try:
         with VideoFileSource(path) as source:
-            check_frame_size(source.size_px, name, options.max_frame_pixels)
+            check_frame_size(source.size_px, name, options.max_frame_pixels, _SERVER_LIMIT)
             frames = _size_checked(source, name, options.max_frame_pixels)
             stopped = run(recognizer.stream(), frames, [kept, summary], stop).stopped
             error = source.error
@@ -171,7 +172,7 @@ def _analyze_video_file(
 def _size_checked(frames: Iterable[Frame], name: str, max_frame_pixels: int) -> Iterator[Frame]:
     """The frames, each checked against the server's pixel limit (a decoded frame may outgrow the header's size)."""
     for frame in frames:
-        check_frame_size(frame.image.shape[1::-1], name, max_frame_pixels)
+        check_frame_size(frame.image.shape[1::-1], name, max_frame_pixels, _SERVER_LIMIT)
         yield frame
 
 

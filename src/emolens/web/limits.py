@@ -153,24 +153,6 @@ def release_free_memory() -> None:
         ctypes.CDLL(None).malloc_trim(0)
 
 
-def check_frame_size(size_px: tuple[int, int], name: str, max_frame_pixels: int) -> None:
-    """InputTooLargeError when a clip's frames exceed the server's pixel cap (the REST route and the UI's).
-
-    Args:
-        size_px: the clip's (width, height).
-        name: the upload's name, for the message.
-        max_frame_pixels: the cap, width x height.
-
-    Raises:
-        InputTooLargeError: If width x height is over the cap.
-    """
-    if size_px[0] * size_px[1] > max_frame_pixels:
-        raise InputTooLargeError(
-            f"{name}: frames of {size_px[0]}x{size_px[1]} pixels are over the server's limit of "
-            f"{max_frame_pixels / 1e6:g} megapixels per frame"
-        )
-
-
 class Cancel:
     """Why a piece of work must stop: its deadline passed or its client went away. Thread-safe."""
 

@@ -22,6 +22,7 @@ from emolens.api import Recognizer, VideoStream
 from emolens.errors import EmolensError
 from emolens.framerate import FrameRate
 from emolens.io.images import read_image
+from emolens.io.media import check_frame_size
 from emolens.io.sinks import TrackStats, VideoSink, h264_available
 from emolens.io.sources import VideoFileSource
 from emolens.labels import display_name, display_names
@@ -29,12 +30,13 @@ from emolens.render import RenderOptions, annotate, face_numbers, faces_chart, l
 from emolens.types import FrameResult
 from emolens.video import VideoReport, analyze_video, frame_cap, stop_when
 
-from .limits import Cancel, WorkPool, check_frame_size
+from .limits import Cancel, WorkPool
 from .options import WebOptions
 from .ui_text import text
 from .uploads import uploaded_file
 
 log = logging.getLogger("emolens")
+_SERVER_LIMIT = "the server's limit"  # whose limit a frame-size message names
 
 
 class Cancelled(EmolensError):
@@ -119,7 +121,7 @@ class Handlers:
         Raises:
             InputTooLargeError: If the frame is over the server's pixel limit per frame.
         """
-        check_frame_size(frame_rgb.shape[1::-1], "camera frame", self.options.max_frame_pixels)
+        check_frame_size(frame_rgb.shape[1::-1], "camera frame", self.options.max_frame_pixels, _SERVER_LIMIT)
         session = session or CameraSession(self.recognizer.stream())
         now_s = time.monotonic()
         fps = session.rate.tick(now_s)
@@ -238,7 +240,7 @@ class Handlers:
             def analyze() -> VideoReport:
                 # Opened once: its frame size is checked against the server's limit, then the same reader runs.
                 with VideoFileSource(path) as source:
-                    check_frame_size(source.size_px, path.name, self.options.max_frame_pixels)
+                    check_frame_size(source.size_px, path.name, self.options.max_frame_pixels, _SERVER_LIMIT)
                     return analyze_video(
                         self.recognizer,
                         source,
