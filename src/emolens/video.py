@@ -238,7 +238,8 @@ def analyze_video(
         recognizer: The model and options to run; each call gets its own stream (tracker and smoother).
         path: The video file to read, or a VideoFileSource already open on it (the caller then closes it: the
             web app opens the clip once, checks its frame size against its own limit, and hands it here).
-        annotated_path: Where to write the annotated video (.mp4 or .webm); None writes none.
+        annotated_path: Where to write the annotated video (.mp4 or .webm), with the clip's sound where it has
+            some (io.sinks.copy_audio); None writes none.
         jsonl_path: Where to write one JSON object per frame; None writes none.
         csv_path: Where to write one row per face per frame; None writes none.
         timeline_dir: A folder for one PNG chart per tracked face; None writes none.
@@ -329,7 +330,7 @@ def _open_outputs(
         rows.append(outputs.enter_context(CsvSink(csv_path)))
     video = None
     if annotated_path is not None:
-        writer = outputs.enter_context(VideoSink(annotated_path, source.fps, source.size_px))
+        writer = outputs.enter_context(VideoSink(annotated_path, source.fps, source.size_px, audio_from=source.path))
         video = AnnotatedVideo(writer, source.size_px, lang, atlas, labels_only)
     return rows, video
 

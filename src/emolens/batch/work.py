@@ -25,7 +25,7 @@ from emolens.io.media import SIGNATURE_BYTES, media_kind
 from emolens.io.sinks import TrackSummary
 from emolens.io.sources import VideoFileSource
 from emolens.runtime.registry import SHIPPED_MODELS
-from emolens.types import FrameResult
+from emolens.types import FrameResult, flat_landmarks
 from emolens.video import run
 
 
@@ -221,6 +221,7 @@ class FaceRows:
                     face.score,
                     face.emotion,
                     *face.probs,
+                    *flat_landmarks(face.landmarks),
                     self.model,
                     self.detector,
                 )

@@ -13,7 +13,7 @@ from fastapi import APIRouter, File, HTTPException, Request, UploadFile
 from emolens.api import Recognizer
 from emolens.errors import MediaError
 from emolens.io.images import decode_image
-from emolens.io.media import check_frame_size, upload_video_suffix
+from emolens.io.media import upload_video_suffix
 from emolens.io.sinks import ResultList, TrackSummary
 from emolens.io.sources import Frame, VideoFileSource
 from emolens.video import frame_cap, run, stop_when
@@ -36,7 +36,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 _CHUNK_BYTES = 1024 * 1024
 _SNIFF_BYTES = 512
-_SERVER_LIMIT = "the server's limit"  # whose limit a frame-size message names
 
 
 def build_router(recognizer: Recognizer, pool: WorkPool, options: WebOptions) -> APIRouter:
@@ -142,8 +141,8 @@ def _analyze_video_file(
     stop = stop_when(frame_cap(options.max_video_frames, "server limit"), lambda _done: cancel.reason())
     try:
         with VideoFileSource(path) as source:
-            check_frame_size(source.size_px, name, options.max_frame_pixels, _SERVER_LIMIT)
-            frames = _size_checked(source, name, options.max_frame_pixels)
+            options.check_frame_size(source.size_px, name)
+            frames = _size_checked(source, name, options)
             stopped = run(recognizer.stream(), frames, [kept, summary], stop).stopped
             error = source.error
     except MediaError as err:
@@ -169,10 +168,10 @@ def _analyze_video_file(
     }
 
 
-def _size_checked(frames: Iterable[Frame], name: str, max_frame_pixels: int) -> Iterator[Frame]:
+def _size_checked(frames: Iterable[Frame], name: str, options: WebOptions) -> Iterator[Frame]:
     """The frames, each checked against the server's pixel limit (a decoded frame may outgrow the header's size)."""
     for frame in frames:
-        check_frame_size(frame.image.shape[1::-1], name, max_frame_pixels, _SERVER_LIMIT)
+        options.check_frame_size(frame.image.shape[1::-1], name)
         yield frame
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from emolens.api import RecognizerOptions
 from emolens.io.images import DEFAULT_MAX_PIXELS
+from emolens.io.media import check_frame_size
 from emolens.labels import DEFAULT_LANG
 
 
@@ -26,8 +27,9 @@ class WebOptions:
     max_video_frames: int = 3000
     #: Largest image, in pixels its header declares; larger ones get 413 before decoding.
     max_pixels: int = DEFAULT_MAX_PIXELS
-    #: Largest video frame, in pixels (3840x2160): an 8K clip would hold a worker for an hour.
-    max_frame_pixels: int = 3840 * 2160
+    #: Largest video frame, in pixels: 8.3 megapixels, so that 4K UHD (3840 x 2160, 8.29) fits; an 8K clip
+    #: would hold a worker for an hour. A round number of megapixels, as messages and docs write the limit.
+    max_frame_pixels: int = 8_300_000
     #: Wall seconds one video request may run before it stops with what it has.
     request_timeout_s: float = 120.0
     #: Origins besides the server's own allowed to POST (e.g. "https://app.example"); others get 403.
@@ -55,6 +57,18 @@ class WebOptions:
     def max_upload_bytes(self) -> int:
         """`max_upload_mb` in bytes (MiB: 1 MB here is 1024 x 1024 bytes), as the body limit counts."""
         return int(self.max_upload_mb * 1024 * 1024)
+
+    def check_frame_size(self, size_px: tuple[int, int], name: str) -> None:
+        """The server's frame-size check (io/media's, with `max_frame_pixels`), naming the upload as the client did.
+
+        Args:
+            size_px: the frames' (width, height).
+            name: the upload's name (never its path on the server).
+
+        Raises:
+            InputTooLargeError: If width x height is over `max_frame_pixels`.
+        """
+        check_frame_size(size_px, name, self.max_frame_pixels, "the server's limit")
 
     @property
     def worker_count(self) -> int:

@@ -22,7 +22,6 @@ from emolens.api import Recognizer, VideoStream
 from emolens.errors import EmolensError
 from emolens.framerate import FrameRate
 from emolens.io.images import read_image
-from emolens.io.media import check_frame_size
 from emolens.io.sinks import TrackStats, VideoSink, h264_available
 from emolens.io.sources import VideoFileSource
 from emolens.labels import display_name, display_names
@@ -36,7 +35,6 @@ from .ui_text import text
 from .uploads import uploaded_file
 
 log = logging.getLogger("emolens")
-_SERVER_LIMIT = "the server's limit"  # whose limit a frame-size message names
 
 
 class Cancelled(EmolensError):
@@ -121,7 +119,7 @@ class Handlers:
         Raises:
             InputTooLargeError: If the frame is over the server's pixel limit per frame.
         """
-        check_frame_size(frame_rgb.shape[1::-1], "camera frame", self.options.max_frame_pixels, _SERVER_LIMIT)
+        self.options.check_frame_size(frame_rgb.shape[1::-1], "camera frame")
         session = session or CameraSession(self.recognizer.stream())
         now_s = time.monotonic()
         fps = session.rate.tick(now_s)
@@ -240,7 +238,7 @@ class Handlers:
             def analyze() -> VideoReport:
                 # Opened once: its frame size is checked against the server's limit, then the same reader runs.
                 with VideoFileSource(path) as source:
-                    check_frame_size(source.size_px, path.name, self.options.max_frame_pixels, _SERVER_LIMIT)
+                    self.options.check_frame_size(source.size_px, path.name)
                     return analyze_video(
                         self.recognizer,
                         source,
