@@ -8,7 +8,7 @@ from pathlib import Path
 from emolens.io.media import IMAGE_SUFFIXES
 
 
-def expand_inputs(paths: list[Path], recursive: bool = False) -> Iterator[tuple[Path, str | None]]:
+def expand_image_paths(paths: list[Path], recursive: bool = False) -> Iterator[tuple[Path, str | None]]:
     """Each file as given; each folder's image files (by suffix, sorted; sub-folders too when `recursive`).
 
     Args:

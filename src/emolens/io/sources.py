@@ -46,7 +46,7 @@ class VideoFileSource(ClosesOnExit):
     A video whose frames are over `max_frame_pixels` is refused on opening, before its frames are read: a few
     megabytes of MJPEG can declare frames of gigabytes each, and the read-ahead would hold several of them.
     The limit is the one photos have (DEFAULT_MAX_PIXELS); the web app checks its own lower one on the open
-    source (io/media.check_frame_size with the upload's name), since this message names the file's path.
+    source (WebOptions.check_frame_size: io/media's check, naming the upload), since this message names the path.
 
     Raises:
         MediaError: naming the file, when it is missing, not a regular file, a still image, or not a video.
