@@ -38,13 +38,13 @@ class RecognizerOptions:
     model: str | Path = field(
         default=DEFAULT_MODEL, metadata={"help": "shipped model name (fast, accurate) or a path to an .onnx file"}
     )
-    #: "cnn", "haar", or "auto": the CNN where its package is installed, Haar otherwise.
+    #: "cnn", "haar", or "auto": the CNN (shipped as an ONNX file, so on every platform).
     detector: str = field(
         default="auto",
         metadata={
             "choices": DETECTORS,
-            "help": "face detector: cnn (libfacedetection, where its wheel exists), haar (OpenCV's cascade), or auto: "
-            "the CNN where installed, Haar otherwise (default %(default)s; `emolens --version` says which auto runs)",
+            "help": "face detector: cnn (libfacedetection's CNN, shipped as an ONNX file), haar (OpenCV's frontal-face "
+            "cascade), or auto: the CNN (default %(default)s)",
         },
     )
     #: Faces the detector is less sure of are dropped (the CNN; Haar has no score).
@@ -139,7 +139,7 @@ class Recognizer:
 
     @property
     def detector_description(self) -> str:
-        """Which face detector runs, for people: "cnn (libfacedetection, yuface 2023.5.1)" or "haar (OpenCV ...)"."""
+        """Which face detector runs, for people: "cnn (libfacedetection CNN on onnxruntime 1.x)" or "haar (...)"."""
         return describe_detector(self.detector.name)
 
     def analyze(self, image: np.ndarray | str | Path) -> FrameResult:
