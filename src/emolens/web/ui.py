@@ -20,6 +20,7 @@ from emolens.render import RenderOptions
 
 from .limits import WorkPool
 from .options import WebOptions
+from .static_routes import PAGE_MODULE
 from .ui_handlers import CameraSession, Cancelled, Handlers, make_example_clip, table_headers, track_headers
 from .ui_text import text
 
@@ -95,7 +96,8 @@ def build_ui(
         font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
     )
     first = options.lang
-    with gr.Blocks(title="emolens", theme=theme, analytics_enabled=False, css=_CSS) as blocks:
+    head = f'<script type="module" src="{PAGE_MODULE}"></script>'  # the in-page camera (docs/browser-camera.md)
+    with gr.Blocks(title="emolens", theme=theme, analytics_enabled=False, css=_CSS, head=head) as blocks:
         detector = recognizer.detector_description
         intro = gr.Markdown(_intro(first, detector), elem_id="intro")
         lang = gr.Radio(_LANGUAGE_CHOICES, value=first, label=text("language", first), elem_id="lang")
@@ -132,7 +134,16 @@ def _relabelled(component: Any, key: str, lang: str, detector: str) -> Any:
     return gr.update(label=text(key, lang))
 
 
+#: The in-page camera (static/camera_page.mjs fills it): frames are analysed in the browser and never sent.
+_LOCAL_CAMERA_HTML = """<div id="emolens-local">
+<button id="emolens-local-start" type="button" class="lg secondary">Start the camera on this device</button>
+<p id="emolens-local-status" aria-live="polite">The models run in this page: no frame leaves this device.</p>
+<canvas id="emolens-local-canvas" width="640" height="480" style="max-width:100%;height:auto"></canvas>
+</div>"""
+
+
 def _camera_tab(handlers: Handlers, lang: gr.Radio, workers: int, first: str) -> list[tuple[Any, str]]:
+    gr.HTML(_LOCAL_CAMERA_HTML, elem_id="camera-local")
     with gr.Row():
         camera = gr.Image(
             sources=["webcam"],

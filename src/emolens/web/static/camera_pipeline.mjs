@@ -1,0 +1,393 @@
+// The Camera tab's per-frame pipeline, in the page: frame -> face detector -> crop -> preprocessing -> classifier
+// -> tracking -> smoothing, as emolens/runtime does it in Python. Every constant comes from the server's
+// /emolens/camera-config.json (Python's defaults and the classifier's ONNX metadata): none is typed here.
+//
+// Images are {data: Uint8ClampedArray RGBA, width, height}, as a canvas's getImageData gives them.
+// Python counterparts are named beside each part, so that a change there is easy to carry over.
+
+let ort = null; // onnxruntime-web, imported on first use (11 MB of WASM: only when the camera starts)
+
+/** Python's round(): halves go to the even neighbour (round(2.5) == 2), as the box and crop arithmetic expects. */
+export function pyRound(x) {
+  const floor = Math.floor(x);
+  const frac = x - floor;
+  if (frac > 0.5) return floor + 1;
+  if (frac < 0.5) return floor;
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+/** The server's settings (see docs/browser-camera.md). */
+export async function loadConfig(url = "/emolens/camera-config.json") {
+  const response = await fetch(url, { cache: "no-cache" });
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return response.json();
+}
+
+/** onnxruntime-web from this server; `threads` 0 picks 2 where the page is cross-origin isolated, else 1. */
+export async function loadRuntime(config, threads = 0) {
+  if (typeof WebAssembly !== "object") throw new Error("this browser has no WebAssembly");
+  if (!ort) ort = await import(config.ort.bundle_url);
+  ort.env.wasm.wasmPaths = config.ort.wasm_dir_url;
+  const isolated = globalThis.crossOriginIsolated === true;
+  ort.env.wasm.numThreads = isolated ? threads || Math.min(2, navigator.hardwareConcurrency || 1) : 1;
+  ort.env.wasm.proxy = false;
+  return ort;
+}
+
+async function session(url) {
+  return ort.InferenceSession.create(url, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
+}
+
+// --- images: emolens/preprocess.py ------------------------------------------------------------------------------
+
+/** Grayscale as cv2.cvtColor(BGR2GRAY) computes it for uint8: fixed-point weights, rounded. */
+export function toGray(image) {
+  const { data, width, height } = image;
+  const out = new Uint8Array(width * height);
+  for (let i = 0, j = 0; j < out.length; i += 4, j++) {
+    out[j] = (data[i] * 4899 + data[i + 1] * 9617 + data[i + 2] * 1868 + 8192) >> 14;
+  }
+  return out;
+}
+
+/** OpenCV's area-resize weights (computeResizeAreaTab) along one axis: [source index, destination index, weight]. */
+function areaTable(srcSize, dstSize) {
+  const scale = srcSize / dstSize;
+  const table = [];
+  for (let dx = 0; dx < dstSize; dx++) {
+    const fsx1 = dx * scale;
+    const fsx2 = fsx1 + scale;
+    const cellWidth = Math.min(scale, srcSize - fsx1);
+    let sx1 = Math.ceil(fsx1);
+    let sx2 = Math.floor(fsx2);
+    sx2 = Math.min(sx2, srcSize - 1);
+    sx1 = Math.min(sx1, sx2);
+    if (sx1 - fsx1 > 1e-3) table.push([sx1 - 1, dx, (sx1 - fsx1) / cellWidth]);
+    for (let sx = sx1; sx < sx2; sx++) table.push([sx, dx, 1 / cellWidth]);
+    if (fsx2 - sx2 > 1e-3) table.push([sx2, dx, Math.min(Math.min(fsx2 - sx2, 1), cellWidth) / cellWidth]);
+  }
+  return table;
+}
+
+/** cv2.resize(..., INTER_AREA) for shrinking, `channels` interleaved uint8 planes. */
+export function resizeArea(src, width, height, channels, dstWidth, dstHeight) {
+  const xs = areaTable(width, dstWidth);
+  const ys = areaTable(height, dstHeight);
+  const rows = new Float64Array(height * dstWidth * channels); // horizontal pass
+  for (let y = 0; y < height; y++) {
+    const srcRow = y * width * channels;
+    const rowOut = y * dstWidth * channels;
+    for (const [sx, dx, w] of xs) {
+      for (let c = 0; c < channels; c++) rows[rowOut + dx * channels + c] += src[srcRow + sx * channels + c] * w;
+    }
+  }
+  const sums = new Float64Array(dstHeight * dstWidth * channels); // vertical pass
+  const stride = dstWidth * channels;
+  for (const [sy, dy, w] of ys) {
+    for (let i = 0; i < stride; i++) sums[dy * stride + i] += rows[sy * stride + i] * w;
+  }
+  const out = new Uint8Array(sums.length);
+  for (let i = 0; i < sums.length; i++) out[i] = Math.min(255, Math.max(0, pyRound(sums[i])));
+  return out;
+}
+
+/** cv2.resize(..., INTER_LINEAR) of one uint8 plane (enlarging a crop smaller than the model's input). */
+export function resizeLinear(src, width, height, dstWidth, dstHeight) {
+  const taps = (srcSize, dstSize) => {
+    const scale = srcSize / dstSize;
+    const out = [];
+    for (let d = 0; d < dstSize; d++) {
+      let f = (d + 0.5) * scale - 0.5;
+      let s = Math.floor(f);
+      f -= s;
+      if (s < 0) [s, f] = [0, 0];
+      if (s >= srcSize - 1) [s, f] = [srcSize - 1, 0];
+      const w1 = Math.round(f * 2048); // INTER_RESIZE_COEF_SCALE: OpenCV's fixed-point weights
+      out.push([s, Math.min(s + 1, srcSize - 1), 2048 - w1, w1]);
+    }
+    return out;
+  };
+  const xs = taps(width, dstWidth);
+  const ys = taps(height, dstHeight);
+  const out = new Uint8Array(dstWidth * dstHeight);
+  for (let dy = 0; dy < dstHeight; dy++) {
+    const [y0, y1, wy0, wy1] = ys[dy];
+    for (let dx = 0; dx < dstWidth; dx++) {
+      const [x0, x1, wx0, wx1] = xs[dx];
+      const top = src[y0 * width + x0] * wx0 + src[y0 * width + x1] * wx1;
+      const bottom = src[y1 * width + x0] * wx0 + src[y1 * width + x1] * wx1;
+      out[dy * dstWidth + dx] = Math.min(255, Math.round((top * wy0 + bottom * wy1) / (2048 * 2048)));
+    }
+  }
+  return out;
+}
+
+/** CropMapping.square (runtime/detectors/base.py): [x1, y1, side] of the crop around a box. */
+export function cropSquare(box, crop) {
+  const [x1, y1, x2, y2] = box;
+  const boxSide = Math.max(x2 - x1, y2 - y1);
+  const side = boxSide * crop.side_scale * (1 + 2 * crop.margin);
+  const cx = (x1 + x2) / 2 + crop.shift_x * boxSide;
+  const cy = (y1 + y2) / 2 + crop.shift_y * boxSide;
+  return [pyRound(cx - side / 2), pyRound(cy - side / 2), Math.max(1, pyRound(side))];
+}
+
+/** crop_face + preprocess_faces: the gray square around `box` (edges repeated, as BORDER_REPLICATE), resized to
+ * the model's input side (area when shrinking, linear when enlarging) and standardised; written into `out`. */
+export function faceInput(gray, width, height, box, config, out, offset) {
+  const size = config.classifier.input_size_px;
+  const [x1, y1, side] = cropSquare(box, config.crop);
+  if (x1 >= width || y1 >= height || x1 + side <= 0 || y1 + side <= 0) throw new Error(`box ${box} is outside`);
+  const square = new Uint8Array(side * side);
+  for (let y = 0; y < side; y++) {
+    const sy = Math.min(height - 1, Math.max(0, y1 + y)) * width;
+    for (let x = 0; x < side; x++) square[y * side + x] = gray[sy + Math.min(width - 1, Math.max(0, x1 + x))];
+  }
+  let small = square;
+  if (side > size) small = resizeArea(square, side, side, 1, size, size);
+  else if (side < size) small = resizeLinear(square, side, side, size, size);
+  const { mean, std } = config.classifier;
+  for (let i = 0; i < size * size; i++) out[offset + i] = (small[i] / 255 - mean) / std;
+}
+
+// --- the classifier: runtime/classifier.py ----------------------------------------------------------------------
+
+export class Classifier {
+  static async create(config) {
+    return new Classifier(config, await session(config.classifier.url));
+  }
+
+  constructor(config, onnxSession) {
+    this.config = config;
+    this.session = onnxSession;
+  }
+
+  /** (N, 7) probabilities of the faces in `boxes` of `image`, one batched call. */
+  async classify(image, boxes, gray = null) {
+    if (boxes.length === 0) return [];
+    const size = this.config.classifier.input_size_px;
+    gray = gray || toGray(image);
+    const input = new Float32Array(boxes.length * size * size);
+    boxes.forEach((box, i) => faceInput(gray, image.width, image.height, box, this.config, input, i * size * size));
+    const { input_name: inputName, output_name: outputName } = this.config.classifier;
+    const feeds = { [inputName]: new ort.Tensor("float32", input, [boxes.length, 1, size, size]) };
+    const probs = (await this.session.run(feeds))[outputName].data;
+    const labels = this.config.labels.length;
+    return boxes.map((_, i) => Array.from(probs.slice(i * labels, (i + 1) * labels)));
+  }
+}
+
+// --- the face detector ------------------------------------------------------------------------------------------
+
+/** The scale a frame is shrunk by before detection: runtime/detectors/base.py's detection_scale. */
+export function detectionScale(height, width, detection) {
+  const longSide = Math.max(height, width, 1);
+  return Math.min(
+    1,
+    Math.max(detection.max_side_px / longSide, detection.smallest_face_px / detection.min_face_px),
+    detection.max_detect_side_px / longSide,
+  );
+}
+
+export class Detector {
+  static async create(config) {
+    if (!config.detector) throw new Error("this installation has no face detector ONNX file");
+    return new Detector(config, await session(config.detector.url));
+  }
+
+  constructor(config, onnxSession) {
+    this.config = config;
+    this.session = onnxSession;
+  }
+
+  /** Faces in `image`: [{box: [x1, y1, x2, y2], score}], boxes in the image's pixels, left to right. */
+  async detect(image) {
+    throw new Error("the in-page face detector is not wired yet");
+  }
+}
+
+// --- tracking and smoothing: runtime/tracker.py, runtime/smoother.py ----------------------------------------------
+
+export function iou(a, b) {
+  const ix = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
+  const iy = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
+  const area = (r) => Math.max(0, r[2] - r[0]) * Math.max(0, r[3] - r[1]);
+  const inter = ix * iy;
+  const union = area(a) + area(b) - inter;
+  return union > 0 ? inter / union : 0;
+}
+
+function relativeShift(box, last, rules) {
+  const area = (r) => Math.max(0, r[2] - r[0]) * Math.max(0, r[3] - r[1]);
+  if (area(box) <= 0 || area(last) <= 0) return null;
+  const ratio = area(box) / area(last);
+  if (ratio < 1 / rules.reid_max_area_ratio || ratio > rules.reid_max_area_ratio) return null;
+  const shift = Math.hypot((box[0] + box[2] - last[0] - last[2]) / 2, (box[1] + box[3] - last[1] - last[3]) / 2);
+  const relative = shift / Math.max(last[2] - last[0], last[3] - last[1]);
+  return relative <= rules.reid_max_shift ? relative : null;
+}
+
+/** IouTracker: greedy IoU matching, confirmation after min_hits frames, re-identification after short gaps. */
+export class Tracker {
+  constructor(rules) {
+    this.rules = rules;
+    this.tracks = [];
+    this.nextId = 1;
+    this.droppedIds = [];
+  }
+
+  update(boxes, detected) {
+    const owner = boxes.map(() => null);
+    const pairs = [];
+    boxes.forEach((box, b) => this.tracks.forEach((track, t) => pairs.push([iou(box, track.box), b, t])));
+    pairs.sort((p, q) => q[0] - p[0]); // stable, as Python's sorted
+    const taken = new Set();
+    for (const [overlap, b, t] of pairs) {
+      if (overlap < this.rules.iou_threshold) break;
+      if (owner[b] === null && !taken.has(t)) {
+        owner[b] = this.tracks[t];
+        taken.add(t);
+      }
+    }
+    const free = this.tracks.filter((t) => t.id !== null && !owner.includes(t));
+    const lost = [];
+    boxes.forEach((box, b) => {
+      if (owner[b] !== null) return;
+      free.forEach((track, t) => {
+        const shift = relativeShift(box, track.box, this.rules);
+        if (shift !== null) lost.push([shift, b, t]);
+      });
+    });
+    lost.sort((p, q) => p[0] - q[0] || p[1] - q[1] || p[2] - q[2]);
+    const takenLost = new Set();
+    for (const [, b, t] of lost) {
+      if (owner[b] === null && !takenLost.has(t)) {
+        owner[b] = free[t];
+        takenLost.add(t);
+      }
+    }
+    const dropped = [];
+    const kept = [];
+    for (const track of this.tracks) {
+      if (owner.includes(track)) {
+        kept.push(track);
+        continue;
+      }
+      track.missed += 1;
+      if (track.id === null) continue;
+      if (track.missed > this.rules.max_missed) dropped.push(track.id);
+      else kept.push(track);
+    }
+    this.tracks = kept;
+    this.droppedIds = dropped;
+    return boxes.map((box, b) => {
+      let track = owner[b];
+      if (track === null) {
+        track = { box, seen: 0, hits: 0, missed: 0, id: null };
+        this.tracks.push(track);
+      } else {
+        [track.box, track.missed] = [box, 0];
+      }
+      track.seen += 1;
+      track.hits += detected ? 1 : 0;
+      const minHits = this.rules.min_hits;
+      if (track.id === null && track.seen >= minHits && track.hits >= Math.min(this.rules.min_detector_hits, minHits)) {
+        track.id = this.nextId++;
+      }
+      return track.id;
+    });
+  }
+}
+
+/** EmaSmoother: per-track moving average of probabilities, renormalised. */
+export class Smoother {
+  constructor(alpha) {
+    this.alpha = alpha;
+    this.state = new Map();
+  }
+
+  update(ids, probs) {
+    return probs.map((row, i) => {
+      const previous = this.state.get(ids[i]);
+      let value = previous ? row.map((p, k) => this.alpha * p + (1 - this.alpha) * previous[k]) : row.slice();
+      const total = value.reduce((a, b) => a + b, 0);
+      if (total > 0) value = value.map((v) => v / total);
+      this.state.set(ids[i], value);
+      return value;
+    });
+  }
+
+  forget(ids) {
+    for (const id of ids) this.state.delete(id);
+  }
+}
+
+// --- one frame's journey: runtime/pipeline.py -------------------------------------------------------------------
+
+/** A face as the page reports it: the JSON shape of `emolens analyze --json` (plus track_id in video mode). */
+function faceResult(config, box, score, probs, trackId) {
+  let best = 0;
+  probs.forEach((p, k) => (best = p > probs[best] ? k : best));
+  const face = { box, score, emotion: config.labels[best], probs: Object.fromEntries(config.labels.map((l, k) => [l, probs[k]])) };
+  if (trackId !== undefined) face.track_id = trackId;
+  return face;
+}
+
+/** Recognizer.analyze: one image on its own, no tracking. */
+export async function analyzeImage(detector, classifier, image) {
+  const faces = await detector.detect(image);
+  const probs = await classifier.classify(image, faces.map((f) => f.box));
+  return faces.map((f, i) => faceResult(classifier.config, f.box, f.score, probs[i]));
+}
+
+/** FramePipeline with follow=False: the detector on every detect_every-th frame, its boxes kept in between (the
+ * page has no optical flow), tracks confirmed after min_hits frames, probabilities smoothed per track.
+ * `timings_ms` holds the last frame's detect and classify times. */
+export class FramePipeline {
+  constructor(config, detector, classifier) {
+    this.config = config;
+    this.detector = detector;
+    this.classifier = classifier;
+    this.tracker = new Tracker(config.tracking);
+    this.smoother = config.smoothing.smooth ? new Smoother(config.smoothing.alpha) : null;
+    this.framesSeen = 0;
+    this.live = [];
+    this.timings_ms = { detect: 0, classify: 0 };
+  }
+
+  async process(image) {
+    const rules = this.config.tracking;
+    const t0 = performance.now();
+    const detected = this.framesSeen % rules.detect_every === 0;
+    if (detected) this.live = await this.detector.detect(image);
+    const t1 = performance.now();
+    this.framesSeen += 1;
+    const ids = this.tracker.update(
+      this.live.map((f) => f.box),
+      detected,
+    );
+    const shown = this.live
+      .map((face, i) => [face, ids[i]])
+      .filter(([f, id]) => id !== null && f.box[2] - f.box[0] >= rules.min_shown_px && f.box[3] - f.box[1] >= rules.min_shown_px);
+    let probs = await this.classifier.classify(image, shown.map(([f]) => f.box));
+    const shownIds = shown.map(([, id]) => id);
+    if (this.smoother) {
+      this.smoother.forget(this.tracker.droppedIds);
+      probs = this.smoother.update(shownIds, probs);
+    }
+    const t2 = performance.now();
+    this.timings_ms = { detect: detected ? t1 - t0 : 0, classify: t2 - t1, detected };
+    return shown.map(([f, id], i) => faceResult(this.config, f.box, f.score, probs[i], id));
+  }
+}
+
+/** Everything the page needs, loaded once: config, runtime, both models (detector null where none ships). */
+export async function createPipeline({ threads = 0 } = {}) {
+  const config = await loadConfig();
+  await loadRuntime(config, threads);
+  const [detector, classifier] = await Promise.all([
+    config.detector ? Detector.create(config) : null,
+    Classifier.create(config),
+  ]);
+  return { config, detector, classifier, threads: ort.env.wasm.numThreads };
+}
