@@ -1,7 +1,6 @@
 """Memory of one `emolens batch` worker: over one long video, and over many inputs in a row.
 
     python benchmarks/bench_batch_memory.py [--loops 12] [--cycles 3] [--photos 200] [--clip-copies 2]
-                                            [--yuface-binding]
 
 1. A long video: the shared clip WolfgangLanger_Pexels.mp4 (472 frames, 640x360) played `--loops` times into one
    file (FFmpeg's -stream_loop, no re-encoding; 12 loops: 5,664 frames, about 4 minutes). One worker process
@@ -13,8 +12,8 @@
    each shared clip), `--cycles` times over; printed: the resident set after each cycle and the peak (VmHWM).
    Flat means nothing is kept from one input to the next; growth per cycle is a leak.
 
-`--yuface-binding` runs the CNN detector through yuface's Python binding, as emolens did before, instead of the
-direct call into libfacedetection.so (the binding leaks a 36 KB buffer per call; see runtime/detectors/cnn.py).
+(Until the face detector became an ONNX file, a `--yuface-binding` flag here ran the CNN through the `yuface`
+wheel's Python binding, which leaked a 36 KB buffer per call; emolens no longer uses yuface at all.)
 """
 
 from __future__ import annotations
@@ -72,20 +71,13 @@ class Sampler:
             self._sample()
 
 
-def make_worker(out_dir: str, yuface_binding: bool) -> Worker:
-    worker = Worker(WorkerConfig(RecognizerOptions(), out_dir, 50_000))
-    if yuface_binding:
-        import yuface
-
-        detector = worker.recognizer.detector
-        assert detector.name == "cnn", "--yuface-binding needs the CNN detector"
-        detector._network = yuface.c_detect  # type: ignore[attr-defined]  # the call emolens made before
-    return worker
+def make_worker(out_dir: str) -> Worker:
+    return Worker(WorkerConfig(RecognizerOptions(), out_dir, 50_000))
 
 
-def long_video(video: str, out_dir: str, yuface_binding: bool) -> dict[str, float]:
+def long_video(video: str, out_dir: str) -> dict[str, float]:
     """In a fresh worker process: its resident set while it processes `video`."""
-    worker = make_worker(out_dir, yuface_binding)
+    worker = make_worker(out_dir)
     photo = MEDIA / "single_face.jpg"  # as in a run: one input done already, so the Parquet writer is loaded
     assert worker.process(Task(str(photo), "photo", photo.stat().st_size)).ok
     loaded_mb = psutil.Process().memory_info().rss / 2**20
@@ -112,9 +104,9 @@ def _last_before(samples: list[tuple[float, float]], moment: float) -> float:
     return before[-1] if before else samples[0][1]
 
 
-def many_inputs(paths: list[str], cycles: int, out_dir: str, yuface_binding: bool) -> list[float]:
+def many_inputs(paths: list[str], cycles: int, out_dir: str) -> list[float]:
     """In a fresh worker process: its resident set after each pass over `paths`, then its peak (VmHWM)."""
-    worker = make_worker(out_dir, yuface_binding)
+    worker = make_worker(out_dir)
     me = psutil.Process()
     after: list[float] = []
     for cycle in range(cycles):
@@ -145,28 +137,26 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=3, help="passes over the archive")
     parser.add_argument("--photos", type=int, default=200)
     parser.add_argument("--clip-copies", type=int, default=2)
-    parser.add_argument("--yuface-binding", action="store_true", help="detect through yuface's leaking binding")
     args = parser.parse_args()
     if not MEDIA.is_dir():
         raise SystemExit(f"needs {MEDIA} (the shared media folder beside the repository)")
-    how = "yuface's binding" if args.yuface_binding else "the direct call"
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "out" / "faces").mkdir(parents=True)
         video = loop_clip(MEDIA / CLIP, args.loops, root / "long.mp4")
-        got = in_worker_process(long_video, str(video), str(root / "out"), args.yuface_binding)
+        got = in_worker_process(long_video, str(video), str(root / "out"))
         assert isinstance(got, dict)
-        print(f"long video ({args.loops} x {CLIP}: {got['frames']:.0f} frames, {got['seconds']:.0f} s; CNN via {how})")
+        print(f"long video ({args.loops} x {CLIP}: {got['frames']:.0f} frames, {got['seconds']:.0f} s)")
         print("| before the video | 10% of its frames | 50% | 90% | end (its rows written) | peak |")
         print("|---|---|---|---|---|---|")
         print(" ".join(["|", *(f"{got[k]:.0f} MB |" for k in ("loaded", "10%", "50%", "90%", "end", "peak"))]))
         (root / "archive").mkdir()
         archive = make_archive(root / "archive", args.photos, args.clip_copies)
         paths = sorted((str(p) for p in archive.iterdir()), key=lambda p: -Path(p).stat().st_size)
-        after = in_worker_process(many_inputs, paths, args.cycles, str(root / "out"), args.yuface_binding)
+        after = in_worker_process(many_inputs, paths, args.cycles, str(root / "out"))
         assert isinstance(after, list)
         print(f"\nmany inputs ({args.photos} photos and {args.clip_copies * len(CLIPS)} clips, {len(paths)} inputs "
-              f"a pass; CNN via {how}): resident set after each pass")  # fmt: skip
+              f"a pass): resident set after each pass")  # fmt: skip
         print("| " + " | ".join(f"pass {n}" for n in range(1, len(after))) + " | peak |")
         print("|" + "---|" * len(after))
         print("| " + " | ".join(f"{mb:.0f} MB" for mb in after) + " |")

@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 
 from emolens.api import RecognizerOptions
-from emolens.runtime.detectors import FaceDetector, cnn_available, make_detector
+from emolens.runtime.detectors import FaceDetector, make_detector
 from emolens.types import Box
 
 DEFAULT_MEDIA = Path(__file__).resolve().parents[1].parent / "shared" / "media"
@@ -213,7 +213,7 @@ def main() -> None:
         help=f"print the smallest-face-size grid instead (default sizes {' '.join(map(str, DEFAULT_GRID_PX))})",
     )
     args = parser.parse_args()
-    names = ["haar", "cnn"] if cnn_available() else ["haar"]
+    names = ["haar", "cnn"]
     if args.min_face_grid is not None:
         min_face_grid(args.media, names, tuple(args.min_face_grid) or DEFAULT_GRID_PX, args.seed)
         return

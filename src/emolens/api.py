@@ -29,7 +29,7 @@ class RecognizerOptions:
     web app read them from these dataclasses."""
 
     model: str | Path = DEFAULT_MODEL  # a shipped model's name or a path to an .onnx file
-    detector: str = "auto"  # "cnn", "haar", or "auto": the CNN where its package is installed, Haar otherwise
+    detector: str = "auto"  # "cnn", "haar", or "auto": the CNN (shipped as an ONNX file, so on every platform)
     min_score: float = DEFAULT_MIN_SCORE  # faces the detector is less sure of are dropped (the CNN; Haar has no score)
     #: Smaller faces are ignored. Defined once, as DEFAULT_MIN_FACE_PX in runtime/detectors/base.py; chosen on
     #: `benchmarks/bench_detect.py --min-face-grid` (docs/detectors.md): 8 px less finds more small faces with the
@@ -94,7 +94,7 @@ class Recognizer:
 
     @property
     def detector_description(self) -> str:
-        """Which face detector runs, for people: "cnn (libfacedetection, yuface 2023.5.1)" or "haar (OpenCV ...)"."""
+        """Which face detector runs, for people: "cnn (libfacedetection CNN on onnxruntime 1.x)" or "haar (...)"."""
         return describe_detector(self.detector.name)
 
     def analyze(self, image: np.ndarray | str | Path) -> FrameResult:

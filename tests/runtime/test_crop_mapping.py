@@ -8,7 +8,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from emolens.runtime.detectors import CropMapping, cnn_available, crop_face, make_detector
+from emolens.runtime.detectors import CropMapping, crop_face, make_detector
 from emolens.runtime.detectors.cnn import CNN_CROP
 from emolens.runtime.detectors.haar import HAAR_CROP
 from emolens.types import Box, Detection
@@ -49,10 +49,7 @@ def public_test_faces(measure) -> np.ndarray:
 
 @pytest.mark.parametrize(
     ("name", "mapping"),
-    [
-        ("haar", HAAR_CROP),
-        pytest.param("cnn", CNN_CROP, marks=pytest.mark.skipif(not cnn_available(), reason="yuface not installed")),
-    ],
+    [("haar", HAAR_CROP), ("cnn", CNN_CROP)],
 )
 def test_the_committed_mapping_matches_fer2013(measure, public_test_faces, name, mapping):
     """On 120 PublicTest faces the medians land within a few per cent of the committed mapping (measured on 600)."""

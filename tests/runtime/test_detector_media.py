@@ -1,5 +1,5 @@
 """The photo and clip targets of the detection issue: exactly the faces a person counts in ../shared/media, with
-the default detector (`auto`: the CNN where its package is installed). Haar misses the face in sunglasses once
+the default detector (`auto`: the ONNX CNN). Haar misses the face in sunglasses once
 multi_face.jpg is re-saved as a JPEG; benchmarks/bench_detect.py shows both side by side."""
 
 from __future__ import annotations
@@ -8,10 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from emolens.runtime.detectors import cnn_available, make_detector
+from emolens.runtime.detectors import make_detector
 from support import read_video_frames, shared_path
-
-pytestmark = pytest.mark.skipif(not cnn_available(), reason="the CNN detector's package (yuface) is not installed")
 
 #: Faces a person counts in each photo (multi_face.jpg: five, one of them wearing sunglasses).
 PHOTO_FACES = {"single_face.jpg": 1, "astronaut.png": 1, "obama.jpg": 1, "biden.jpg": 1, "multi_face.jpg": 5}

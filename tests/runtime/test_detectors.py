@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
@@ -13,16 +10,15 @@ from emolens.errors import ModelFileError
 from emolens.runtime.detectors import (
     DETECTORS,
     HaarFaceDetector,
-    cnn_available,
     describe_detector,
     make_detector,
     resolve_detector,
 )
+from emolens.runtime.detectors.cnn import CnnFaceDetector
 from emolens.types import Box, Detection
 from support import shared_path
 
-needs_cnn = pytest.mark.skipif(not cnn_available(), reason="the CNN detector's package (yuface) is not installed")
-NAMES = ["haar", pytest.param("cnn", marks=needs_cnn)]
+NAMES = ["haar", "cnn"]
 
 
 @pytest.fixture(scope="module", params=NAMES)
@@ -114,19 +110,18 @@ def test_min_face_px_drops_small_faces(media, name):
     assert make_detector(name, min_face_px=200).detect(image) == []
 
 
-@needs_cnn
 def test_min_score_filters_the_cnn(portrait):
     assert len(make_detector("cnn", min_score=0.5).detect(portrait)) == 1
-    assert make_detector("cnn", min_score=1.0).detect(portrait) == []  # the library tops out below 100 per cent
+    assert make_detector("cnn", min_score=1.0).detect(portrait) == []  # the network tops out near 0.95
 
 
 def test_names_and_auto():
     assert DETECTORS == ("auto", "cnn", "haar")
     assert resolve_detector("haar") == "haar"
-    assert resolve_detector("auto") == ("cnn" if cnn_available() else "haar")
-    assert make_detector("auto").name == resolve_detector("auto")
+    assert resolve_detector("auto") == "cnn"  # the ONNX CNN ships in the package: every platform runs it
+    assert isinstance(make_detector("auto"), CnnFaceDetector)
     assert describe_detector("haar").startswith("haar (OpenCV 4.")
-    assert describe_detector("auto").startswith(resolve_detector("auto") + " (")
+    assert describe_detector("auto").startswith("cnn (libfacedetection CNN on onnxruntime ")
 
 
 def test_bad_settings(tmp_path):
@@ -140,60 +135,6 @@ def test_bad_settings(tmp_path):
         HaarFaceDetector(cascade_path=bad)
 
 
-@needs_cnn
 def test_bad_cnn_settings():
     with pytest.raises(ValueError, match="min_score"):
         make_detector("cnn", min_score=1.5)
-
-
-def _network_frames() -> list[np.ndarray]:
-    """The shared photos and every 20th frame of a clip, at most 640 px wide (as the detector shrinks them)."""
-    images = [
-        cv2.imread(str(shared_path("media", name))) for name in ("single_face.jpg", "multi_face.jpg", "obama.jpg")
-    ]
-    cap = cv2.VideoCapture(str(shared_path("media", "WolfgangLanger_Pexels.mp4")))
-    for index in range(200):
-        ok, frame = cap.read()
-        if ok and index % 20 == 0:
-            images.append(frame)
-    cap.release()
-    return [cv2.resize(im, (640, round(im.shape[0] * 640 / im.shape[1]))) if im.shape[1] > 640 else im for im in images]
-
-
-@needs_cnn
-def test_the_network_called_directly_gives_the_bindings_rows():
-    # The detector calls libfacedetection.so itself because yuface's binding leaks a buffer per call; the rows
-    # must be the binding's (the 16th value is unused: memory neither side sets).
-    import yuface
-
-    from emolens.runtime.detectors.cnn import load_package
-
-    network, _ = load_package()
-    frames = _network_frames()
-    faces = 0
-    for frame in frames:
-        ours, theirs = network(frame), yuface.c_detect(frame)
-        assert ours.dtype == np.int16 and ours.shape == theirs.shape
-        assert np.array_equal(ours[:, :15], theirs[:, :15])
-        faces += len(ours)
-    assert faces >= len(frames)  # faces were found, so the rows were compared, not just empty arrays
-
-
-@needs_cnn
-@pytest.mark.skipif(not Path("/proc/self/statm").is_file(), reason="reads the resident set from /proc")
-def test_the_network_call_does_not_leak():
-    # yuface's binding held 36 KB more after every call (600 calls: about 21 MB); the direct call holds nothing.
-    from emolens.runtime.detectors.cnn import load_package
-
-    network, _ = load_package()
-    tiny = np.zeros((32, 32, 3), np.uint8)
-
-    def resident_mb() -> float:
-        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-    for _ in range(50):  # allocator warm-up
-        network(tiny)
-    before = resident_mb()
-    for _ in range(600):
-        network(tiny)
-    assert resident_mb() - before < 5.0

@@ -6,7 +6,6 @@ row with the one-line error as its status, never an exception that would stop th
 
 from __future__ import annotations
 
-import importlib
 import os
 import socket
 import stat
@@ -93,17 +92,13 @@ def sniff_kind(path: Path) -> str:
 def hold_thread_pools_to_one() -> None:
     """Every thread pool of this process to one thread: the worker processes (or actors) are the parallelism.
 
-    A second thread in any library (OpenCV, BLAS, OpenMP, Arrow) would only take time from the other workers,
-    which already keep every core busy; onnxruntime follows the `threads` option and FFmpeg's decoder is held to
-    one thread where each video is opened. Call it in a worker process, never in a process that does other work.
+    A second thread in any library (OpenCV, Arrow) would only take time from the other workers, which already keep
+    every core busy; onnxruntime follows the `threads` option (the face detector always runs on one) and FFmpeg's
+    decoder is held to one thread where each video is opened; nothing per frame calls numpy's BLAS.
+    Call it in a worker process, never in a process that does other work.
     """
     cv2.setNumThreads(1)
     hold_arrow_to_one_thread()
-    try:
-        threadpoolctl = importlib.import_module("threadpoolctl")
-    except ImportError:  # installed with yuface only (its OpenMP); BLAS's threads idle here unless asked to work
-        return
-    threadpoolctl.threadpool_limits(limits=1)  # BLAS (numpy's, OpenCV's) and OpenMP (yuface's), process-wide
 
 
 def model_label(options: RecognizerOptions) -> str:

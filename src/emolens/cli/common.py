@@ -53,8 +53,8 @@ def add_recognizer_args(p: argparse.ArgumentParser, *, video: bool, labels: bool
         "--detector",
         choices=DETECTORS,
         default=o.detector,
-        help="face detector: cnn (libfacedetection, where its wheel exists), haar (OpenCV's cascade), or auto: the "
-        "CNN where installed, Haar otherwise (default %(default)s; `emolens --version` says which auto runs)",
+        help="face detector: cnn (libfacedetection's CNN, shipped as an ONNX file), haar (OpenCV's frontal-face "
+        "cascade), or auto: the CNN (default %(default)s)",
     )
     p.add_argument(
         "--min-score",

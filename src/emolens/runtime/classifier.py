@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
 from emolens import modelmeta as meta_keys
 from emolens.errors import ModelFileError
 from emolens.preprocess import INPUT_SIZE_PX, MEAN, STD, preprocess_faces
+from emolens.runtime.onnx_session import open_session
 from emolens.types import EMOTIONS
 
 log = logging.getLogger(__name__)
@@ -27,21 +27,7 @@ class EmotionClassifier:
 
     def __init__(self, model_path: str | Path, threads: int = 1) -> None:
         self.path = Path(model_path)
-        if threads < 1:
-            raise ValueError(f"threads must be at least 1, got {threads}")
-        if not self.path.is_file():
-            raise ModelFileError(f"{self.path}: no such model file")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.log_severity_level = 3  # onnxruntime's own warnings would reach users as noise on stderr
-        try:
-            self._session = ort.InferenceSession(
-                str(self.path), sess_options=options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as err:  # onnxruntime raises its own exception types for unreadable or invalid graphs
-            raise ModelFileError(f"{self.path}: not a loadable ONNX model ({_first_line(err)})") from err
+        self._session = open_session(self.path, threads)
         self._check_io()
         meta = self._session.get_modelmeta().custom_metadata_map
         self.labels: tuple[str, ...] = self._check_metadata(meta)
@@ -116,8 +102,3 @@ def _float_meta(path: Path, meta: dict[str, str], key: str) -> float:
         raise ModelFileError(f"{path}: metadata {key!r} is missing; was it exported by emolens?") from None
     except ValueError:
         raise ModelFileError(f"{path}: metadata {key!r} is not a number: {meta[key]!r}") from None
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__

@@ -1,11 +1,12 @@
 """Face detectors behind one protocol, and `make_detector(name)` to pick one.
 
-    "cnn"  libfacedetection's CNN (the `yuface` wheel: CPython 3.10/3.11 on Linux x86-64), a confidence per face
-    "haar" OpenCV's frontal-face cascade, shipped with OpenCV itself: works everywhere, frontal faces only
-    "auto" the CNN where its package loads, Haar otherwise
+    "cnn"  libfacedetection's CNN, shipped as an ONNX file and run on onnxruntime: a confidence and five landmarks
+           per face, turned and tilted faces; every platform emolens installs on
+    "haar" OpenCV's frontal-face cascade, shipped with OpenCV itself: frontal faces only, no confidence
+    "auto" the CNN
 
 Each detector carries its own crop mapping (`detector.crop`): the square around its box that frames a face as
-FER2013 does, measured per detector (docs/crop-margin.md). Importing this package does not import yuface.
+FER2013 does, measured per detector (docs/crop-margin.md).
 """
 
 from __future__ import annotations
@@ -23,23 +24,8 @@ from emolens.runtime.detectors.haar import HaarFaceDetector
 DETECTORS: tuple[str, ...] = ("auto", "cnn", "haar")
 
 
-def cnn_available() -> bool:
-    """Whether the CNN detector's package is installed and loads on this platform.
-
-    Returns:
-        True when yuface imports; False when it is missing or its native library fails to load.
-    """
-    from emolens.runtime.detectors import cnn
-
-    try:
-        cnn.load_package()
-    except (ImportError, OSError):
-        return False
-    return True
-
-
 def resolve_detector(name: str) -> str:
-    """The detector that `name` runs: "auto" becomes "cnn" where its package loads, "haar" otherwise.
+    """The detector that `name` runs: "auto" becomes "cnn" (shipped with the package, so it runs everywhere).
 
     Args:
         name: one of DETECTORS.
@@ -53,7 +39,7 @@ def resolve_detector(name: str) -> str:
     if name not in DETECTORS:
         raise ValueError(f"unknown detector {name!r}; choose from {', '.join(DETECTORS)}")
     if name == "auto":
-        return "cnn" if cnn_available() else "haar"
+        return "cnn"
     return name
 
 
@@ -64,7 +50,7 @@ def describe_detector(name: str) -> str:
         name: one of DETECTORS; "auto" is resolved first.
 
     Returns:
-        E.g. "cnn (libfacedetection, yuface 2023.5.1)" or "haar (OpenCV 4.x frontal-face cascade)".
+        E.g. "cnn (libfacedetection CNN on onnxruntime 1.20.1)" or "haar (OpenCV 4.x frontal-face cascade)".
 
     Raises:
         ValueError: If `name` is not in DETECTORS.
@@ -75,7 +61,7 @@ def describe_detector(name: str) -> str:
 
     resolved = resolve_detector(name)
     if resolved == "cnn":
-        return f"cnn (libfacedetection, yuface {cnn.package_version()})"
+        return f"cnn (libfacedetection CNN on onnxruntime {cnn.runtime_version()})"
     return f"haar (OpenCV {cv2.__version__} frontal-face cascade)"
 
 
@@ -100,7 +86,7 @@ def make_detector(
 
     Raises:
         ValueError: an unknown name or a setting out of range.
-        ModelFileError: "cnn" where its package is not installed.
+        ModelFileError: "cnn" where the network's file is missing from the installation.
     """
     resolved = resolve_detector(name)
     if resolved == "cnn":
@@ -117,7 +103,6 @@ __all__ = [
     "CropMapping",
     "FaceDetector",
     "HaarFaceDetector",
-    "cnn_available",
     "crop_face",
     "describe_detector",
     "make_detector",
