@@ -6,7 +6,7 @@ needs comes from here:
 
     GET /emolens/static/NAME         the page's modules and the vendored runtime (text/javascript, application/wasm)
     GET /emolens/models/classifier.onnx     the model this server runs (application/octet-stream)
-    GET /emolens/models/face-detector.onnx  the CNN face detector as ONNX, where this installation has one
+    GET /emolens/models/face-detector.onnx  the CNN face detector (models/libfacedetection.onnx)
     GET /emolens/camera-config.json  every constant the page uses, read from the Python defaults and the
                                      classifier's ONNX metadata, never retyped in JavaScript
 
@@ -18,6 +18,7 @@ its WASM on more than one thread. Nothing on the page comes from another host, s
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -35,8 +36,10 @@ from emolens.labels import LANGUAGES, display_names
 from emolens.render import COLORS_BGR
 from emolens.runtime import tracker as tracker_rules
 from emolens.runtime.classifier import INPUT_NAME, OUTPUT_NAME
+from emolens.runtime.detectors import cnn
 from emolens.runtime.detectors.base import MAX_DETECT_SIDE_PX
 from emolens.runtime.detectors.cnn import CNN_CROP, CNN_SMALLEST_FACE_PX
+from emolens.runtime.onnx_session import open_session
 from emolens.runtime.pipeline import _MIN_SHOWN_PX
 from emolens.types import EMOTIONS
 
@@ -87,24 +90,28 @@ def static_dir() -> Path:
     return Path(str(resources.files("emolens") / "web" / "static"))
 
 
-def detector_model_path() -> Path | None:
-    """The CNN face detector as an ONNX file inside the package, where this installation ships one.
+def detector_settings() -> dict[str, Any]:
+    """The detector's file URL, input name and decoding, as runtime/detectors/cnn.py reads them from the model's
+    metadata (its `Decoding`): the page decodes the same file the same way.
 
     Returns:
-        models/face-detector.onnx (or the first models/*detector*.onnx), or None when there is none.
+        url, input_name and decoding (strides, pad_px, score_threshold, nms_iou, top_k, keep_top_k).
+
+    Raises:
+        ModelFileError: If the shipped detector is missing or its metadata lacks a setting.
     """
-    folder = Path(str(resources.files("emolens") / "models"))
-    found = sorted(folder.glob("*detector*.onnx")) if folder.is_dir() else []
-    return found[0] if found else None
+    path = cnn.model_file()
+    session = open_session(path, threads=1)
+    decoding = cnn.Decoding.from_metadata(path, session.get_modelmeta().custom_metadata_map)
+    return {"url": DETECTOR_PATH, "input_name": cnn.INPUT_NAME, "decoding": dataclasses.asdict(decoding)}
 
 
-def camera_config(recognizer: Recognizer, detector_available: bool) -> dict[str, Any]:
+def camera_config(recognizer: Recognizer) -> dict[str, Any]:
     """Every constant the in-page pipeline uses, from the server's options (whose defaults are the Python ones),
     the tracker's rules and the classifier's ONNX metadata.
 
     Args:
         recognizer: the server's loaded model and options.
-        detector_available: whether DETECTOR_PATH serves a file.
 
     Returns:
         A JSON-ready dict (see docs/browser-camera.md for each key).
@@ -128,7 +135,7 @@ def camera_config(recognizer: Recognizer, detector_available: bool) -> dict[str,
             "architecture": recognizer.classifier.architecture,
             "metadata": dict(meta),
         },
-        "detector": {"url": DETECTOR_PATH} if detector_available else None,
+        "detector": detector_settings(),
         "detection": {
             "min_score": options.min_score,
             "min_face_px": options.min_face_px,
@@ -195,9 +202,8 @@ def install_camera_routes(app: FastAPI, recognizer: Recognizer) -> None:
         if path.is_file() and path.suffix in _CONTENT_TYPES:
             files[path.relative_to(root).as_posix()] = _served(path)
     classifier = _served(recognizer.model_path)
-    detector_path = detector_model_path()
-    detector = _served(detector_path) if detector_path else None
-    config = camera_config(recognizer, detector is not None)
+    detector = _served(cnn.model_file())
+    config = camera_config(recognizer)
     config_body = json.dumps(config, allow_nan=False).encode()
     config_etag = _etag(config_body)
 
@@ -217,8 +223,6 @@ def install_camera_routes(app: FastAPI, recognizer: Recognizer) -> None:
 
     @app.get(DETECTOR_PATH, include_in_schema=False)
     async def detector_route(request: Request) -> Response:
-        if detector is None:
-            return JSONResponse({"error": "this installation has no face detector ONNX file"}, status_code=404)
         return _file_response(request, detector)
 
     @app.get(STATIC_PREFIX + "{name:path}", include_in_schema=False)

@@ -189,6 +189,10 @@ export function detectionScale(height, width, detection) {
   );
 }
 
+/** libfacedetection's CNN (models/libfacedetection.onnx), decoded as runtime/detectors/cnn.py's `decode` and
+ * `CnnFaceDetector.detect` do: the frame shrunk (area) as detection_scale says, B, G, R planes in 0-255, priors,
+ * score = sqrt(cls * obj), the best top_k, greedy NMS, keep_top_k; then boxes back in the frame's pixels, rounded,
+ * clipped, faces under min_face_px dropped, left to right. Float32 where the numpy decoder is float32. */
 export class Detector {
   static async create(config) {
     if (!config.detector) throw new Error("this installation has no face detector ONNX file");
@@ -202,8 +206,88 @@ export class Detector {
 
   /** Faces in `image`: [{box: [x1, y1, x2, y2], score}], boxes in the image's pixels, left to right. */
   async detect(image) {
-    throw new Error("the in-page face detector is not wired yet");
+    const { width, height, data } = image;
+    if (width === 0 || height === 0) return [];
+    const detection = this.config.detection;
+    const scale = detectionScale(height, width, detection);
+    let rgb = new Uint8Array(width * height * 3);
+    for (let i = 0, j = 0; j < rgb.length; i += 4, j += 3) [rgb[j], rgb[j + 1], rgb[j + 2]] = [data[i], data[i + 1], data[i + 2]];
+    let [w, h] = [width, height];
+    if (scale < 1) {
+      [w, h] = [Math.max(1, pyRound(width * scale)), Math.max(1, pyRound(height * scale))];
+      rgb = resizeArea(rgb, width, height, 3, w, h);
+    }
+    const planes = new Float32Array(3 * w * h);
+    for (let p = 0; p < w * h; p++) {
+      planes[p] = rgb[3 * p + 2]; // B
+      planes[w * h + p] = rgb[3 * p + 1]; // G
+      planes[2 * w * h + p] = rgb[3 * p]; // R
+    }
+    const inputName = this.config.detector.input_name;
+    const outputs = await this.session.run({ [inputName]: new ort.Tensor("float32", planes, [1, 3, h, w]) });
+    const found = decodeFaces(outputs, h, w, this.config.detector.decoding, detection.min_score);
+    const faces = [];
+    for (const { score, box: corners } of found) {
+      const [x1, y1, x2, y2] = corners.map((v) => v / scale);
+      const box = [pyRound(x1), pyRound(y1), pyRound(x2), pyRound(y2)].map((v, k) => Math.min(Math.max(v, 0), k % 2 ? height : width));
+      if (Math.max(x2 - x1, y2 - y1) < detection.min_face_px || box[2] - box[0] < 1 || box[3] - box[1] < 1) continue;
+      faces.push({ box, score: Math.min(score, 1) });
+    }
+    return faces.sort((a, b) => a.box[0] - b.box[0] || a.box[1] - b.box[1]);
   }
+}
+
+const f32 = Math.fround;
+
+/** runtime/detectors/cnn.py `decode`: the heads of one image -> [{score, box: [x1, y1, x2, y2]}], best first. */
+export function decodeFaces(outputs, height, width, decoding, minScore) {
+  const pad = decoding.pad_px;
+  const paddedH = Math.ceil(height / pad) * pad;
+  const paddedW = Math.ceil(width / pad) * pad;
+  const threshold = f32(Math.max(minScore, decoding.score_threshold));
+  const candidates = [];
+  for (const stride of decoding.strides) {
+    const columns = paddedW / stride;
+    const cls = outputs[`cls_${stride}`].data;
+    const obj = outputs[`obj_${stride}`].data;
+    const bbox = outputs[`bbox_${stride}`].data;
+    if (cls.length !== columns * (paddedH / stride)) throw new Error(`cls_${stride} has ${cls.length} cells`);
+    for (let cell = 0; cell < cls.length; cell++) {
+      const score = f32(Math.sqrt(f32(cls[cell] * obj[cell])));
+      if (!(score >= threshold)) continue; // as numpy: a NaN score (sqrt of a sigmoid rounded below 0) is dropped
+      const [px, py] = [f32((cell % columns) * stride), f32(Math.floor(cell / columns) * stride)];
+      const cx = f32(f32(bbox[4 * cell] * stride) + px);
+      const cy = f32(f32(bbox[4 * cell + 1] * stride) + py);
+      const halfW = f32(f32(f32(Math.exp(bbox[4 * cell + 2])) * stride) / 2);
+      const halfH = f32(f32(f32(Math.exp(bbox[4 * cell + 3])) * stride) / 2);
+      candidates.push({ score, box: [f32(cx - halfW), f32(cy - halfH), f32(cx + halfW), f32(cy + halfH)] });
+    }
+  }
+  const best = candidates
+    .map((c, i) => [c, i])
+    .sort((a, b) => b[0].score - a[0].score || a[1] - b[1]) // stable, as numpy's argsort(kind="stable")
+    .slice(0, decoding.top_k)
+    .map(([c]) => c);
+  return suppressOverlaps(best, decoding.nms_iou).slice(0, decoding.keep_top_k);
+}
+
+/** cnn.py `suppress_overlaps`: greedy NMS over faces sorted best first (no overlap unless both sides > 0). */
+function suppressOverlaps(faces, maxIou) {
+  const area = (b) => f32(f32(b[2] - b[0]) * f32(b[3] - b[1]));
+  let remaining = faces;
+  const kept = [];
+  while (remaining.length) {
+    const [best, ...rest] = remaining;
+    kept.push(best);
+    remaining = rest.filter(({ box }) => {
+      const w = f32(Math.min(best.box[2], box[2]) - Math.max(best.box[0], box[0]));
+      const h = f32(Math.min(best.box[3], box[3]) - Math.max(best.box[1], box[1]));
+      if (!(w > 0 && h > 0)) return true;
+      const inter = f32(w * h);
+      return f32(inter / f32(area(best.box) + area(box) - inter)) <= maxIou;
+    });
+  }
+  return kept;
 }
 
 // --- tracking and smoothing: runtime/tracker.py, runtime/smoother.py ----------------------------------------------
