@@ -53,9 +53,13 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def start_server(
-    log_dir: Path, extra_args: list[str] | None = None, max_upload_mb: int = MAX_UPLOAD_MB
+    log_dir: Path,
+    extra_args: list[str] | None = None,
+    max_upload_mb: int = MAX_UPLOAD_MB,
+    global_args: list[str] | None = None,
 ) -> Iterator[Server]:
-    """A real `emolens serve` subprocess on a free loopback port, stopped (SIGTERM) on exit."""
+    """A real `emolens serve` subprocess on a free loopback port, stopped (SIGTERM) on exit; `global_args` go before
+    `serve` (`["-v"]`: debug log with uvicorn's access log, one line per request)."""
     for module in ("fastapi", "uvicorn", "gradio", "multipart", "httpx"):
         pytest.importorskip(module, reason=f"the web tests need the 'web' extra ({module})")
     import httpx
@@ -63,7 +67,7 @@ def start_server(
     port = _free_port()
     log_path = log_dir / "serve.log"
     cmd = [sys.executable, "-c", "import sys; from emolens.cli import main; sys.exit(main())"]
-    cmd += ["serve", "--port", str(port), "--workers", "2", "--max-upload-mb", str(max_upload_mb)]
+    cmd += [*(global_args or []), "serve", "--port", str(port), "--workers", "2", "--max-upload-mb", str(max_upload_mb)]
     cmd += extra_args or []
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "NO_PROXY": "127.0.0.1,localhost"}
     with log_path.open("wb") as log:
