@@ -50,10 +50,14 @@ export function toGray(image) {
   return out;
 }
 
-/** OpenCV's area-resize weights (computeResizeAreaTab) along one axis: [source index, destination index, weight]. */
+/** OpenCV's area-resize weights (computeResizeAreaTab) along one axis: parallel arrays of source index,
+ * destination index and weight. */
 function areaTable(srcSize, dstSize) {
   const scale = srcSize / dstSize;
-  const table = [];
+  const src = [];
+  const dst = [];
+  const weight = [];
+  const add = (s, d, w) => src.push(s) && dst.push(d) && weight.push(w);
   for (let dx = 0; dx < dstSize; dx++) {
     const fsx1 = dx * scale;
     const fsx2 = fsx1 + scale;
@@ -62,29 +66,35 @@ function areaTable(srcSize, dstSize) {
     let sx2 = Math.floor(fsx2);
     sx2 = Math.min(sx2, srcSize - 1);
     sx1 = Math.min(sx1, sx2);
-    if (sx1 - fsx1 > 1e-3) table.push([sx1 - 1, dx, (sx1 - fsx1) / cellWidth]);
-    for (let sx = sx1; sx < sx2; sx++) table.push([sx, dx, 1 / cellWidth]);
-    if (fsx2 - sx2 > 1e-3) table.push([sx2, dx, Math.min(Math.min(fsx2 - sx2, 1), cellWidth) / cellWidth]);
+    if (sx1 - fsx1 > 1e-3) add(sx1 - 1, dx, (sx1 - fsx1) / cellWidth);
+    for (let sx = sx1; sx < sx2; sx++) add(sx, dx, 1 / cellWidth);
+    if (fsx2 - sx2 > 1e-3) add(sx2, dx, Math.min(Math.min(fsx2 - sx2, 1), cellWidth) / cellWidth);
   }
-  return table;
+  return { src: Int32Array.from(src), dst: Int32Array.from(dst), weight: Float64Array.from(weight) };
 }
 
 /** cv2.resize(..., INTER_AREA) for shrinking, `channels` interleaved uint8 planes. */
 export function resizeArea(src, width, height, channels, dstWidth, dstHeight) {
   const xs = areaTable(width, dstWidth);
   const ys = areaTable(height, dstHeight);
-  const rows = new Float64Array(height * dstWidth * channels); // horizontal pass
+  const stride = dstWidth * channels;
+  const rows = new Float64Array(height * stride); // horizontal pass
   for (let y = 0; y < height; y++) {
     const srcRow = y * width * channels;
-    const rowOut = y * dstWidth * channels;
-    for (const [sx, dx, w] of xs) {
-      for (let c = 0; c < channels; c++) rows[rowOut + dx * channels + c] += src[srcRow + sx * channels + c] * w;
+    const rowOut = y * stride;
+    for (let k = 0; k < xs.src.length; k++) {
+      const from = srcRow + xs.src[k] * channels;
+      const to = rowOut + xs.dst[k] * channels;
+      const w = xs.weight[k];
+      for (let c = 0; c < channels; c++) rows[to + c] += src[from + c] * w;
     }
   }
-  const sums = new Float64Array(dstHeight * dstWidth * channels); // vertical pass
-  const stride = dstWidth * channels;
-  for (const [sy, dy, w] of ys) {
-    for (let i = 0; i < stride; i++) sums[dy * stride + i] += rows[sy * stride + i] * w;
+  const sums = new Float64Array(dstHeight * stride); // vertical pass
+  for (let k = 0; k < ys.src.length; k++) {
+    const from = ys.src[k] * stride;
+    const to = ys.dst[k] * stride;
+    const w = ys.weight[k];
+    for (let i = 0; i < stride; i++) sums[to + i] += rows[from + i] * w;
   }
   const out = new Uint8Array(sums.length);
   for (let i = 0; i < sums.length; i++) out[i] = Math.min(255, Math.max(0, pyRound(sums[i])));
