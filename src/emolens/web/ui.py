@@ -136,9 +136,12 @@ def _relabelled(component: Any, key: str, lang: str, detector: str) -> Any:
 
 #: The in-page camera (static/camera_page.mjs fills it): frames are analysed in the browser and never sent.
 _LOCAL_CAMERA_HTML = """<div id="emolens-local">
-<button id="emolens-local-start" type="button" class="lg secondary">Start the camera on this device</button>
+<button id="emolens-local-start" type="button"
+ style="padding:.5rem 1rem;border:1px solid #ccc;border-radius:8px;background:#f4f4f5;cursor:pointer">
+Start the camera on this device</button>
 <p id="emolens-local-status" aria-live="polite">The models run in this page: no frame leaves this device.</p>
 <canvas id="emolens-local-canvas" width="640" height="480" style="max-width:100%;height:auto"></canvas>
+<p>Below: the server camera, which sends each frame to this server and shows its answer.</p>
 </div>"""
 
 

@@ -23,13 +23,13 @@ export async function loadConfig(url = "/emolens/camera-config.json") {
   return response.json();
 }
 
-/** onnxruntime-web from this server; `threads` 0 picks 2 where the page is cross-origin isolated, else 1. */
+/** onnxruntime-web from this server. `threads` 0 keeps its own default (half the cores, at most 4, where the page
+ * is cross-origin isolated, else 1): on 2 cores that is 1, which bench_browser_camera.py measured faster than 2. */
 export async function loadRuntime(config, threads = 0) {
   if (typeof WebAssembly !== "object") throw new Error("this browser has no WebAssembly");
   if (!ort) ort = await import(config.ort.bundle_url);
   ort.env.wasm.wasmPaths = config.ort.wasm_dir_url;
-  const isolated = globalThis.crossOriginIsolated === true;
-  ort.env.wasm.numThreads = isolated ? threads || Math.min(2, navigator.hardwareConcurrency || 1) : 1;
+  if (threads > 0) ort.env.wasm.numThreads = globalThis.crossOriginIsolated === true ? threads : 1;
   ort.env.wasm.proxy = false;
   return ort;
 }
