@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import cv2
+import numpy as np
 import pytest
 
 from emolens.api import RecognizerOptions
@@ -25,7 +26,9 @@ from emolens.runtime.detectors import cnn
 from emolens.runtime.detectors.cnn import CNN_CROP
 from emolens.runtime.pipeline import PipelineOptions
 from emolens.runtime.registry import model_path
-from emolens.types import EMOTIONS
+from emolens.runtime.smoother import EmaSmoother
+from emolens.runtime.tracker import IouTracker
+from emolens.types import EMOTIONS, Box
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="the browser tests need selenium (dev extra)")
 from selenium.common.exceptions import WebDriverException  # noqa: E402
@@ -307,3 +310,103 @@ def test_fallback_says_why_in_one_line_and_keeps_the_server_camera(
         assert not driver.execute_script("return window.emolensCamera.stats().running")
     finally:
         driver.quit()
+
+
+def _box_sequences(seed: int, frames: int) -> list[list[list[int]]]:
+    """Boxes per frame of a few faces that drift, vanish for a while and come back, plus one-frame false boxes."""
+    rng = np.random.default_rng(seed)
+    faces = [[int(rng.integers(0, 500)), int(rng.integers(0, 300)), int(rng.integers(40, 120))] for _ in range(3)]
+    sequence = []
+    for _ in range(frames):
+        boxes = []
+        for face in faces:
+            face[0] += int(rng.integers(-15, 16))
+            face[1] += int(rng.integers(-10, 11))
+            if rng.random() < 0.8:
+                boxes.append([face[0], face[1], face[0] + face[2], face[1] + face[2]])
+        if rng.random() < 0.2:
+            x, y = int(rng.integers(0, 600)), int(rng.integers(0, 400))
+            boxes.append([x, y, x + 50, y + 50])
+        rng.shuffle(boxes)
+        sequence.append(boxes)
+    return sequence
+
+
+def test_page_tracker_and_smoother_follow_the_python_rules(server: Any, browser: Any) -> None:
+    """The page's Tracker and Smoother against runtime/tracker.py and runtime/smoother.py on the same streams."""
+    options = PipelineOptions()
+    open_page(browser, server.url)
+    for seed in range(3):
+        sequence = _box_sequences(seed, 120)
+        detected = [i % options.detect_every == 0 for i in range(len(sequence))]
+        rng = np.random.default_rng(100 + seed)
+        probs = [rng.dirichlet(np.ones(len(EMOTIONS)), size=len(boxes)).tolist() for boxes in sequence]
+        tracker = IouTracker(options.iou_threshold, options.max_missed, options.min_hits)
+        smoother = EmaSmoother(options.smoothing_alpha)
+        expected_ids, expected_probs = [], []
+        for boxes, was_detected, rows in zip(sequence, detected, probs, strict=True):
+            ids = tracker.update([Box(*b) for b in boxes], detected=was_detected)
+            smoother.forget(tracker.dropped_ids)
+            shown = [i for i, track_id in enumerate(ids) if track_id is not None]
+            smoothed = smoother.update([ids[i] for i in shown], np.array([rows[i] for i in shown]).reshape(-1, 7))
+            expected_ids.append(ids)
+            expected_probs.append(smoothed.tolist())
+        page = run_js(
+            browser,
+            """
+            const P = await import("/emolens/static/camera_pipeline.mjs");
+            const config = await P.loadConfig();
+            const [sequence, detected, probs] = args;
+            const tracker = new P.Tracker(config.tracking);
+            const smoother = new P.Smoother(config.smoothing.alpha);
+            const ids = [], smoothed = [];
+            sequence.forEach((boxes, f) => {
+              const frameIds = tracker.update(boxes, detected[f]);
+              smoother.forget(tracker.droppedIds);
+              const shown = frameIds.map((id, i) => i).filter((i) => frameIds[i] !== null);
+              ids.push(frameIds);
+              smoothed.push(smoother.update(shown.map((i) => frameIds[i]), shown.map((i) => probs[f][i])));
+            });
+            return [ids, smoothed];
+            """,
+            sequence,
+            detected,
+            probs,
+        )
+        assert page[0] == expected_ids, f"seed {seed}: the page's track ids differ from IouTracker's"
+        assert any(i is not None for ids in expected_ids for i in ids), "no track was confirmed: nothing compared"
+        for page_rows, rows in zip(page[1], expected_probs, strict=True):
+            assert np.allclose(np.array(page_rows).reshape(-1, 7), np.array(rows).reshape(-1, 7), atol=1e-5)
+
+
+def test_page_resize_matches_opencv(server: Any, browser: Any) -> None:
+    """The page's INTER_AREA (shrinking) and INTER_LINEAR (enlarging) against cv2.resize on random images."""
+    open_page(browser, server.url)
+    rng = np.random.default_rng(0)
+    for source_px, target_px, channels in (((230, 230), (48, 48), 1), ((640, 480), (320, 240), 3),
+                                           ((970, 2204), (141, 320), 3), ((37, 37), (48, 48), 1)):  # fmt: skip
+        (width_px, height_px), (out_w, out_h) = source_px, target_px
+        image = rng.integers(0, 256, (height_px, width_px, channels), dtype=np.uint8)
+        shrinking = out_w < width_px
+        expected = cv2.resize(image, target_px, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+        page = run_js(
+            browser,
+            """
+            const P = await import("/emolens/static/camera_pipeline.mjs");
+            const [b64, w, h, c, ow, oh, shrinking] = args;
+            const src = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+            const out = shrinking ? P.resizeArea(src, w, h, c, ow, oh) : P.resizeLinear(src, w, h, ow, oh);
+            return Array.from(out);
+            """,
+            base64.b64encode(image.tobytes()).decode(),
+            width_px,
+            height_px,
+            channels,
+            out_w,
+            out_h,
+            shrinking,
+        )
+        difference = np.abs(np.array(page, np.int16).reshape(expected.shape) - expected.astype(np.int16))
+        assert difference.max() <= 1, f"{source_px} -> {target_px}: differs from OpenCV by up to {difference.max()}"
+        equal = float((difference == 0).mean())
+        assert equal >= 0.99, f"{source_px} -> {target_px}: only {equal:.3f} of the pixels equal"

@@ -75,6 +75,7 @@ function areaTable(srcSize, dstSize) {
 
 /** cv2.resize(..., INTER_AREA) for shrinking, `channels` interleaved uint8 planes. */
 export function resizeArea(src, width, height, channels, dstWidth, dstHeight) {
+  if (width === 2 * dstWidth && height === 2 * dstHeight) return halve(src, width, channels, dstWidth, dstHeight);
   const xs = areaTable(width, dstWidth);
   const ys = areaTable(height, dstHeight);
   const stride = dstWidth * channels;
@@ -101,32 +102,54 @@ export function resizeArea(src, width, height, channels, dstWidth, dstHeight) {
   return out;
 }
 
-/** cv2.resize(..., INTER_LINEAR) of one uint8 plane (enlarging a crop smaller than the model's input). */
+/** OpenCV's exact-halving path of INTER_AREA (ResizeAreaFastVec): each 2x2 block's sum, plus 2, shifted by 2. */
+function halve(src, width, channels, dstWidth, dstHeight) {
+  const out = new Uint8Array(dstWidth * dstHeight * channels);
+  const row = width * channels;
+  for (let y = 0; y < dstHeight; y++) {
+    for (let x = 0; x < dstWidth; x++) {
+      const top = 2 * y * row + 2 * x * channels;
+      for (let c = 0; c < channels; c++) {
+        const sum = src[top + c] + src[top + channels + c] + src[top + row + c] + src[top + row + channels + c];
+        out[(y * dstWidth + x) * channels + c] = (sum + 2) >> 2;
+      }
+    }
+  }
+  return out;
+}
+
+/** cv2.resize(..., INTER_LINEAR) of one uint8 plane (enlarging a crop smaller than the model's input), in OpenCV's
+ * fixed point: weights rounded to 1/2048 each, rows then columns, as its SIMD path rounds them. */
 export function resizeLinear(src, width, height, dstWidth, dstHeight) {
   const taps = (srcSize, dstSize) => {
     const scale = srcSize / dstSize;
     const out = [];
     for (let d = 0; d < dstSize; d++) {
-      let f = (d + 0.5) * scale - 0.5;
+      let f = Math.fround((d + 0.5) * scale - 0.5);
       let s = Math.floor(f);
-      f -= s;
+      f = Math.fround(f - s);
       if (s < 0) [s, f] = [0, 0];
       if (s >= srcSize - 1) [s, f] = [srcSize - 1, 0];
-      const w1 = Math.round(f * 2048); // INTER_RESIZE_COEF_SCALE: OpenCV's fixed-point weights
-      out.push([s, Math.min(s + 1, srcSize - 1), 2048 - w1, w1]);
+      out.push([s, Math.min(s + 1, srcSize - 1), pyRound(Math.fround(1 - f) * 2048), pyRound(f * 2048)]);
     }
     return out;
   };
   const xs = taps(width, dstWidth);
   const ys = taps(height, dstHeight);
+  const rows = new Int32Array(height * dstWidth); // horizontal pass, scaled by 2048
+  for (let y = 0; y < height; y++) {
+    for (let dx = 0; dx < dstWidth; dx++) {
+      const [x0, x1, w0, w1] = xs[dx];
+      rows[y * dstWidth + dx] = src[y * width + x0] * w0 + src[y * width + x1] * w1;
+    }
+  }
   const out = new Uint8Array(dstWidth * dstHeight);
   for (let dy = 0; dy < dstHeight; dy++) {
-    const [y0, y1, wy0, wy1] = ys[dy];
+    const [y0, y1, w0, w1] = ys[dy];
     for (let dx = 0; dx < dstWidth; dx++) {
-      const [x0, x1, wx0, wx1] = xs[dx];
-      const top = src[y0 * width + x0] * wx0 + src[y0 * width + x1] * wx1;
-      const bottom = src[y1 * width + x0] * wx0 + src[y1 * width + x1] * wx1;
-      out[dy * dstWidth + dx] = Math.min(255, Math.round((top * wy0 + bottom * wy1) / (2048 * 2048)));
+      const top = (w0 * (rows[y0 * dstWidth + dx] >> 4)) >> 16;
+      const bottom = (w1 * (rows[y1 * dstWidth + dx] >> 4)) >> 16;
+      out[dy * dstWidth + dx] = Math.min(255, (top + bottom + 2) >> 2);
     }
   }
   return out;
