@@ -6,7 +6,7 @@ with --worst-case, a small photo's and /healthz's latency while worst-case clips
     python benchmarks/bench_load.py --worst-case [--clips 2] [--clip-frames 90] [--workers 2]
     python benchmarks/bench_load.py --rounds 6 [--clips 2] [--clip-frames 30] [--workers 2]
 
---worst-case writes a clip at the server's frame-size cap (3840x2160, WebOptions.max_frame_pixels), posts
+--worst-case writes a 3840x2160 clip (4K UHD, just under the server's 8.3-megapixel frame cap), posts
 --clips of them at once, and meanwhile times /healthz and the photo; it prints the server's resident memory
 before, at its peak and after. --rounds N repeats that load of clips N times, one round after another, and
 prints the server's resident memory after each round (and its peak during it): flat when memory comes back.
@@ -74,11 +74,13 @@ def client(url: str, data: bytes, name: str, stop_at: float, tally: Tally) -> No
 
 
 def make_worst_clip(path: Path, frames: int, image: Path) -> Path:
-    """A clip of `frames` frames at the frame-size cap: the shared photo scaled up, drifting a little."""
+    """A clip of `frames` 3840x2160 frames, the largest 16:9 size under the server's frame cap: the shared photo
+    scaled up, drifting a little."""
     import cv2
     import numpy as np
 
-    # WebOptions.max_frame_pixels (3840x2160), spelled out so the script also measures servers from before it.
+    # 4K UHD, spelled out rather than read from WebOptions.max_frame_pixels, so that the script measures the same
+    # clip on servers from before and after that cap changed (from 3840 x 2160 to 8.3 megapixels).
     width, height = 3840, 2160
     base = cv2.resize(cv2.imread(str(image)), (width + 64, height + 64), interpolation=cv2.INTER_LINEAR)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 24.0, (width, height))

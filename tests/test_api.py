@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 import threading
@@ -12,7 +13,7 @@ import pytest
 import emolens
 from emolens.api import Recognizer, RecognizerOptions
 from emolens.errors import MediaError, ModelFileError
-from emolens.types import EMOTIONS, FrameResult
+from emolens.types import EMOTIONS, LANDMARK_POINTS, Box, EmotionProbs, FaceResult, FrameResult, Landmarks, Point
 from support import read_video_frames
 
 
@@ -130,3 +131,68 @@ def test_import_and_analyze_never_load_torch(media):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     report = json.loads(done.stdout)
     assert report == {"lazy": True, "faces": 1, "torch": []}
+
+
+def test_probabilities_are_labelled_and_still_a_tuple(media, recognizer):
+    (face,) = recognizer.analyze(media / "single_face.jpg").faces
+    probs = face.probs
+    assert isinstance(probs, EmotionProbs) and isinstance(probs, tuple) and probs._fields == EMOTIONS
+    # by name, as a mapping, and by position as before (render, batch and user code index it)
+    assert probs.happy == probs[EMOTIONS.index("happy")] == probs.as_dict()["happy"]
+    assert list(probs.as_dict()) == list(EMOTIONS) and list(probs.as_dict().values()) == list(probs)
+    assert face.emotion == max(probs.as_dict(), key=probs.as_dict().__getitem__)
+    assert np.asarray(probs).shape == (7,) and int(np.argmax(probs)) == EMOTIONS.index(face.emotion)
+    assert face.to_dict()["probs"] == {k: round(v, 4) for k, v in probs.as_dict().items()}
+    assert pickle.loads(pickle.dumps(face)) == face  # batch workers send results between processes
+    assert "happy=" in repr(probs)
+
+
+def test_face_result_converts_and_checks_plain_sequences():
+    face = FaceResult(Box(0, 0, 10, 10), (0.1, 0.1, 0.1, 0.4, 0.1, 0.1, 0.1), 0.9, None, [(1, 2)] * 5)
+    assert isinstance(face.probs, EmotionProbs) and face.probs.happy == 0.4 and face.emotion == "happy"
+    assert isinstance(face.landmarks, Landmarks) and face.landmarks.nose == Point(1.0, 2.0)
+    with pytest.raises(ValueError, match="expected 7 probabilities"):
+        FaceResult(Box(0, 0, 10, 10), (0.5, 0.5))
+    with pytest.raises(ValueError, match="expected 5"):
+        FaceResult(Box(0, 0, 10, 10), face.probs, landmarks=[(1, 2)] * 4)
+
+
+def test_landmarks_come_from_the_cnn_in_the_images_pixels(media, recognizer):
+    if recognizer.detector.name != "cnn":
+        pytest.skip("the CNN detector is not installed here (Haar finds no landmarks)")
+    image = cv2.imread(str(media / "multi_face.jpg"))
+    large = cv2.resize(image, None, fx=2.0, fy=2.0)  # the detector shrinks it: points still in the image's pixels
+    small_faces, large_faces = recognizer.analyze(image).faces, recognizer.analyze(large).faces
+    assert len(small_faces) == len(large_faces) == 5
+    for face in (*small_faces, *large_faces):
+        points = face.landmarks
+        assert isinstance(points, Landmarks) and points._fields == LANDMARK_POINTS
+        box = face.box
+        assert all(box.x1 <= p.x <= box.x2 and box.y1 <= p.y <= box.y2 for p in points), (box, points)
+        assert points.eye_l.x < points.eye_r.x and points.mouth_l.x < points.mouth_r.x
+        assert max(points.eye_l.y, points.eye_r.y) < points.nose.y < min(points.mouth_l.y, points.mouth_r.y)
+        assert face.to_dict()["landmarks"]["nose"] == [round(points.nose.x, 2), round(points.nose.y, 2)]
+    for small, big in zip(small_faces, large_faces, strict=True):  # both left to right
+        # Twice the image, twice the coordinates, within the detector's grid (it sees a shrunk copy).
+        offsets = np.subtract(big.landmarks, np.multiply(small.landmarks, 2.0))
+        assert np.abs(offsets).max() < 0.1 * big.box.width, offsets
+    (whole,) = emolens.analyze(image, whole_image=True).faces
+    assert whole.landmarks is None and whole.to_dict()["landmarks"] is None
+
+
+def test_haar_faces_have_no_landmarks(media):
+    faces = Recognizer(RecognizerOptions(detector="haar")).analyze(media / "multi_face.jpg").faces
+    assert faces and all(face.landmarks is None and face.to_dict()["landmarks"] is None for face in faces)
+
+
+def test_stream_gives_landmarks_on_detector_frames_only(media, recognizer):
+    if recognizer.detector.name != "cnn":
+        pytest.skip("the CNN detector is not installed here (Haar finds no landmarks)")
+    stream = recognizer.stream()  # detect_every=3: frames 0, 3, 6... run the detector, the others follow boxes
+    frames = read_video_frames(media / "single_face.mp4")
+    results = [stream.process(frame, time_s=i / 30) for i, frame in enumerate(frames)]
+    every = RecognizerOptions().detect_every
+    for i, result in enumerate(results[3:], start=3):
+        (face,) = result.faces
+        # A followed box moves with the face but the points would not: they belong to the frame the detector saw.
+        assert (face.landmarks is not None) == (i % every == 0), i

@@ -2,6 +2,8 @@
 
     import emolens
     result = emolens.analyze("photo.jpg")      # FrameResult: faces with boxes and emotion probabilities
+    for face in result.faces:
+        print(face.emotion, face.probs.happy, face.landmarks)   # probs by label; landmarks None without the CNN
 
 Importing emolens is cheap: the runtime (OpenCV, onnxruntime) loads on first use of `analyze` or `Recognizer`,
 and torch is never imported.
@@ -12,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from emolens.errors import DataFormatError, EmolensError, MediaError, ModelFileError
-from emolens.types import EMOTIONS, Box, FaceResult, FrameResult
+from emolens.types import EMOTIONS, Box, EmotionProbs, FaceResult, FrameResult, Landmarks, Point
 
 if TYPE_CHECKING:
     from emolens.api import Recognizer, RecognizerOptions, VideoStream, analyze
@@ -24,10 +26,13 @@ __all__ = [
     "Box",
     "DataFormatError",
     "EmolensError",
+    "EmotionProbs",
     "FaceResult",
     "FrameResult",
+    "Landmarks",
     "MediaError",
     "ModelFileError",
+    "Point",
     "Recognizer",
     "RecognizerOptions",
     "VideoStream",

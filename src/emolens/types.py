@@ -2,12 +2,120 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
-#: FER2013's label order: index i of a probability vector is EMOTIONS[i].
-EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+
+class EmotionProbs(NamedTuple):
+    """A face's probability of each emotion, labelled: `probs.happy`, `probs.as_dict()["happy"]`.
+
+    It is a tuple in FER2013's label order (EMOTIONS), so indexing by position (`probs[3]`), iterating,
+    `max(probs)` and `np.asarray(probs)` work as they did when `FaceResult.probs` was a plain tuple.
+    """
+
+    angry: float
+    disgust: float
+    fear: float
+    happy: float
+    sad: float
+    surprise: float
+    neutral: float
+
+    @classmethod
+    def of(cls, values: Sequence[float] | np.ndarray) -> EmotionProbs:
+        """The probabilities from any sequence of seven numbers in EMOTIONS order (a classifier's output row).
+
+        Args:
+            values: seven numbers, EMOTIONS[i]'s probability at index i.
+
+        Returns:
+            The labelled probabilities, as Python floats.
+
+        Raises:
+            ValueError: If there are not exactly seven values.
+        """
+        floats = tuple(float(v) for v in values)
+        if len(floats) != len(cls._fields):
+            raise ValueError(f"expected {len(cls._fields)} probabilities ({', '.join(cls._fields)}), got {len(floats)}")
+        return cls(*floats)
+
+    def as_dict(self) -> dict[str, float]:
+        """Label -> probability, in EMOTIONS order (a new dict each call).
+
+        Returns:
+            E.g. {"angry": 0.01, ..., "neutral": 0.04}.
+        """
+        return dict(zip(self._fields, self, strict=True))
+
+
+#: FER2013's label order: index i of a probability vector is EMOTIONS[i] (EmotionProbs' field order).
+EMOTIONS: tuple[str, ...] = EmotionProbs._fields
+
+
+class Point(NamedTuple):
+    """A point in an image's pixels (x to the right, y down, from the top-left corner; sub-pixel)."""
+
+    x: float
+    y: float
+
+
+class Landmarks(NamedTuple):
+    """The five face landmarks libfacedetection's CNN gives, each a Point in the original frame's pixels.
+
+    Left and right are the image's (the person's right eye is `eye_l` when they face the camera): `eye_l`, the
+    eye on the image's left; `eye_r`, the one on its right; `nose`, the nose tip; `mouth_l` and `mouth_r`, the
+    mouth corners on the image's left and right. Points are not clipped: near the frame's edge one may lie a
+    little outside it.
+    """
+
+    eye_l: Point
+    eye_r: Point
+    nose: Point
+    mouth_l: Point
+    mouth_r: Point
+
+    @classmethod
+    def of(cls, points: Sequence[Sequence[float]]) -> Landmarks:
+        """The landmarks from five (x, y) pairs in the order of the fields (a `Detection.landmarks`).
+
+        Args:
+            points: five (x, y) pairs.
+
+        Returns:
+            The named points, as Python floats.
+
+        Raises:
+            ValueError: If there are not exactly five pairs of two numbers.
+        """
+        pairs = [tuple(float(v) for v in p) for p in points]
+        if len(pairs) != len(cls._fields) or any(len(p) != 2 for p in pairs):
+            raise ValueError(f"expected {len(cls._fields)} (x, y) points ({', '.join(cls._fields)}), got {points!r}")
+        return cls(*(Point(x, y) for x, y in pairs))
+
+
+#: The landmarks' names, in their order (Landmarks' fields).
+LANDMARK_POINTS: tuple[str, ...] = Landmarks._fields
+#: Flat-table (CSV, Parquet) names of the probabilities: "p_" + the label, what JSON nests as probs.<label>.
+PROB_COLUMNS: tuple[str, ...] = tuple(f"p_{name}" for name in EMOTIONS)
+#: Flat-table names of the landmarks: "lm_" + point + "_x"/"_y", what JSON nests as landmarks.<point> = [x, y].
+LANDMARK_COLUMNS: tuple[str, ...] = tuple(f"lm_{point}_{axis}" for point in LANDMARK_POINTS for axis in ("x", "y"))
+
+
+def flat_landmarks(landmarks: Landmarks | None) -> tuple[float | None, ...]:
+    """The landmarks as the LANDMARK_COLUMNS values of one row.
+
+    Args:
+        landmarks: a face's landmarks, or None where it has none.
+
+    Returns:
+        Ten numbers (x, y of each point, in LANDMARK_POINTS order), or ten Nones.
+    """
+    if landmarks is None:
+        return (None,) * len(LANDMARK_COLUMNS)
+    return tuple(v for point in landmarks for v in point)
 
 
 @dataclass(frozen=True)
@@ -92,12 +200,30 @@ class Detection:
 
 @dataclass(frozen=True)
 class FaceResult:
-    """One face: where it is, how sure the detector was, and the emotion probabilities."""
+    """One face: where it is, how sure the detector was, the emotion probabilities and (where known) landmarks.
+
+    `probs` is an EmotionProbs: labelled (`face.probs.happy`, `face.probs.as_dict()`) and still a tuple in
+    EMOTIONS order (`face.probs[3]`). A plain sequence of seven numbers given here is converted to one.
+    `landmarks` are the detector's five points (Landmarks: eyes, nose tip, mouth corners, in the original
+    frame's pixels), or None: the Haar cascade finds none, a whole-image face has none, and in a video a box
+    followed between detector runs has none (the points belong to the frame the detector saw).
+
+    Raises:
+        ValueError: If `probs` is not seven numbers, or `landmarks` not five (x, y) points.
+    """
 
     box: Box
-    probs: tuple[float, ...]
+    probs: EmotionProbs
     score: float | None = None
     track_id: int | None = None
+    landmarks: Landmarks | None = None
+
+    def __post_init__(self) -> None:
+        # Frozen: conversions go through object.__setattr__. They keep FaceResult(box, (0.1, ...)) working.
+        if not isinstance(self.probs, EmotionProbs):
+            object.__setattr__(self, "probs", EmotionProbs.of(self.probs))
+        if self.landmarks is not None and not isinstance(self.landmarks, Landmarks):
+            object.__setattr__(self, "landmarks", Landmarks.of(self.landmarks))
 
     @property
     def emotion(self) -> str:
@@ -110,11 +236,11 @@ class FaceResult:
         return float(max(self.probs))
 
     def to_dict(self) -> dict[str, object]:
-        """The JSON shape of the command-line and REST contract.
+        """The JSON shape of the command-line and REST contract (docs/outputs.md).
 
         Returns:
-            track_id (only when set), box as [x1, y1, x2, y2], score, emotion and probs (label -> probability),
-            numbers rounded to 4 decimals.
+            track_id (only when set), box as [x1, y1, x2, y2], score, emotion, probs (label -> probability,
+            4 decimals) and landmarks (point name -> [x, y] in pixels, 2 decimals; null where there are none).
         """
         out: dict[str, object] = {}
         if self.track_id is not None:
@@ -122,7 +248,12 @@ class FaceResult:
         out["box"] = self.box.xyxy()
         out["score"] = None if self.score is None else round(float(self.score), 4)
         out["emotion"] = self.emotion
-        out["probs"] = {name: round(float(p), 4) for name, p in zip(EMOTIONS, self.probs, strict=True)}
+        out["probs"] = {name: round(p, 4) for name, p in self.probs.as_dict().items()}
+        out["landmarks"] = (
+            None
+            if self.landmarks is None
+            else {name: [round(p.x, 2), round(p.y, 2)] for name, p in zip(LANDMARK_POINTS, self.landmarks, strict=True)}
+        )
         return out
 
 

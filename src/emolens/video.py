@@ -75,7 +75,8 @@ def analyze_video(
     Args:
         recognizer: The model and options to run; each call gets its own stream (tracker and smoother).
         path: The video file to read.
-        annotated_path: Where to write the annotated video (.mp4 or .webm); None writes none.
+        annotated_path: Where to write the annotated video (.mp4 or .webm), with the clip's sound where it has
+            some (io.sinks.copy_audio); None writes none.
         jsonl_path: Where to write one JSON object per frame; None writes none.
         csv_path: Where to write one row per face per frame; None writes none.
         timeline_dir: A folder for one PNG chart per tracked face; None writes none.
@@ -191,7 +192,7 @@ def _open_sinks(
     jsonl = outputs.enter_context(JsonlSink(jsonl_path)) if jsonl_path is not None else None
     table = outputs.enter_context(CsvSink(csv_path)) if csv_path is not None else None
     video = (
-        outputs.enter_context(VideoSink(annotated_path, source.fps, source.size_px))
+        outputs.enter_context(VideoSink(annotated_path, source.fps, source.size_px, audio_from=source.path))
         if annotated_path is not None
         else None
     )

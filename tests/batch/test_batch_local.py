@@ -15,7 +15,7 @@ from batch_support import CLIP_COPIES, ENV, faces_table
 from emolens.batch import FACES_SCHEMA, SOURCES_SCHEMA, BatchOptions, run_batch
 from emolens.batch.parquet import BatchOutputError
 from emolens.runtime.detectors import resolve_detector
-from emolens.types import EMOTIONS
+from emolens.types import EMOTIONS, LANDMARK_COLUMNS, LANDMARK_POINTS, PROB_COLUMNS
 from support import SHARED, run_emolens
 
 
@@ -52,7 +52,8 @@ def test_face_rows_hold_boxes_probabilities_and_names(local_run: Path, archive: 
     sources = pq.read_table(local_run / "sources.parquet").to_pandas()
     assert len(faces) == sources.faces.sum()
     assert not faces.duplicated().any()
-    probs = faces[list(EMOTIONS)].to_numpy()
+    probs = faces[list(PROB_COLUMNS)].to_numpy()
+    assert list(PROB_COLUMNS) == [f"p_{e}" for e in EMOTIONS]  # named as in the CSV
     assert abs(probs.sum(axis=1) - 1).max() < 1e-3
     assert (faces.emotion == [EMOTIONS[i] for i in probs.argmax(axis=1)]).all()
     assert ((faces.x2 > faces.x1) & (faces.y2 > faces.y1)).all()
@@ -63,6 +64,26 @@ def test_face_rows_hold_boxes_probabilities_and_names(local_run: Path, archive: 
     clip = faces[faces.source == str(archive / "clips" / "single_face.mp4")]
     assert clip.track_id.notna().all() and clip.frame.is_monotonic_increasing
     assert clip.time_s.iloc[-1] == pytest.approx(clip.frame.iloc[-1] / 30, abs=0.05)
+
+
+def test_face_rows_hold_the_detectors_landmarks(local_run: Path, archive: Path) -> None:
+    faces = faces_table(local_run)
+    landmarks = faces[list(LANDMARK_COLUMNS)]
+    # A face has all ten coordinates or none (Haar, a box followed between detector runs).
+    assert (landmarks.isna().all(axis=1) | landmarks.notna().all(axis=1)).all()
+    marked = faces[landmarks.notna().all(axis=1)]
+    if resolve_detector("auto") == "haar":
+        assert marked.empty
+        return
+    photos = faces[faces.source.str.endswith("multi_face.jpg")]
+    assert photos[list(LANDMARK_COLUMNS)].notna().all(axis=None)  # every photo face comes from the detector
+    clip = faces[faces.source == str(archive / "clips" / "single_face.mp4")]
+    assert 0 < clip.lm_nose_x.notna().sum() < len(clip)  # detector frames only (every 3rd by default)
+    # In the original frame's pixels, inside the face's box; the image's left eye left of its right eye.
+    for point in LANDMARK_POINTS:
+        assert ((marked[f"lm_{point}_x"] >= marked.x1) & (marked[f"lm_{point}_x"] <= marked.x2)).all()
+        assert ((marked[f"lm_{point}_y"] >= marked.y1) & (marked[f"lm_{point}_y"] <= marked.y2)).all()
+    assert (marked.lm_eye_l_x < marked.lm_eye_r_x).all() and (marked.lm_eye_l_y < marked.lm_mouth_l_y).all()
 
 
 def test_identical_inputs_give_identical_rows(local_run: Path) -> None:
@@ -101,6 +122,18 @@ def test_a_folder_made_with_other_options_is_refused(media_copy: Path, tmp_path:
     run_batch([media_copy], out, BatchOptions(workers=1))
     with pytest.raises(BatchOutputError, match="another model or options"):
         run_batch([media_copy], out, BatchOptions(RecognizerOptions(min_face_px=80), workers=1))
+
+
+def test_a_folder_with_older_face_columns_is_refused(media_copy: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_batch([media_copy], out, BatchOptions(workers=1))
+    config = json.loads((out / "batch.json").read_text())
+    assert config["face_columns"] == list(FACES_SCHEMA.names)
+    # As a folder written before the p_ and lm_ columns: new parts beside its old ones would not read as one table.
+    del config["face_columns"]
+    (out / "batch.json").write_text(json.dumps(config))
+    with pytest.raises(BatchOutputError, match="other columns"):
+        run_batch([media_copy], out, BatchOptions(workers=1))
 
 
 @pytest.fixture

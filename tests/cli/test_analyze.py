@@ -7,12 +7,12 @@ import cv2
 import numpy as np
 import pytest
 
-from emolens.types import EMOTIONS
+from emolens.types import EMOTIONS, LANDMARK_POINTS
 from support import panel_pixels
 
 
 def check_face_schema(face: dict) -> None:
-    assert set(face) == {"box", "score", "emotion", "probs"}
+    assert set(face) == {"box", "score", "emotion", "probs", "landmarks"}
     x1, y1, x2, y2 = face["box"]
     assert all(isinstance(v, int) for v in face["box"]) and x1 < x2 and y1 < y2
     assert face["score"] is None or 0.0 <= face["score"] <= 1.0
@@ -20,6 +20,11 @@ def check_face_schema(face: dict) -> None:
     assert all(0.0 <= p <= 1.0 for p in face["probs"].values())
     assert sum(face["probs"].values()) == pytest.approx(1.0, abs=1e-3)
     assert face["emotion"] == max(face["probs"], key=face["probs"].get)
+    # The CNN's five points, in the photo's pixels, or null (the Haar cascade, --whole-image).
+    points = face["landmarks"]
+    assert points is None or (list(points) == list(LANDMARK_POINTS) and all(len(p) == 2 for p in points.values()))
+    if points is not None:
+        assert all(x1 - 1 <= x <= x2 + 1 and y1 - 1 <= y <= y2 + 1 for x, y in points.values())
 
 
 def json_lines(stdout: str) -> list[dict]:
@@ -135,3 +140,16 @@ def test_recursive_finds_images_in_sub_folders(tmp_path, media, emolens_cli):
     deep = json_lines(emolens_cli("analyze", "--json", "--recursive", tmp_path).stdout)
     assert [o["path"] for o in flat] == [str(tmp_path / "top.jpg")]
     assert [o["path"] for o in deep] == [str(tmp_path / "a" / "b" / "deep.jpg"), str(tmp_path / "top.jpg")]
+
+
+def test_a_folder_with_images_only_in_sub_folders_suggests_recursive(tmp_path, media, emolens_cli):
+    (tmp_path / "a").mkdir()
+    shutil.copy(media / "single_face.jpg", tmp_path / "a" / "deep.jpg")
+    done = emolens_cli("analyze", tmp_path)
+    assert done.returncode == 1
+    assert f"{tmp_path}: folder holds no image files" in done.stdout + done.stderr
+    assert "its sub-folders do: add `--recursive`" in done.stdout + done.stderr
+    empty = tmp_path / "a" / "empty"
+    empty.mkdir()
+    done = emolens_cli("analyze", empty)
+    assert done.returncode == 1 and "--recursive" not in done.stdout + done.stderr

@@ -11,7 +11,7 @@ from subprocess import CompletedProcess
 import cv2
 import numpy as np
 
-from emolens.io.sinks import CSV_COLUMNS
+from emolens.io.sinks import CSV_COLUMNS, has_audio
 from emolens.types import EMOTIONS
 from support import shared_path
 
@@ -34,10 +34,23 @@ def test_video_writes_jsonl_csv_annotated_video_and_timeline(emolens_cli: Cli, t
     with_faces = [line for line in lines if line["faces"]]
     assert len(with_faces) >= 60, "the face is visible throughout single_face.mp4"
     face = with_faces[0]["faces"][0]
-    assert set(face) == {"track_id", "box", "score", "emotion", "probs"}
+    assert set(face) == {"track_id", "box", "score", "emotion", "probs", "landmarks"}
     assert len(face["box"]) == 4 and face["emotion"] in EMOTIONS
     assert list(face["probs"]) == list(EMOTIONS)
     assert abs(sum(face["probs"].values()) - 1.0) < 1e-2
+    faces = [f for line in with_faces for f in line["faces"]]
+    marked = [f for f in faces if f["landmarks"] is not None]
+    if "face detector cnn" in proc.stdout:
+        # Detector frames (every 3rd by default) carry the CNN's five points; followed boxes carry none.
+        assert len(faces) / 4 < len(marked) < len(faces) / 2
+    else:
+        assert "face detector haar" in proc.stdout and not marked  # Haar finds no landmarks
+    for f in marked:
+        x1, y1, x2, y2 = f["box"]
+        points = f["landmarks"]
+        assert list(points) == ["eye_l", "eye_r", "nose", "mouth_l", "mouth_r"]
+        assert all(x1 <= x <= x2 and y1 <= y <= y2 for x, y in points.values()), (f["box"], points)
+        assert points["eye_l"][0] < points["eye_r"][0] and points["eye_r"][1] < points["mouth_r"][1]
 
     with table.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
@@ -49,6 +62,7 @@ def test_video_writes_jsonl_csv_annotated_video_and_timeline(emolens_cli: Cli, t
     assert (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))) == (640, 360)
     assert int(cap.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little") in (b"avc1", b"h264", b"H264")
     cap.release()
+    assert has_audio(clip) and has_audio(out), "the annotated video keeps the clip's sound"
 
     track_ids = {f["track_id"] for line in lines for f in line["faces"]}
     pngs = sorted(timeline.glob("track_*.png"))
@@ -70,7 +84,9 @@ def test_truncated_video_keeps_frames_before_the_cut_and_exits_1(emolens_cli: Cl
     frames = [json.loads(line)["frame"] for line in jsonl.read_text(encoding="utf-8").splitlines()]
     assert len(frames) > 20 and frames == list(range(len(frames)))
     cap = cv2.VideoCapture(str(out))
+    # The cut clip's sound ends before its last decodable frame: copying it in must not cut the video short.
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == len(frames)
+    assert has_audio(out)
 
 
 def _frame(path: Path, index: int) -> np.ndarray:

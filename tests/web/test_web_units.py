@@ -92,3 +92,20 @@ def test_stop_ends_only_the_run_in_progress(tmp_path, media_file) -> None:
 
     with pytest.raises(Cancelled, match=r"single_face\.mp4: stopped at frame 6"):
         handlers.video(clip, "en", stop_at_frame_5, session="tab")
+
+
+def test_the_frame_cap_is_written_one_way() -> None:
+    from emolens.errors import InputTooLargeError
+    from emolens.web.limits import check_frame_size
+    from emolens.web.options import WebOptions
+
+    cap = WebOptions().max_frame_pixels
+    check_frame_size((3840, 2160), "uhd.mp4", cap)  # 4K UHD fits
+    check_frame_size((2160, 3840), "portrait.mp4", cap)  # the cap counts pixels, whichever way round
+    with pytest.raises(InputTooLargeError) as refused:
+        check_frame_size((4096, 2160), "dci.mp4", cap)
+    # In megapixels, as the photo limit is, and the same number `emolens serve --help` and the docs give.
+    assert (
+        str(refused.value)
+        == "dci.mp4: frames of 4096x2160 pixels are over the server's limit of 8.3 megapixels per frame"
+    )

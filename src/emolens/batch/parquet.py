@@ -5,7 +5,7 @@ Layout of DIR:
     faces/_inflight/<key>/    parts of inputs in progress; readers skip `_` folders, a rerun deletes them
     sources.parquet           one row per input, rewritten (atomically) at the end of every run
     ledger.jsonl              one line per finished input: its key and its sources row; appended, fsynced
-    batch.json                the model and options the folder's results were made with
+    batch.json                the model, options and face columns the folder's results were made with
 
 An input's key hashes its path, size, mtime, the model file's sha256 and the options, so a rerun skips an input
 only if none of them changed; a changed file is processed again and its old rows are deleted first.
@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from emolens.errors import EmolensError
-from emolens.types import EMOTIONS
+from emolens.types import EMOTIONS, LANDMARK_COLUMNS, PROB_COLUMNS
 
 FACES_DIR = "faces"
 INFLIGHT_DIR = "_inflight"
@@ -48,7 +48,8 @@ FACES_SCHEMA = pa.schema(
         ("y2", pa.int32()),
         ("score", pa.float32()),  # the detector's confidence; null for the Haar cascade, which has none
         ("emotion", pa.string()),
-        *[(name, pa.float32()) for name in EMOTIONS],
+        *[(name, pa.float32()) for name in PROB_COLUMNS],  # p_angry ... p_neutral, as in the CSV
+        *[(name, pa.float32()) for name in LANDMARK_COLUMNS],  # null where the face has no landmarks
         ("model", pa.string()),
         ("detector", pa.string()),
     ]
@@ -233,7 +234,9 @@ class OutputFolder:
         except OSError as err:
             raise BatchOutputError(f"{out_dir}: cannot create the output folder ({err.strerror or err})") from None
         _lock_or_fail(self._lock, out_dir)
-        self._check_config(config)
+        # The face columns are part of what a folder's results were made with: parts of two layouts in one
+        # faces/ folder would not read as one table (a folder from before the p_/lm_ columns is refused).
+        self._check_config({**config, "face_columns": list(FACE_COLUMNS)})
         self.done = self._read_ledger()
         self._ledger = (out_dir / LEDGER_FILE).open("a", encoding="utf-8")
 
@@ -253,7 +256,7 @@ class OutputFolder:
                 stored = None
             if stored != json.loads(json.dumps(config)):
                 raise BatchOutputError(
-                    f"{self.path}: holds results made with another model or options ({path}); "
+                    f"{self.path}: holds results made with another model or options, or other columns ({path}); "
                     "choose another --out folder or run with the same options"
                 )
             return

@@ -24,7 +24,7 @@ from emolens.errors import EmolensError, MediaError
 from emolens.io.images import read_image
 from emolens.io.sources import VideoFileSource
 from emolens.runtime.registry import SHIPPED_MODELS
-from emolens.types import EMOTIONS, FrameResult
+from emolens.types import EMOTIONS, FrameResult, flat_landmarks
 
 # Leading bytes of the still-image formats OpenCV decodes; anything else is handed to the video reader.
 _PHOTO_MAGIC: tuple[bytes, ...] = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM", b"II*\x00", b"MM\x00*")
@@ -200,6 +200,7 @@ class Worker:
                     face.score,
                     face.emotion,
                     *face.probs,
+                    *flat_landmarks(face.landmarks),
                     self.model,
                     self.detector,
                 )

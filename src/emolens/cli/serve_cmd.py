@@ -46,7 +46,7 @@ def add_parser(sub: Any) -> None:
         "--max-frame-pixels",
         type=int,
         default=WebOptions.max_frame_pixels,
-        help="largest video frame, in pixels",
+        help=f"largest video frame, in pixels (default %(default)s: {WebOptions.max_frame_pixels / 1e6:g} megapixels)",
     )
     limits.add_argument(
         "--max-video-frames",
@@ -133,8 +133,8 @@ def run(args: argparse.Namespace) -> int:
         shown_host = f"[{args.host}]" if ":" in args.host else args.host
         log.info("emolens web app on http://%s:%d  (REST docs at /docs)", shown_host, port)
         log.info(
-            "limits: %g MB per request, %g MP per image, %g MP per video frame, %d frames and %g s per clip, "
-            "memory mark %s",
+            "limits: %g MB per request, %g megapixels per image, %g megapixels per video frame, "
+            "%d frames and %g s per clip, memory mark %s",
             options.max_upload_mb,
             options.max_pixels / 1e6,
             options.max_frame_pixels / 1e6,

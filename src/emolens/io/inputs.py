@@ -17,15 +17,23 @@ def expand_inputs(paths: list[Path], recursive: bool = False) -> Iterator[tuple[
         recursive: search the folders' sub-folders as well.
 
     Yields:
-        (path, problem): problem is None, or why the path yields no image (a folder with none).
+        (path, problem): problem is None, or why the path yields no image (a folder with none; where only its
+        sub-folders hold images, the problem says to add `--recursive`).
     """
     for path in paths:
         if path.is_dir():
             found = path.rglob("*") if recursive else path.iterdir()
-            images = sorted(p for p in found if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            images = sorted(p for p in found if _is_image(p))
             if not images:
-                yield path, "folder holds no image files (" + ", ".join(sorted(IMAGE_SUFFIXES)) + ")"
+                problem = "folder holds no image files (" + ", ".join(sorted(IMAGE_SUFFIXES)) + ")"
+                if not recursive and any(_is_image(p) for p in path.rglob("*")):
+                    problem += "; its sub-folders do: add `--recursive`"
+                yield path, problem
             for image in images:
                 yield image, None
         else:
             yield path, None
+
+
+def _is_image(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES

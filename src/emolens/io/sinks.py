@@ -9,6 +9,8 @@ import contextlib
 import csv
 import json
 import logging
+import os
+import re
 import subprocess
 from pathlib import Path
 from typing import IO, ClassVar
@@ -18,14 +20,14 @@ import numpy as np
 
 from emolens.errors import MediaError
 from emolens.io.closing import ClosesOnExit
-from emolens.types import EMOTIONS, FrameResult
+from emolens.types import LANDMARK_COLUMNS, PROB_COLUMNS, FrameResult, flat_landmarks
 
 log = logging.getLogger(__name__)
 
 
+#: The CSV header; the face columns are named as in the batch's Parquet (docs/outputs.md).
 CSV_COLUMNS: tuple[str, ...] = (
-    "frame", "time_s", "track_id", "x1", "y1", "x2", "y2", "score", "emotion",
-    *(f"p_{name}" for name in EMOTIONS),
+    "frame", "time_s", "track_id", "x1", "y1", "x2", "y2", "score", "emotion", *PROB_COLUMNS, *LANDMARK_COLUMNS,
 )  # fmt: skip
 
 
@@ -64,7 +66,7 @@ class JsonlSink(_TextSink):
 class CsvSink(_TextSink):
     """One row per face per frame (a frame without faces writes no row); columns CSV_COLUMNS.
 
-    The header row is written on opening; an absent track id or score is an empty cell.
+    The header row is written on opening; an absent track id, score or landmark is an empty cell.
 
     Args:
         path: The .csv file to write; missing parent folders are created, an existing file replaced.
@@ -94,6 +96,7 @@ class CsvSink(_TextSink):
                     "" if face.score is None else f"{face.score:.4f}",
                     face.emotion,
                     *(f"{p:.4f}" for p in face.probs),
+                    *("" if v is None else f"{v:.2f}" for v in flat_landmarks(face.landmarks)),
                 ]
             )
 
@@ -105,10 +108,14 @@ class VideoSink(ClosesOnExit):
     OpenCV wheels cannot write H.264, and their VP9 encoder runs at ~5 fps at 640x360. Without
     imageio-ffmpeg a `.webm` still works through OpenCV (slowly); an `.mp4` then raises MediaError.
 
+    With `audio_from`, closing copies that file's sound into the video (`copy_audio`): the frames drawn from
+    a clip keep the clip's audio. Where that fails the silent video is kept and one warning logged.
+
     Args:
         path: The .mp4 or .webm file to write; missing parent folders are created.
         fps: Frames per second of the output; 0 or less means 25.
         size_px: (width, height) of every frame; odd sides are padded by one pixel for the encoder.
+        audio_from: A media file whose audio streams (if it has any) the finished video gets; None: silent.
 
     Raises:
         MediaError: If the suffix is neither .mp4 nor .webm, the size is not positive, the folder cannot
@@ -122,8 +129,11 @@ class VideoSink(ClosesOnExit):
                   "-b:v", "0", "-crf", "33", "-pix_fmt", "yuv420p"),
     }  # fmt: skip
 
-    def __init__(self, path: str | Path, fps: float, size_px: tuple[int, int]) -> None:
+    def __init__(
+        self, path: str | Path, fps: float, size_px: tuple[int, int], audio_from: str | Path | None = None
+    ) -> None:
         self.path = Path(path)
+        self.audio_from = None if audio_from is None else Path(audio_from)
         self.fps = fps if fps > 0 else 25.0
         self.size_px = size_px
         self.frames_written = 0
@@ -217,6 +227,8 @@ class VideoSink(ClosesOnExit):
             raise MediaError(
                 f"{self.path}: the video encoder failed: {message.splitlines()[-1] if message else returncode}"
             )
+        if self.audio_from is not None and self.frames_written:
+            copy_audio(self.path, self.audio_from, self.frames_written / self.fps)
 
     def _stderr_tail(self) -> str:
         if self._proc is None or self._proc.stderr is None:
@@ -224,6 +236,89 @@ class VideoSink(ClosesOnExit):
         self._proc.wait()
         lines = self._proc.stderr.read().decode("utf-8", "replace").strip().splitlines()
         return lines[-1] if lines else f"exit status {self._proc.returncode}"
+
+
+#: Audio codec per container when the source's sound is copied in: what browsers play in each.
+_AUDIO_CODECS: dict[str, tuple[str, ...]] = {
+    ".mp4": ("-c:a", "aac", "-movflags", "+faststart"),
+    ".webm": ("-c:a", "libopus"),
+}
+_AUDIO_STREAM = re.compile(r"^\s*Stream #\d+:\d+.*: Audio: ", re.MULTILINE)
+
+
+def has_audio(path: str | Path) -> bool:
+    """Whether a media file has an audio stream, as the bundled ffmpeg reads its header.
+
+    Args:
+        path: the file.
+
+    Returns:
+        True when ffmpeg lists an audio stream in it; False without one, without imageio-ffmpeg, or for a
+        file ffmpeg cannot open.
+    """
+    exe = _ffmpeg_exe()
+    if exe is None:
+        return False
+    try:
+        # `ffmpeg -i FILE` with no output describes the file's streams on stderr (ffprobe is not bundled).
+        probe = subprocess.run(
+            [exe, "-nostdin", "-hide_banner", "-i", _ffmpeg_name(path)],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            check=False,
+        )
+    except OSError:
+        return False
+    return _AUDIO_STREAM.search(probe.stderr.decode("utf-8", "replace")) is not None
+
+
+def copy_audio(video_path: str | Path, source_path: str | Path, duration_s: float | None = None) -> bool:
+    """Give a finished (silent) .mp4 or .webm the audio streams of the file its frames came from.
+
+    ffmpeg remuxes: the video stream is copied as it is, the audio encoded to AAC (.mp4) or Opus (.webm) and
+    cut at `duration_s` (a run stopped early keeps the sound of its frames only). Not `-shortest`: a clip
+    whose sound ends first (a truncated file) would lose its last frames. Only a source with an audio stream
+    is remuxed. Any failure leaves the silent video as it was and logs one warning: losing the sound must
+    never lose the video.
+
+    Args:
+        video_path: the video to add sound to; replaced (atomically) on success.
+        source_path: the original clip.
+        duration_s: the video's length (frames / fps); the sound is cut there. None keeps all of it.
+
+    Returns:
+        True when the video now has the source's audio; False when the source has none or copying failed.
+    """
+    video, exe = Path(video_path), _ffmpeg_exe()
+    codec = _AUDIO_CODECS.get(video.suffix.lower())
+    if exe is None or codec is None or not has_audio(source_path):
+        return False
+    tmp = video.with_name(f".{video.stem}.audio{video.suffix}")
+    cmd = [
+        exe, "-nostdin", "-y", "-hide_banner", "-loglevel", "error",
+        "-i", _ffmpeg_name(video), "-i", _ffmpeg_name(source_path),
+        "-map", "0:v", "-map", "1:a?", "-c:v", "copy", *codec,
+        *(("-t", f"{duration_s:.6f}") if duration_s is not None else ()), _ffmpeg_name(tmp),
+    ]  # fmt: skip
+    try:
+        done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+        if done.returncode == 0 and tmp.stat().st_size > 0:
+            os.replace(tmp, video)
+            return True
+        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        reason = lines[-1] if lines else f"ffmpeg exit status {done.returncode}"
+    except OSError as err:
+        reason = str(err)
+    finally:  # a half-written copy goes, whatever stopped it (Ctrl-C included)
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    log.warning("%s: written without sound: copying the audio of %s failed (%s)", video, source_path, reason)
+    return False
+
+
+def _ffmpeg_name(path: str | Path) -> str:
+    """`path` as ffmpeg must be given it: absolute, so that a name like `pipe:1.mp4` is a file, not a protocol."""
+    return str(Path(path).absolute())
 
 
 def h264_available() -> bool:

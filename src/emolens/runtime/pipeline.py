@@ -14,7 +14,7 @@ from emolens.runtime.detectors import CropMapping, FaceDetector, crop_face
 from emolens.runtime.follow import BoxFollower
 from emolens.runtime.smoother import EmaSmoother
 from emolens.runtime.tracker import IouTracker
-from emolens.types import Box, Detection, FaceResult, FrameResult
+from emolens.types import Box, Detection, EmotionProbs, FaceResult, FrameResult, Landmarks
 
 #: Context added beyond each detector's own FER2013 framing (`detector.crop`), x the box side, per side. Zero:
 #: the per-detector mappings were measured on FER2013 itself (docs/crop-margin.md).
@@ -119,7 +119,8 @@ def classify_detections(
 def face_results(
     detections: Sequence[Detection], probs: np.ndarray, track_ids: Sequence[int | None] | None = None
 ) -> tuple[FaceResult, ...]:
-    """The one place a FaceResult is assembled: a detection, its probability row and (video) its track id.
+    """The one place a FaceResult is assembled: a detection (box, score, landmarks), its probability row and
+    (video) its track id.
 
     Args:
         detections: the faces.
@@ -134,7 +135,13 @@ def face_results(
     """
     ids = track_ids if track_ids is not None else [None] * len(detections)
     return tuple(
-        FaceResult(box=d.box, probs=tuple(float(p) for p in row), score=d.score, track_id=track_id)
+        FaceResult(
+            box=d.box,
+            probs=EmotionProbs.of(row),
+            score=d.score,
+            track_id=track_id,
+            landmarks=None if d.landmarks is None else Landmarks.of(d.landmarks),
+        )
         for d, row, track_id in zip(detections, probs, ids, strict=True)
     )
 

@@ -6,7 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 _PROBS = {"angry": 0.01, "disgust": 0.0, "fear": 0.02, "happy": 0.91, "sad": 0.01, "surprise": 0.01, "neutral": 0.04}
-_FACE = {"box": [412, 96, 571, 255], "score": 0.97, "emotion": "happy", "probs": _PROBS}
+#: The CNN detector's five points (docs/outputs.md); null with Haar, and on video frames between detector runs.
+_LANDMARKS = {
+    "eye_l": [456.5, 152.0], "eye_r": [527.0, 150.5], "nose": [492.0, 190.25],
+    "mouth_l": [463.0, 222.5], "mouth_r": [520.5, 221.0],
+}  # fmt: skip
+_FACE = {"box": [412, 96, 571, 255], "score": 0.97, "emotion": "happy", "probs": _PROBS, "landmarks": _LANDMARKS}
 
 #: POST /api/v1/analyze (`score` is null with the Haar detector, which has no calibrated confidence).
 #: `path` names the input as the command line's `analyze --json` does;
@@ -24,7 +29,7 @@ ANALYZE_VIDEO: dict[str, Any] = {
     "error": None,
     "frames": [
         {"frame": 0, "time_s": 0.0, "faces": [{**_FACE, "track_id": 1}]},
-        {"frame": 1, "time_s": 0.04, "faces": [{**_FACE, "track_id": 1}]},
+        {"frame": 1, "time_s": 0.04, "faces": [{**_FACE, "track_id": 1, "landmarks": None}]},
     ],
 }
 

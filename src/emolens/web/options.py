@@ -26,8 +26,9 @@ class WebOptions:
     max_video_frames: int = 3000
     #: Largest image, in pixels its header declares; larger ones get 413 before decoding.
     max_pixels: int = DEFAULT_MAX_PIXELS
-    #: Largest video frame, in pixels (3840x2160): an 8K clip would hold a worker for an hour.
-    max_frame_pixels: int = 3840 * 2160
+    #: Largest video frame, in pixels: 8.3 megapixels, so that 4K UHD (3840 x 2160, 8.29) fits; an 8K clip
+    #: would hold a worker for an hour. A round number of megapixels, as messages and docs write the limit.
+    max_frame_pixels: int = 8_300_000
     #: Wall seconds one video request may run before it stops with what it has.
     request_timeout_s: float = 120.0
     #: Origins besides the server's own allowed to POST (e.g. "https://app.example"); others get 403.
