@@ -58,8 +58,8 @@ def start_server(
     max_upload_mb: int = MAX_UPLOAD_MB,
     global_args: list[str] | None = None,
 ) -> Iterator[Server]:
-    """A real `emolens serve` subprocess on a free loopback port, stopped (SIGTERM) on exit; `global_args` go before
-    `serve` (`["-v"]`: debug log with uvicorn's access log, one line per request)."""
+    """A real `emolens serve` subprocess on a free loopback port, stopped (SIGTERM) on exit; `global_args` go
+    before the command (["-v"]: debug messages and the HTTP access log in the server's log)."""
     for module in ("fastapi", "uvicorn", "gradio", "multipart", "httpx"):
         pytest.importorskip(module, reason=f"the web tests need the 'web' extra ({module})")
     import httpx
