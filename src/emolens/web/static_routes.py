@@ -51,6 +51,17 @@ DETECTOR_PATH = f"{PREFIX}/models/face-detector.onnx"
 STATIC_PREFIX = f"{PREFIX}/static/"
 #: The page's entry module, for the <head> of the Gradio page.
 PAGE_MODULE = f"{STATIC_PREFIX}camera_page.mjs"
+#: What the Gradio page's <head> gets: the entry module.
+CAMERA_HEAD_HTML = f'<script type="module" src="{PAGE_MODULE}"></script>'
+#: The Camera tab's in-page camera (static/camera_page.mjs fills it): frames are analysed in the browser, never sent.
+CAMERA_PANEL_HTML = """<div id="emolens-local">
+<button id="emolens-local-start" type="button"
+ style="padding:.5rem 1rem;border:1px solid #ccc;border-radius:8px;background:#f4f4f5;cursor:pointer">
+Start the camera on this device</button>
+<p id="emolens-local-status" aria-live="polite">The models run in this page: no frame leaves this device.</p>
+<canvas id="emolens-local-canvas" width="640" height="480" style="max-width:100%;height:auto"></canvas>
+<p>Below: the server camera, which sends each frame to this server and shows its answer.</p>
+</div>"""
 #: The vendored onnxruntime-web files (scripts/fetch_onnxruntime_web.py writes them).
 ORT_BUNDLE = "vendor/ort.wasm.min.mjs"
 #: The folder of its WASM binary and Emscripten glue (ort-wasm-simd-threaded.wasm and .mjs).

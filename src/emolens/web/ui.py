@@ -20,7 +20,7 @@ from emolens.render import RenderOptions
 
 from .limits import WorkPool
 from .options import WebOptions
-from .static_routes import PAGE_MODULE
+from .static_routes import CAMERA_HEAD_HTML, CAMERA_PANEL_HTML
 from .ui_handlers import CameraSession, Cancelled, Handlers, make_example_clip, table_headers, track_headers
 from .ui_text import text
 
@@ -96,8 +96,7 @@ def build_ui(
         font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
     )
     first = options.lang
-    head = f'<script type="module" src="{PAGE_MODULE}"></script>'  # the in-page camera (docs/browser-camera.md)
-    with gr.Blocks(title="emolens", theme=theme, analytics_enabled=False, css=_CSS, head=head) as blocks:
+    with gr.Blocks(title="emolens", theme=theme, analytics_enabled=False, css=_CSS, head=CAMERA_HEAD_HTML) as blocks:
         detector = recognizer.detector_description
         intro = gr.Markdown(_intro(first, detector), elem_id="intro")
         lang = gr.Radio(_LANGUAGE_CHOICES, value=first, label=text("language", first), elem_id="lang")
@@ -134,19 +133,8 @@ def _relabelled(component: Any, key: str, lang: str, detector: str) -> Any:
     return gr.update(label=text(key, lang))
 
 
-#: The in-page camera (static/camera_page.mjs fills it): frames are analysed in the browser and never sent.
-_LOCAL_CAMERA_HTML = """<div id="emolens-local">
-<button id="emolens-local-start" type="button"
- style="padding:.5rem 1rem;border:1px solid #ccc;border-radius:8px;background:#f4f4f5;cursor:pointer">
-Start the camera on this device</button>
-<p id="emolens-local-status" aria-live="polite">The models run in this page: no frame leaves this device.</p>
-<canvas id="emolens-local-canvas" width="640" height="480" style="max-width:100%;height:auto"></canvas>
-<p>Below: the server camera, which sends each frame to this server and shows its answer.</p>
-</div>"""
-
-
 def _camera_tab(handlers: Handlers, lang: gr.Radio, workers: int, first: str) -> list[tuple[Any, str]]:
-    gr.HTML(_LOCAL_CAMERA_HTML, elem_id="camera-local")
+    gr.HTML(CAMERA_PANEL_HTML, elem_id="camera-local")  # the in-page camera (docs/browser-camera.md)
     with gr.Row():
         camera = gr.Image(
             sources=["webcam"],
