@@ -102,6 +102,15 @@ async function start() {
   samples.length = 0;
   el(ids.start).textContent = "Stop the camera";
   say(`Computed on this device: no frame leaves this page (onnxruntime-web, ${models.threads} thread(s)).`);
+  try {
+    await loop(video, grab, canvas, pipeline, models);
+  } catch (err) {
+    stop();
+    say(`⚠ the page stopped computing (${String(err.message || err).split("\n")[0]}): ${FALLBACK}`);
+  }
+}
+
+async function loop(video, grab, canvas, pipeline, models) {
   const grabContext = grab.getContext("2d", { willReadFrequently: true });
   while (running && running.pipeline === pipeline) {
     await nextFrame(video);
