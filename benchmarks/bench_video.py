@@ -89,7 +89,7 @@ def main() -> None:
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     configs = [c for c in CONFIGS if not args.configs or c.name in args.configs]
     recognizers = {
-        c.name: Recognizer(RecognizerOptions(**(c.options | {"model": args.model, "threads": args.threads})))  # type: ignore[arg-type]
+        c.name: Recognizer(RecognizerOptions.from_flat(**(c.options | {"model": args.model, "threads": args.threads})))
         for c in configs
     }
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
@@ -101,8 +101,8 @@ def main() -> None:
     print(f"video: {args.video.name}; CPU cores: {os.cpu_count()}; runs: {args.runs}; load average at the end: "
           f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")  # fmt: skip
     print(f"defaults: detector {defaults.detector}, detector side {defaults.detector_max_side_px} px, min face "
-          f"{defaults.min_face_px} px, detect every {defaults.detect_every}, follow {defaults.follow}, "
-          f"min_hits {defaults.min_hits}")  # fmt: skip
+          f"{defaults.min_face_px} px, detect every {defaults.pipeline.detect_every}, "
+          f"follow {defaults.pipeline.follow}, min_hits {defaults.pipeline.min_hits}")  # fmt: skip
     header = ["configuration", "output", *(f"{s} ms" for s in STAGES), "sum ms", "fps (median)", "fps runs",
               "x first", "face on frames", "tracks"]  # fmt: skip
     print("| " + " | ".join(header) + " |")

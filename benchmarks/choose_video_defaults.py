@@ -79,7 +79,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     clips = [args.media / name for name in CLIPS]
-    reference_rec = Recognizer(RecognizerOptions(detector=args.detector, detector_max_side_px=640,
+    reference_rec = Recognizer(RecognizerOptions.from_flat(detector=args.detector, detector_max_side_px=640,
                                                  min_face_px=args.min_face_px, detect_every=1, min_hits=1))  # fmt: skip
     reference = {clip.name: frames_of(reference_rec, clip)[0] for clip in clips}
     print(f"detector {args.detector}; "
@@ -91,7 +91,7 @@ def main() -> None:
     print("|" + "|".join("---" for _ in header) + "|")
     for side_px in args.side_px:
         for every in args.every:
-            options = RecognizerOptions(detector=args.detector, detector_max_side_px=side_px,
+            options = RecognizerOptions.from_flat(detector=args.detector, detector_max_side_px=side_px,
                                         min_face_px=args.min_face_px, detect_every=every)  # fmt: skip
             recognizer = Recognizer(options)
             total = dict.fromkeys(("faces", "matched", "iou_sum", "agree", "false"), 0.0)

@@ -54,7 +54,7 @@ def test_bad_inputs_and_options(tmp_path, recognizer):
     with pytest.raises(ValueError, match="shape"):
         recognizer.analyze(np.zeros((4, 4, 2), np.uint8))
     with pytest.raises(ValueError, match="detect_every"):
-        RecognizerOptions(detect_every=0)
+        RecognizerOptions.from_flat(detect_every=0)
     with pytest.raises(ValueError, match="unknown detector"):
         RecognizerOptions(detector="dlib")
     with pytest.raises(ModelFileError, match=r"absent\.onnx"):
@@ -191,7 +191,7 @@ def test_stream_gives_landmarks_on_detector_frames_only(media, recognizer):
     stream = recognizer.stream()  # detect_every=3: frames 0, 3, 6... run the detector, the others follow boxes
     frames = read_video_frames(media / "single_face.mp4")
     results = [stream.process(frame, time_s=i / 30) for i, frame in enumerate(frames)]
-    every = RecognizerOptions().detect_every
+    every = RecognizerOptions().pipeline.detect_every
     for i, result in enumerate(results[3:], start=3):
         (face,) = result.faces
         # A followed box moves with the face but the points would not: they belong to the frame the detector saw.

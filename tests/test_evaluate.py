@@ -21,7 +21,7 @@ from emolens.evaluate import (
     reliability_bins,
     softmax,
 )
-from emolens.reports import read_training_log
+from emolens.report_files import read_training_log
 
 
 def test_confusion_matrix_rows_are_true_columns_predicted() -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from emolens.io.images import read_image
 from emolens.runtime.classifier import EmotionClassifier
 from emolens.runtime.detectors import (
+    DEFAULT_DETECT_SIDE_PX,
     DEFAULT_MIN_FACE_PX,
     DEFAULT_MIN_SCORE,
     DETECTORS,
@@ -24,31 +26,57 @@ from emolens.types import FrameResult
 
 @dataclass(frozen=True)
 class RecognizerOptions:
-    """Everything a `Recognizer` can be told. Each default is defined once: here for the model and detector,
-    in `PipelineOptions` for the per-frame settings (read from there, never retyped); the command line and the
-    web app read them from these dataclasses."""
+    """Everything a `Recognizer` can be told, as one tree: the model and detector here, the per-frame settings in
+    `pipeline` (a `PipelineOptions`). Each default is defined once, in these two dataclasses (the detector's in
+    runtime/detectors/base.py); the command line and the web app read them from here.
 
-    model: str | Path = DEFAULT_MODEL  # a shipped model's name or a path to an .onnx file
-    detector: str = "auto"  # "cnn", "haar", or "auto": the CNN (shipped as an ONNX file, so on every platform)
-    min_score: float = DEFAULT_MIN_SCORE  # faces the detector is less sure of are dropped (the CNN; Haar has no score)
+    `RecognizerOptions(min_face_px=40)` and `RecognizerOptions(pipeline=PipelineOptions(detect_every=2))` set one
+    level each; `RecognizerOptions.from_flat(min_face_px=40, detect_every=2)` takes both levels' fields as flat
+    keywords, as `analyze(image, **options)` does. A field with "help" in its metadata is a flag of every command
+    that runs the model (`emolens.cli.common.add_field_flags`)."""
+
+    model: str | Path = field(
+        default=DEFAULT_MODEL, metadata={"help": "shipped model name (fast, accurate) or a path to an .onnx file"}
+    )
+    #: "cnn", "haar", or "auto": the CNN (shipped as an ONNX file, so on every platform).
+    detector: str = field(
+        default="auto",
+        metadata={
+            "choices": DETECTORS,
+            "help": "face detector: cnn (libfacedetection's CNN, shipped as an ONNX file), haar (OpenCV's frontal-face "
+            "cascade), or auto: the CNN (default %(default)s)",
+        },
+    )
+    #: Faces the detector is less sure of are dropped (the CNN; Haar has no score).
+    min_score: float = field(
+        default=DEFAULT_MIN_SCORE,
+        metadata={
+            "metavar": "S",
+            "help": "drop faces the detector is less sure of, 0 to 1 (the CNN's confidence; Haar has none) "
+            "(default %(default)s)",
+        },
+    )
     #: Smaller faces are ignored. Defined once, as DEFAULT_MIN_FACE_PX in runtime/detectors/base.py; chosen on
     #: `benchmarks/bench_detect.py --min-face-grid` (docs/detectors.md): 8 px less finds more small faces with the
     #: CNN at the same cost on 640x360 frames, but costs 1.4x on 1280x720 ones and gives Haar false faces; 8 px
     #: more loses the faces of 40 px.
-    min_face_px: int = DEFAULT_MIN_FACE_PX
-    #: Frames are shrunk to this longest side before detection, never so far that a `min_face_px` face would
-    #: be lost. 320 px: a quarter of the 640 px detector's cost, for IoU 0.90 against it and 97% of its labels
-    #: (benchmarks/choose_video_defaults.py, README "Speed").
-    detector_max_side_px: int = 320
-    threads: int = 1  # onnxruntime intra-op threads
-    smooth: bool = PipelineOptions.smooth
-    smoothing_alpha: float = PipelineOptions.smoothing_alpha
-    detect_every: int = PipelineOptions.detect_every  # video only
-    whole_image: bool = PipelineOptions.whole_image  # the image is already a face crop: skip detection
-    crop_margin: float = PipelineOptions.crop_margin
-    max_missed: int = PipelineOptions.max_missed  # video only
-    min_hits: int = PipelineOptions.min_hits  # video only
-    follow: bool = PipelineOptions.follow  # video only
+    min_face_px: int = field(
+        default=DEFAULT_MIN_FACE_PX, metadata={"metavar": "N", "help": "ignore faces smaller than N px"}
+    )
+    #: Frames are shrunk to this longest side before detection (DEFAULT_DETECT_SIDE_PX in detectors/base.py,
+    #: where it is explained).
+    detector_max_side_px: int = field(
+        default=DEFAULT_DETECT_SIDE_PX,
+        metadata={
+            "flag": "--detector-side-px",
+            "metavar": "PX",
+            "help": "shrink frames to this longest side before detection (320 with --min-face-px 80 is about 3x "
+            "faster)",
+        },
+    )
+    threads: int = field(default=1, metadata={"help": "onnxruntime threads"})  # intra-op threads
+    #: What each frame's journey does: crop margin, detection every k-th frame, following, tracking, smoothing.
+    pipeline: PipelineOptions = field(default_factory=PipelineOptions)
 
     def __post_init__(self) -> None:
         if self.detector not in DETECTORS:
@@ -58,23 +86,40 @@ class RecognizerOptions:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not 0.0 <= self.min_score <= 1.0:
             raise ValueError(f"min_score must be in [0, 1], got {self.min_score}")
-        self.pipeline_options()  # PipelineOptions checks its own fields
+        if not isinstance(self.pipeline, PipelineOptions):
+            raise TypeError(f"pipeline must be a PipelineOptions, got {type(self.pipeline).__name__}")
 
-    def pipeline_options(self, **overrides: object) -> PipelineOptions:
-        """The per-frame settings among these options, as the pipeline takes them; `overrides` win.
+    @classmethod
+    def from_flat(cls, **settings: Any) -> RecognizerOptions:
+        """Options from flat keywords: this class's fields and `PipelineOptions`' alike.
 
         Args:
-            **overrides: PipelineOptions fields to set otherwise for this use (a stream's `smooth`, say).
+            **settings: e.g. min_face_px=60, detect_every=2, whole_image=True; unnamed fields keep their defaults.
 
         Returns:
-            A new PipelineOptions.
+            The options, the pipeline's fields nested in `pipeline`.
 
         Raises:
-            TypeError: an override names no PipelineOptions field.
-            ValueError: a setting is out of range.
+            TypeError: a keyword names no field of either class.
+            ValueError: a setting is out of range (the message names it).
         """
-        shared = {f.name: getattr(self, f.name) for f in fields(PipelineOptions) if hasattr(self, f.name)}
-        return PipelineOptions(**{**shared, **overrides})
+        own = {f.name for f in fields(cls)} - {"pipeline"}
+        per_frame = {f.name for f in fields(PipelineOptions)}
+        unknown = sorted(set(settings) - own - per_frame)
+        if unknown:
+            known = ", ".join(sorted(own | per_frame))
+            raise TypeError(f"unknown option(s) {', '.join(unknown)}; RecognizerOptions has {known}")
+        pipeline = PipelineOptions(**{k: v for k, v in settings.items() if k in per_frame})
+        return cls(**{k: v for k, v in settings.items() if k in own}, pipeline=pipeline)
+
+    def flat(self) -> dict[str, Any]:
+        """Every setting by its field name, the pipeline's beside the recognizer's (the inverse of `from_flat`).
+
+        Returns:
+            A new dict (model as given: a name or a path).
+        """
+        own = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "pipeline"}
+        return {**own, **asdict(self.pipeline)}
 
 
 class Recognizer:
@@ -113,7 +158,7 @@ class Recognizer:
         """
         pixels = read_image(image) if isinstance(image, (str, Path)) else _check_array(image)
         detections, probs = detect_and_classify(
-            self.detector, self.classifier, pixels, self.options.crop_margin, self.options.whole_image
+            self.detector, self.classifier, pixels, self.options.pipeline.crop_margin, self.options.pipeline.whole_image
         )
         return FrameResult(faces=face_results(detections, probs))
 
@@ -126,7 +171,7 @@ class Recognizer:
         Returns:
             A new stream, starting at frame 0 with no tracks.
         """
-        return VideoStream(self, smooth=self.options.smooth if smooth is None else smooth)
+        return VideoStream(self, smooth=self.options.pipeline.smooth if smooth is None else smooth)
 
 
 class VideoStream:
@@ -134,7 +179,7 @@ class VideoStream:
 
     def __init__(self, recognizer: Recognizer, smooth: bool = True) -> None:
         self._pipeline = FramePipeline(
-            recognizer.detector, recognizer.classifier, recognizer.options.pipeline_options(smooth=smooth)
+            recognizer.detector, recognizer.classifier, replace(recognizer.options.pipeline, smooth=smooth)
         )
 
     def process(self, image: np.ndarray, time_s: float, frame_index: int | None = None) -> FrameResult:
@@ -169,23 +214,20 @@ def analyze(image: np.ndarray | str | Path, **option_overrides: object) -> Frame
 
     Args:
         image: a BGR (or BGRA, or grayscale) uint8 array, or the path of an image file.
-        **option_overrides: RecognizerOptions fields, e.g. detector="haar" or whole_image=True.
+        **option_overrides: RecognizerOptions or PipelineOptions fields, e.g. detector="haar" or whole_image=True
+            (see `RecognizerOptions.from_flat`).
 
     Returns:
         The faces found and their emotion probabilities.
 
     Raises:
-        TypeError: If an option is not a RecognizerOptions field, or `image` is neither an array nor a path.
+        TypeError: If an option is a field of neither RecognizerOptions nor PipelineOptions, or `image` is neither
+            an array nor a path.
         ValueError: If an option is out of range, or the array is not an image.
         MediaError: If a file cannot be read or decoded.
         ModelFileError: If the model cannot be found or loaded.
     """
-    known = {f.name for f in fields(RecognizerOptions)}
-    unknown = sorted(set(option_overrides) - known)
-    if unknown:
-        raise TypeError(f"unknown option(s) {', '.join(unknown)}; RecognizerOptions has {', '.join(sorted(known))}")
-    # The ignore: the names are checked above and the values by RecognizerOptions itself.
-    return Recognizer(RecognizerOptions(**option_overrides)).analyze(image)  # type: ignore[arg-type]
+    return Recognizer(RecognizerOptions.from_flat(**option_overrides)).analyze(image)
 
 
 def _check_array(image: np.ndarray) -> np.ndarray:

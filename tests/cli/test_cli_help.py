@@ -68,3 +68,41 @@ def test_the_web_app_runs_videos_with_the_cli_defaults() -> None:
     served = recognizer_options(parser.parse_args(["serve"]))
     command = recognizer_options(parser.parse_args(["video", "clip.mp4"]))
     assert served == command == RecognizerOptions()
+
+
+def test_recipe_is_a_hidden_pointer_to_the_training_folder() -> None:
+    # The GPU recipe left the package (training/emolens_recipe); an old command line gets one line saying where.
+    assert "recipe" not in run_emolens("--help").stdout
+    for argv in (("recipe",), ("recipe", "run", "--pack", "x.npz", "--budget-s", "5"), ("recipe", "--help")):
+        done = run_emolens(*argv)
+        assert done.returncode == 2, argv
+        assert done.stderr.count("\n") == 1 and "scripts/train-on-device.sh" in done.stderr, argv
+        assert (REPO / "training" / "emolens_recipe" / "__main__.py").is_file()
+
+
+def test_train_flags_are_generated_from_the_config_fields() -> None:
+    # Defaults, types and help live in TrainConfig/AugmentConfig; the flags read them, so no default is retyped.
+    from dataclasses import fields
+
+    from emolens.cli.common import field_values
+    from emolens.nn.config import AugmentConfig, TrainConfig
+
+    def config(*flags: str) -> TrainConfig:
+        args = build_parser().parse_args(["train", "--data", "d.csv", "--out", "run", *flags])
+        augment = AugmentConfig(**field_values(args, AugmentConfig))
+        return TrainConfig(**field_values(args, TrainConfig), augment=augment)
+
+    assert config() == TrainConfig()
+    cfg = config(
+        "--mixup", "0.2", "--no-bf16", "--teacher", "a.pt", "--teacher", "b.pt", "--distill-weight", "0.5",
+        "--init", "x.pt", "--model-kwargs", '{"width": 8}', "--blur-p", "0", "--epochs", "3", "--optimizer", "adamw",
+    )  # fmt: skip
+    assert (cfg.mixup_alpha, cfg.bf16, cfg.teachers, cfg.distill_weight) == (0.2, False, ["a.pt", "b.pt"], 0.5)
+    assert (cfg.init_from, cfg.model_kwargs, cfg.augment.blur_p, cfg.epochs, cfg.optimizer) == (
+        "x.pt", {"width": 8}, 0.0, 3, "adamw",
+    )  # fmt: skip
+    flagged = [f for cls in (TrainConfig, AugmentConfig) for f in fields(cls) if "help" in f.metadata]
+    text = _subcommands()["train"].format_help()
+    assert len(flagged) == 20 and all(f.metadata["help"].split(";")[0][:30] in " ".join(text.split()) for f in flagged)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--data", "d", "--out", "o", "--optimizer", "adam"])

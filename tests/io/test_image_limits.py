@@ -12,7 +12,7 @@ import pytest
 
 from emolens.errors import InputTooLargeError, MediaError
 from emolens.io.image_header import read_header
-from emolens.io.images import DEFAULT_MAX_PIXELS, ImageLimits, decode_image, read_image, read_regular_file
+from emolens.io.images import DEFAULT_MAX_PIXELS, decode_image, read_image, read_regular_file
 
 
 @pytest.mark.parametrize(
@@ -82,9 +82,13 @@ def test_only_regular_files_within_the_size_limit_are_read(tmp_path):
 
 
 def test_the_limits_have_one_definition():
-    assert ImageLimits().max_pixels == DEFAULT_MAX_PIXELS == 50_000_000
-    with pytest.raises(ValueError):
-        ImageLimits(max_pixels=0)
+    # DEFAULT_MAX_PIXELS is read, never retyped, by both commands' --max-pixels and by the web app's options.
+    from emolens.cli import build_parser
+    from emolens.web.options import WebOptions
+
+    assert DEFAULT_MAX_PIXELS == 50_000_000 == WebOptions().max_pixels
+    assert build_parser().parse_args(["analyze", "x.jpg"]).max_pixels == DEFAULT_MAX_PIXELS
+    assert build_parser().parse_args(["serve"]).max_pixels == DEFAULT_MAX_PIXELS
 
 
 def test_the_detector_never_sees_more_than_its_cap(monkeypatch):

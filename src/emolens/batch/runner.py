@@ -14,11 +14,15 @@ from emolens.batch.inputs import VIDEO_SUFFIXES, expand_inputs
 from emolens.batch.parquet import OutputFolder, SourceRow, config_digest, input_key
 from emolens.batch.work import Task, WorkerConfig, model_label
 from emolens.runtime.detectors import resolve_detector
+from emolens.runtime.pipeline import PipelineOptions
 from emolens.runtime.registry import model_path
 
 ENGINES: tuple[str, ...] = ("local", "ray")
 #: Options that cannot change a result and so stay out of the resume key.
 _KEY_IGNORES = frozenset({"threads"})
+#: Settings that joined RecognizerOptions after folders were written (with the pipeline's options nested, #29):
+#: kept out of the key at their default, so that those folders still resume; any other value is keyed.
+_KEYED_UNLESS_DEFAULT = {"iou_threshold": PipelineOptions.iou_threshold}
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,11 @@ def run_batch(
     # "auto" is settled here, once: every worker then runs the same detector (a node that cannot fails at
     # start), and installing the CNN's package later makes new keys instead of skipping Haar's results.
     recognizer = dataclasses.replace(options.recognizer, detector=resolve_detector(options.recognizer.detector))
-    keyed_options = {k: v for k, v in dataclasses.asdict(recognizer).items() if k not in _KEY_IGNORES}
+    keyed_options = {
+        k: v
+        for k, v in recognizer.flat().items()
+        if k not in _KEY_IGNORES and not (k in _KEYED_UNLESS_DEFAULT and v == _KEYED_UNLESS_DEFAULT[k])
+    }
     keyed_options["model"] = model_label(options.recognizer)
     digest = config_digest(model_file, keyed_options)
     items = expand_inputs(inputs, manifest)

@@ -10,7 +10,7 @@ from typing import Any
 
 from emolens.errors import MediaError
 from emolens.hints import no_face_hint, video_input_hint
-from emolens.io.inputs import expand_inputs
+from emolens.io.inputs import expand_image_paths
 
 from .common import add_recognizer_args, add_render_args, recognizer_options, render_options, writable_folder
 
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         atlas = load_label_atlas()  # once, not per image
     written: set[Path] = set()
     failures = 0
-    for path, problem in expand_inputs(args.paths, recursive=args.recursive):
+    for path, problem in expand_image_paths(args.paths, recursive=args.recursive):
         try:
             if problem:
                 raise MediaError(f"{path}: {problem}")

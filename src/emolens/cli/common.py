@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import logging
 import os
 import tempfile
@@ -24,7 +26,8 @@ BAD_ROW_HELP = (
 def add_recognizer_args(p: argparse.ArgumentParser, *, video: bool, labels: bool = True) -> None:
     """The flags of every command that runs the model (analyze, video, webcam, serve, batch), added in one place.
 
-    Their defaults are read from `RecognizerOptions` (and through it `PipelineOptions`), never retyped here.
+    They are generated from the fields of `RecognizerOptions` (and, for video, `PipelineOptions`) that carry help
+    in their metadata: names, types, defaults and help are written there once.
 
     Args:
         p: the subcommand's parser.
@@ -34,45 +37,13 @@ def add_recognizer_args(p: argparse.ArgumentParser, *, video: bool, labels: bool
     """
     from emolens.api import RecognizerOptions
     from emolens.labels import DEFAULT_LANG, LANGUAGES
-    from emolens.runtime.detectors import DETECTORS
+    from emolens.runtime.pipeline import PipelineOptions
 
-    o = RecognizerOptions
-    p.add_argument("--model", default=o.model, help="shipped model name (fast, accurate) or a path to an .onnx file")
     if labels:
         p.add_argument("--lang", choices=LANGUAGES, default=DEFAULT_LANG, help="language of the labels shown")
-    p.add_argument("--min-face-px", type=int, default=o.min_face_px, metavar="N", help="ignore faces smaller than N px")
-    p.add_argument(
-        "--detector-side-px",
-        type=int,
-        default=o.detector_max_side_px,
-        metavar="PX",
-        help="shrink frames to this longest side before detection (320 with --min-face-px 80 is about 3x faster)",
-    )
-    p.add_argument("--threads", type=int, default=o.threads, help="onnxruntime threads")
-    p.add_argument(
-        "--detector",
-        choices=DETECTORS,
-        default=o.detector,
-        help="face detector: cnn (libfacedetection's CNN, shipped as an ONNX file), haar (OpenCV's frontal-face "
-        "cascade), or auto: the CNN (default %(default)s)",
-    )
-    p.add_argument(
-        "--min-score",
-        type=float,
-        default=o.min_score,
-        metavar="S",
-        help="drop faces the detector is less sure of, 0 to 1 (the CNN's confidence; Haar has none) "
-        "(default %(default)s)",
-    )
+    add_field_flags(p, RecognizerOptions)
     if video:
-        p.add_argument(
-            "--detect-every",
-            type=int,
-            default=o.detect_every,
-            metavar="K",
-            help="detect faces on every K-th frame, track them in between (1: every frame)",
-        )
-        p.add_argument("--no-smooth", action="store_true", help="raw per-frame probabilities, no moving average")
+        add_field_flags(p, PipelineOptions)
 
 
 def recognizer_options(args: argparse.Namespace, **extra: Any) -> RecognizerOptions:
@@ -80,27 +51,93 @@ def recognizer_options(args: argparse.Namespace, **extra: Any) -> RecognizerOpti
 
     Args:
         args: the parsed flags.
-        **extra: RecognizerOptions fields without a shared flag (analyze's whole_image).
+        **extra: RecognizerOptions or PipelineOptions fields without a shared flag (analyze's whole_image).
 
     Returns:
         The options; the video flags are read only where the command has them.
 
     Raises:
         ValueError: a value is out of range (the message names the option).
+        TypeError: `extra` names no option.
     """
     from emolens.api import RecognizerOptions
+    from emolens.runtime.pipeline import PipelineOptions
 
-    values: dict[str, Any] = {
-        "model": args.model,
-        "min_face_px": args.min_face_px,
-        "detector_max_side_px": args.detector_side_px,
-        "threads": args.threads,
-        "detector": args.detector,
-        "min_score": args.min_score,
-    }
+    values = field_values(args, RecognizerOptions)
     if hasattr(args, "detect_every"):
-        values.update(detect_every=args.detect_every, smooth=not args.no_smooth)
-    return RecognizerOptions(**values, **extra)
+        values.update(field_values(args, PipelineOptions))
+    return RecognizerOptions.from_flat(**values, **extra)
+
+
+def add_field_flags(p: argparse.ArgumentParser | Any, config_class: type[Any]) -> None:
+    """A flag for each field of the dataclass `config_class` whose metadata has "help": its name (or metadata
+    "flag"), type and default are the field's, so no default is typed twice (`emolens.nn.config` describes the
+    metadata).
+
+    A bool field that defaults to True gets `--no-NAME`; a list field a repeatable flag; "path" fields take paths
+    (kept as strings in the dataclass), "json" fields a JSON text.
+
+    Args:
+        p: the parser or argument group.
+        config_class: the dataclass.
+    """
+    for f in dataclasses.fields(config_class):
+        meta = f.metadata
+        if "help" not in meta:
+            continue
+        default = _field_default(f)
+        flag = meta.get("flag", "--" + f.name.replace("_", "-"))
+        metavar = meta.get("metavar", flag.removeprefix("--").replace("-", "_").upper())
+        if isinstance(default, bool):
+            p.add_argument(flag, dest=f"flag_{f.name}", action="store_true", help=meta["help"])
+        elif isinstance(default, list):
+            item = Path if meta.get("path") else str
+            p.add_argument(
+                flag, dest=f.name, action="append", default=[], type=item, metavar=metavar, help=meta["help"]
+            )
+        elif meta.get("json"):
+            p.add_argument(flag, dest=f.name, type=json.loads, default=default, metavar=metavar, help=meta["help"])
+        else:
+            kind = Path if meta.get("path") else type(default)
+            shown = None if default == "" else default  # an empty default is no default
+            choices = meta.get("choices")
+            p.add_argument(
+                flag, dest=f.name, type=kind, default=shown, choices=choices, metavar=None if choices else metavar,
+                help=meta["help"],
+            )  # fmt: skip
+
+
+def _field_default(f: dataclasses.Field[Any]) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    raise ValueError(f"{f.name}: a field with a flag needs a default")
+
+
+def field_values(args: argparse.Namespace, config_class: type[Any]) -> dict[str, Any]:
+    """The values of the flags `add_field_flags` added for `config_class`, as its keyword arguments.
+
+    Args:
+        args: the parsed flags.
+        config_class: the dataclass.
+
+    Returns:
+        Field name -> value, for every field that has a flag.
+    """
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(config_class):
+        if "help" not in f.metadata:
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else None
+        if isinstance(default, bool):
+            value: Any = default != getattr(args, f"flag_{f.name}")  # the flag turns the default over
+        else:
+            value = getattr(args, f.name)
+        if f.metadata.get("path"):
+            value = [str(v) for v in value] if isinstance(value, list) else (str(value) if value else "")
+        values[f.name] = value
+    return values
 
 
 def add_render_args(p: argparse.ArgumentParser) -> None:

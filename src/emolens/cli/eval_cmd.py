@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     )
     report = evaluate_model(args.model, args.data, options)
     if args.out:
-        from emolens.reports import write_eval_report
+        from emolens.report_files import write_eval_report
 
         report = write_eval_report(report, args.out)
     print(json.dumps(report.to_dict(), indent=2) if args.json else _tables(report.to_dict(), report.scores))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
-import math
 import socket
 from typing import Any
 
@@ -15,6 +14,16 @@ from emolens.web.options import WebOptions
 from .common import add_recognizer_args, recognizer_options
 
 log = logging.getLogger("emolens")
+#: WebOptions' fields set by a flag of another name: a value WebOptions refuses is reported under the flag.
+LIMIT_FLAGS = {
+    "workers": "--workers",
+    "max_upload_mb": "--max-upload-mb",
+    "max_pixels": "--max-pixels",
+    "max_frame_pixels": "--max-frame-pixels",
+    "max_video_frames": "--max-video-frames",
+    "request_timeout_s": "--timeout-s",
+    "max_rss_mb": "--max-rss-mb",
+}
 
 
 def add_parser(sub: Any) -> None:
@@ -99,32 +108,22 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     if not 0 <= args.port <= 65535:
         raise EmolensError(f"--port {args.port}: not a port number (0-65535)")
-    for flag, value in (("--max-upload-mb", args.max_upload_mb), ("--timeout-s", args.timeout_s)):
-        if not (math.isfinite(value) and value > 0):
-            raise EmolensError(f"{flag} {value}: must be a finite number above 0")
-    if not (math.isfinite(args.max_rss_mb) and args.max_rss_mb >= 0):
-        raise EmolensError(f"--max-rss-mb {args.max_rss_mb}: must be a finite number, 0 or more (0: no mark)")
-    for flag, value in (
-        ("--max-pixels", args.max_pixels),
-        ("--max-frame-pixels", args.max_frame_pixels),
-        ("--max-video-frames", args.max_video_frames),
-    ):
-        if value < 1:
-            raise EmolensError(f"{flag} {value}: must be at least 1")
-    if args.workers < 0:
-        raise EmolensError(f"--workers {args.workers}: must be 0 (one per core) or more")
-    options = WebOptions(
-        recognizer=recognizer_options(args),
-        lang=args.lang,
-        workers=args.workers,
-        allowed_origins=tuple(args.allow_origin),
-        max_upload_mb=args.max_upload_mb,
-        max_pixels=args.max_pixels,
-        max_frame_pixels=args.max_frame_pixels,
-        max_video_frames=args.max_video_frames,
-        request_timeout_s=args.timeout_s,
-        max_rss_mb=args.max_rss_mb,
-    )
+    try:
+        options = WebOptions(
+            recognizer=recognizer_options(args),
+            lang=args.lang,
+            workers=args.workers,
+            allowed_origins=tuple(args.allow_origin),
+            max_upload_mb=args.max_upload_mb,
+            max_pixels=args.max_pixels,
+            max_frame_pixels=args.max_frame_pixels,
+            max_video_frames=args.max_video_frames,
+            request_timeout_s=args.timeout_s,
+            max_rss_mb=args.max_rss_mb,
+        )
+    except ValueError as err:  # WebOptions checks its fields; name the flag the user typed
+        field = str(err).split(" ", 1)[0]
+        raise EmolensError(f"{LIMIT_FLAGS[field]}: {err}" if field in LIMIT_FLAGS else str(err)) from None
     # Bind first: a taken port is a one-line error before the model loads or any folder is made.
     sock = _bind(args.host, args.port)
     try:

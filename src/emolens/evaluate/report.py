@@ -127,7 +127,7 @@ def evaluate_model(model: str | Path, data: str | Path, options: EvalOptions | N
         options: what to measure; the defaults give plain metrics on PrivateTest.
 
     Returns:
-        The report (`emolens.reports.write_eval_report` writes it to a folder).
+        The report (`emolens.report_files.write_eval_report` writes it to a folder).
 
     Raises:
         ModelFileError: the model cannot be loaded.

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -21,24 +20,13 @@ from .image_header import read_header
 
 _JPEG_SOI = b"\xff\xd8"
 
-#: Largest image decoded, in pixels (50 megapixels: a 8660x5773 photo, 150 MB as BGR). `--max-pixels` sets it.
+#: Largest image decoded, in pixels (50 megapixels: a 8660x5773 photo, 150 MB as BGR). The one definition of this
+#: limit: `--max-pixels` of analyze and serve, WebOptions.max_pixels and the video sources' frame check read it.
 DEFAULT_MAX_PIXELS = 50_000_000
 #: Largest image file read, in bytes; a 50-megapixel 16-bit TIFF fits, /dev/zero does not.
 DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024
 #: The formats whose headers are read before decoding; any other is refused.
 ACCEPTED_FORMATS = "JPEG, PNG, WebP, BMP, TIFF, GIF, PNM"
-
-
-@dataclass(frozen=True)
-class ImageLimits:
-    """The one definition of the input limits: CLI flags and web options default to these fields."""
-
-    max_pixels: int = DEFAULT_MAX_PIXELS
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
-
-    def __post_init__(self) -> None:
-        if self.max_pixels < 1 or self.max_file_bytes < 1:
-            raise ValueError("max_pixels and max_file_bytes must be at least 1")
 
 
 def read_image(

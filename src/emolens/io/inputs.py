@@ -9,7 +9,7 @@ from pathlib import Path
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm", ".pbm"})
 
 
-def expand_inputs(paths: list[Path], recursive: bool = False) -> Iterator[tuple[Path, str | None]]:
+def expand_image_paths(paths: list[Path], recursive: bool = False) -> Iterator[tuple[Path, str | None]]:
     """Each file as given; each folder's image files (by suffix, sorted; sub-folders too when `recursive`).
 
     Args:

@@ -6,32 +6,11 @@ Input and output: (N, 1, 48, 48) float tensors already made by `emolens.preproce
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-
-@dataclass(frozen=True)
-class AugmentConfig:
-    """How strongly `augment` distorts each face; every range is drawn uniformly, per sample.
-
-    rotation_deg: largest rotation either way. shift_frac: largest shift, as a fraction of the side.
-    zoom_frac: scale drawn from [1 - zoom_frac, 1 + zoom_frac]. hflip_p: chance of a mirror image.
-    brightness, contrast: offset and gain ranges (see the comments). erase_p: chance that one rectangle of 10-50%
-    of each side is set to 0. blur_p, blur_sigma_max_px: chance of a Gaussian blur, and its largest sigma.
-    """
-
-    rotation_deg: float = 10.0
-    shift_frac: float = 0.1
-    zoom_frac: float = 0.1
-    hflip_p: float = 0.5
-    brightness: float = 0.2  # additive, in standardised units
-    contrast: float = 0.2  # multiplicative, +-
-    erase_p: float = 0.25  # random erasing of one rectangle up to a quarter of the image
-    # Detector crops of small or moving faces are soft; FER2013's are sharp. Blur half of the batch.
-    blur_p: float = 0.5
-    blur_sigma_max_px: float = 1.5
+from emolens.nn.config import AugmentConfig as AugmentConfig  # re-exported: defined without torch
 
 
 def augment(x: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator | None = None) -> torch.Tensor:

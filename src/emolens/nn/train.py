@@ -8,14 +8,13 @@ both are written atomically, so Ctrl-C or a kill loses at most the epoch in prog
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 import logging
 import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -25,75 +24,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from emolens.data.dataset import FaceDataset
-from emolens.nn.augment import AugmentConfig, augment, cutmix, mixup
+from emolens.nn.augment import augment, cutmix, mixup
 from emolens.nn.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
+from emolens.nn.config import AugmentConfig as AugmentConfig  # re-exported: emolens.nn.train.TrainConfig stays
+from emolens.nn.config import TrainConfig as TrainConfig
 from emolens.nn.models import count_parameters, create_model
 from emolens.preprocess import preprocess_faces
 
 log = logging.getLogger(__name__)
 LOG_FIELDS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
-
-
-@dataclass
-class TrainConfig:
-    """A training recipe: everything a run needs besides its data, saved in each checkpoint for --resume.
-
-    Raises:
-        ValueError: If the distillation settings or the mix augmentations contradict each other.
-    """
-
-    model: str = "resnet_s"
-    model_kwargs: dict[str, Any] = field(default_factory=dict)
-    epochs: int = 60
-    batch_size: int = 128
-    optimizer: str = "sgd"  # sgd (Nesterov momentum) or adamw
-    lr: float = 0.05
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    warmup_epochs: int = 2
-    label_smoothing: float = 0.1
-    mixup_alpha: float = 0.0
-    cutmix_alpha: float = 0.0  # one of mixup and cutmix at most
-    init_from: str = ""  # a checkpoint of the same architecture to start from (fine-tuning); "" = random weights
-    # Knowledge distillation: checkpoints whose averaged softened probabilities the student also learns from.
-    teachers: list[str] = field(default_factory=list)
-    distill_weight: float = 0.0  # share of the loss from the teachers; the rest is the labels' cross-entropy
-    distill_temperature: float = 2.0
-    patience: int = 20  # epochs without a better PublicTest accuracy before stopping early
-    seed: int = 0
-    device: str = "auto"  # auto, cpu, cuda, cuda:N
-    bf16: bool = True  # bfloat16 autocast where the hardware has it (CPU AVX512-BF16, CUDA)
-    channels_last: bool = True
-    # torch.compile the training forward pass (worth it on a GPU, where small kernels are launch-bound); the
-    # checkpoints keep the plain module's weights, so they load without it.
-    compile: bool = False
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.distill_weight <= 1.0:
-            raise ValueError(f"distill_weight (--distill-weight) must be between 0 and 1, got {self.distill_weight}")
-        if bool(self.teachers) != (self.distill_weight > 0):
-            raise ValueError("distillation needs both teachers (--teacher) and distill_weight > 0, or neither")
-        if self.mixup_alpha > 0 and self.cutmix_alpha > 0:
-            raise ValueError("choose one of mixup (--mixup) and cutmix (--cutmix), not both")
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> TrainConfig:
-        """A config from its `asdict` form, as a checkpoint stores it; keys this version does not know are dropped.
-
-        Args:
-            raw: The checkpoint's "config".
-
-        Returns:
-            The config; a run from before blur augmentation gets blur_p 0, the recipe it trained with.
-        """
-        raw = dict(raw)
-        augment_raw = dict(raw.get("augment", {}))
-        if augment_raw and "blur_p" not in augment_raw:
-            augment_raw["blur_p"] = 0.0  # a run from before blur augmentation keeps its recipe on --resume
-        raw["augment"] = AugmentConfig(**augment_raw)
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in names})
 
 
 class Reporter(Protocol):

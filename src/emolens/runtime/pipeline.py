@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -30,15 +30,24 @@ _MIN_SHOWN_PX = 4  # a followed box squeezed thinner than this against the frame
 @dataclass(frozen=True)
 class PipelineOptions:
     """What one frame's journey does. The single home of these defaults: `RecognizerOptions`, the command line
-    and the web app read them from here."""
+    and the web app read them from here; a field with "help" in its metadata is a flag of the video commands."""
 
     crop_margin: float = DEFAULT_CROP_MARGIN  # beyond the detector's own crop mapping (detector.crop)
     #: Run the detector on every k-th frame; in between, the last boxes follow the face (runtime/follow.py).
     #: 3 keeps a 640x360 video in real time on 2 cores (README, "Speed").
-    detect_every: int = 3
+    detect_every: int = field(
+        default=3,
+        metadata={
+            "metavar": "K",
+            "help": "detect faces on every K-th frame, track them in between (1: every frame)",
+        },
+    )
     follow: bool = True  # move boxes with the face between detector runs (False: reuse them as they are)
     whole_image: bool = False  # the whole frame is the face (for images that are already face crops)
-    smooth: bool = True  # video only: per-face moving average of probabilities
+    #: Video only: per-face moving average of probabilities.
+    smooth: bool = field(
+        default=True, metadata={"flag": "--no-smooth", "help": "raw per-frame probabilities, no moving average"}
+    )
     smoothing_alpha: float = 0.5  # weight of the newest frame in that average
     iou_threshold: float = 0.3  # a box joins the track whose last box it overlaps at least this much
     #: Frames a face may go unseen (turned away, hidden) and keep its track id when it comes back nearby.

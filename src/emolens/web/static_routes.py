@@ -128,7 +128,7 @@ def camera_config(recognizer: Recognizer) -> dict[str, Any]:
         A JSON-ready dict (see docs/browser-camera.md for each key).
     """
     options = recognizer.options
-    pipeline = options.pipeline_options()
+    pipeline = options.pipeline
     meta = recognizer.classifier.metadata
     ort_version_file = static_dir() / _ORT_VERSION_FILE
     return {

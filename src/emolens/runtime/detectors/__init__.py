@@ -12,6 +12,7 @@ FER2013 does, measured per detector (docs/crop-margin.md).
 from __future__ import annotations
 
 from emolens.runtime.detectors.base import (
+    DEFAULT_DETECT_SIDE_PX,
     DEFAULT_MIN_FACE_PX,
     DEFAULT_MIN_SCORE,
     CropMapping,
@@ -68,7 +69,7 @@ def describe_detector(name: str) -> str:
 def make_detector(
     name: str = "auto",
     min_face_px: int = DEFAULT_MIN_FACE_PX,
-    max_side_px: int = 640,
+    max_side_px: int = DEFAULT_DETECT_SIDE_PX,
     min_score: float = DEFAULT_MIN_SCORE,
 ) -> FaceDetector:
     """A detector by name (see DETECTORS). `min_score` applies to detectors with a confidence (the CNN); Haar has
@@ -97,6 +98,7 @@ def make_detector(
 
 
 __all__ = [
+    "DEFAULT_DETECT_SIDE_PX",
     "DEFAULT_MIN_FACE_PX",
     "DEFAULT_MIN_SCORE",
     "DETECTORS",

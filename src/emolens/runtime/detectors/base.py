@@ -17,6 +17,10 @@ DEFAULT_MIN_SCORE = 0.5
 #: how far a large frame may shrink before detection. Chosen on `benchmarks/bench_detect.py --min-face-grid`
 #: (docs/detectors.md, "The smallest face size"). RecognizerOptions.min_face_px reads it.
 DEFAULT_MIN_FACE_PX = 40
+#: Frames are shrunk to this longest side before detection, never so far that a `min_face_px` face would be lost.
+#: 320 px: a quarter of the 640 px detector's cost, for IoU 0.90 against it and 97% of its labels
+#: (benchmarks/choose_video_defaults.py, README "Speed"). RecognizerOptions.detector_max_side_px reads it.
+DEFAULT_DETECT_SIDE_PX = 320
 
 
 @dataclass(frozen=True)

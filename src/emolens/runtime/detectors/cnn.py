@@ -21,7 +21,13 @@ import onnxruntime as ort
 
 from emolens.errors import ModelFileError
 from emolens.preprocess import to_bgr_u8
-from emolens.runtime.detectors.base import DEFAULT_MIN_FACE_PX, DEFAULT_MIN_SCORE, CropMapping, detection_scale
+from emolens.runtime.detectors.base import (
+    DEFAULT_DETECT_SIDE_PX,
+    DEFAULT_MIN_FACE_PX,
+    DEFAULT_MIN_SCORE,
+    CropMapping,
+    detection_scale,
+)
 from emolens.runtime.onnx_session import open_session
 from emolens.types import Box, Detection
 
@@ -195,7 +201,10 @@ class CnnFaceDetector:
     """
 
     def __init__(
-        self, min_face_px: int = DEFAULT_MIN_FACE_PX, max_side_px: int = 640, min_score: float = DEFAULT_MIN_SCORE
+        self,
+        min_face_px: int = DEFAULT_MIN_FACE_PX,
+        max_side_px: int = DEFAULT_DETECT_SIDE_PX,
+        min_score: float = DEFAULT_MIN_SCORE,
     ) -> None:
         if min_face_px < 1 or max_side_px < 1:
             raise ValueError(f"min_face_px and max_side_px must be at least 1, got {min_face_px}, {max_side_px}")

@@ -11,7 +11,12 @@ import numpy as np
 
 from emolens.errors import ModelFileError
 from emolens.preprocess import to_gray_u8
-from emolens.runtime.detectors.base import DEFAULT_MIN_FACE_PX, CropMapping, detection_scale
+from emolens.runtime.detectors.base import (
+    DEFAULT_DETECT_SIDE_PX,
+    DEFAULT_MIN_FACE_PX,
+    CropMapping,
+    detection_scale,
+)
 from emolens.types import Box, Detection
 
 _HAAR_WINDOW_PX = 24  # the frontal-face cascade's training window: no smaller face can be found
@@ -32,7 +37,7 @@ class HaarFaceDetector:
         min_face_px: int = DEFAULT_MIN_FACE_PX,
         scale_factor: float = 1.1,
         min_neighbors: int = 5,
-        max_side_px: int = 640,
+        max_side_px: int = DEFAULT_DETECT_SIDE_PX,
         cascade_path: str | Path | None = None,
     ) -> None:
         if min_face_px < 1:

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from emolens.data import read_fer2013_csv, read_ferplus_votes
-from emolens.data.pack import load_pack, pack_fer
 from emolens.errors import DataFormatError
+from emolens_recipe.pack import load_pack, pack_fer
 from support import fer_rows, shared_path, write_fer_csv
 
 

@@ -8,11 +8,9 @@ that ends writes `done` beside its checkpoints and is skipped from then on.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import multiprocessing as mp
-import tarfile
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -23,19 +21,16 @@ import torch
 
 from emolens.data.dataset import SPLITS, FaceDataset
 from emolens.data.ferplus import votes_to_labels
-from emolens.data.pack import load_pack
-from emolens.errors import EmolensError
-from emolens.nn.budget import Job
 from emolens.nn.checkpoint import save_checkpoint
 from emolens.nn.models import create_model
 from emolens.nn.train import TrainConfig, train
 
+from .budget import Job
+from .errors import RecipeError
+from .pack import load_pack
+
 log = logging.getLogger(__name__)
 LABEL_SOURCES = ("fer", "ferplus-soft")
-
-
-class RecipeError(EmolensError):
-    """A job of the recipe failed; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -197,7 +192,7 @@ def unpack_faces(pack: Path, out: Path) -> Path:
     """The pack decoded once into raw arrays that every job process loads in a moment.
 
     Args:
-        pack: the file `emolens.data.pack.pack_fer` wrote.
+        pack: the file `emolens_recipe.pack.pack_fer` wrote.
         out: the .npz to write; kept, and reused, if it is there.
 
     Returns:
@@ -301,63 +296,3 @@ def run_stage(
         for _, proc in running:
             proc.terminate()
             proc.join()
-
-
-# --- carrying the state to a later call --------------------------------------------------------------
-
-
-def write_bundle(workdir: Path, names: list[str], out: Path, limit_bytes: int) -> list[str]:
-    """A tar of what a later call on a fresh machine needs, in order of worth, while it stays under the limit:
-    the plan, each job's log and done mark, the best checkpoints, then the last ones (which carry the optimiser,
-    to resume mid-run).
-
-    Args:
-        workdir: the recipe's folder.
-        names: the jobs' folder names.
-        out: the tar to write.
-        limit_bytes: its largest size.
-
-    Returns:
-        The paths that went in, relative to `workdir`.
-    """
-    candidates = [workdir / "plan.json"]
-    for name in names:
-        candidates += [workdir / name / f for f in ("log.csv", "train.json", "done")]
-    candidates += [workdir / name / "best.pt" for name in names]
-    candidates += [workdir / name / "last.pt" for name in names if not (workdir / name / "done").exists()]
-    included, total = [], 0
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for path in candidates:
-            if not path.is_file():
-                continue
-            size = path.stat().st_size + 1024  # and its tar header
-            if total + size > limit_bytes:
-                continue
-            rel = path.relative_to(workdir).as_posix()
-            tar.add(path, arcname=rel)
-            included.append(rel)
-            total += size
-    out.write_bytes(buf.getvalue())
-    return included
-
-
-def restore_bundle(bundle: Path, workdir: Path) -> list[str]:
-    """Unpack a bundle into `workdir`, keeping any file already there (a warm machine's is as new or newer).
-
-    Args:
-        bundle: a tar `write_bundle` wrote.
-        workdir: the recipe's folder.
-
-    Returns:
-        The paths unpacked, relative to `workdir`.
-    """
-    restored = []
-    with tarfile.open(bundle) as tar:
-        for member in tar.getmembers():
-            target = workdir / member.name
-            if not member.isfile() or target.exists():
-                continue
-            tar.extract(member, workdir, filter="data")
-            restored.append(member.name)
-    return restored

@@ -2,9 +2,9 @@
 
 Steps, each one checkpointed in `workdir` so that a second call continues a first that ran out of time:
 
-1. unpack the carried pack (`emolens.data.pack`: Training and PublicTest only) into raw arrays;
+1. unpack the carried pack (`emolens_recipe.pack`: Training and PublicTest only) into raw arrays;
 2. plan: measure each network's seconds per epoch through `train` itself, fit the epochs into the budget
-   (`emolens.nn.budget`), and keep that plan, so that a continued run keeps its learning-rate schedules;
+   (`emolens_recipe.budget`), and keep that plan, so that a continued run keeps its learning-rate schedules;
 3. train the teachers, several at once, then the students distilled from all of them;
 4. choose on PublicTest only: `fast` = the student with the higher accuracy on each face and its mirror,
    `accurate` = all students with the mirror view; fit each one's temperature on PublicTest, export it in int8;
@@ -29,23 +29,23 @@ from typing import Any
 import numpy as np
 
 from emolens.evaluate import as_logits, classification_metrics, fit_temperature, predict_probs
-from emolens.nn.budget import GpuAssumptions, Job, Plan, measure_s_per_epoch, network_cost
-from emolens.nn.budget import fit_epochs as fit_stage_epochs
 from emolens.nn.export import export_onnx, quantize_int8
-from emolens.nn.recipe import (
+from emolens.nn.train import resolve_device
+from emolens.preprocess import preprocess_faces
+from emolens.runtime.registry import SHIPPED_MODELS, model_path
+
+from .budget import GpuAssumptions, Job, Plan, measure_s_per_epoch, network_cost
+from .budget import fit_epochs as fit_stage_epochs
+from .bundle import restore_bundle, write_bundle
+from .stages import (
     RecipeConfig,
     load_faces,
-    restore_bundle,
     run_stage,
     student_jobs,
     teacher_jobs,
     unpack_faces,
     untrained_checkpoints,
-    write_bundle,
 )
-from emolens.nn.train import resolve_device
-from emolens.preprocess import preprocess_faces
-from emolens.runtime.registry import SHIPPED_MODELS, model_path
 
 log = logging.getLogger(__name__)
 #: What the device machine gives back: files of at most 16 MiB; the bundle keeps a little under that.
@@ -118,7 +118,7 @@ def run_recipe(
     """Run (or continue) the recipe within `cfg.budget_s`; see the module docstring for the steps.
 
     Args:
-        pack: the file `emolens.data.pack.pack_fer` wrote.
+        pack: the file `emolens_recipe.pack.pack_fer` wrote.
         workdir: where runs, plan and exports live between calls (kept on a warm device machine).
         out_dir: what comes back: emolens-fast.onnx, emolens-accurate.onnx, metrics.json, state.tar.
         cfg: the networks, epochs wanted and time budget; the plan scales the epochs down to fit the budget.

@@ -16,17 +16,16 @@ import onnx
 import pytest
 
 from emolens.data.ferplus import VOTE_COLUMNS
-from emolens.nn.budget import GpuAssumptions, Job, NetworkCost, Plan, fit_epochs, format_plan, network_cost
-from emolens.nn.recipe import (
+from emolens.nn.train import TrainConfig
+from emolens_recipe.budget import GpuAssumptions, Job, NetworkCost, Plan, fit_epochs, format_plan, network_cost
+from emolens_recipe.bundle import restore_bundle, write_bundle
+from emolens_recipe.stages import (
     NetSpec,
     RecipeConfig,
-    restore_bundle,
     run_stage,
     teacher_jobs,
     unpack_faces,
-    write_bundle,
 )
-from emolens.nn.train import TrainConfig
 from support import REPO, fer_rows, write_fer_csv
 
 SPLITS = (("Training", 210), ("PublicTest", 42), ("PrivateTest", 14))
