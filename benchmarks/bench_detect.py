@@ -14,6 +14,8 @@ side is within a factor of two of it. Unmatched detections are false faces.
 
     python benchmarks/bench_detect.py [--media ../shared/media] [--seed 0]
     python benchmarks/bench_detect.py --min-face-grid [24 32 40 48 64]
+    python benchmarks/bench_detect.py --speed       # the CNN: ONNX against yuface, interleaved CPU ms per frame
+    python benchmarks/bench_detect.py --variants    # onnxruntime optimisation levels and int8 copies (needs onnx)
 
 --min-face-grid prints, instead, how the smallest face size (`--min-face-px`, RecognizerOptions.min_face_px)
 trades recall and false faces against time: each detector at each size, with the other detection defaults
@@ -25,6 +27,7 @@ and of the same frames scaled to 1280x720 (where the smallest face size sets how
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -215,8 +218,17 @@ def main() -> None:
         metavar="PX",
         help=f"print the smallest-face-size grid instead (default sizes {' '.join(map(str, DEFAULT_GRID_PX))})",
     )
+    parser.add_argument("--speed", action="store_true", help="only the ONNX-against-yuface timing")
+    parser.add_argument("--variants", action="store_true", help="only the optimisation-level and int8 timing")
     args = parser.parse_args()
     names = ["haar", "cnn"]
+    if args.speed or args.variants:
+        frames = video_frames(args.media / "WolfgangLanger_Pexels.mp4")[:40]
+        if args.speed:
+            print_onnx_against_yuface(frames)
+        if args.variants:
+            print_variants(frames)
+        return
     if args.min_face_grid is not None:
         min_face_grid(args.media, names, tuple(args.min_face_grid) or DEFAULT_GRID_PX, args.seed)
         return
@@ -275,8 +287,7 @@ def main() -> None:
         full = ms_per_frame(make_detector(name, max_side_px=WIDE_SIDE_PX), timing_frames)
         half = ms_per_frame(make_detector(name, min_face_px=80, max_side_px=320), timing_frames)
         print(f"| {name} | {full:.2f} | {half:.2f} |")
-    if "cnn" in names:
-        print_thread_cost(timing_frames)
+    print_onnx_against_yuface(timing_frames)
 
 
 def min_face_grid(media: Path, names: list[str], sizes_px: tuple[int, ...], seed: int) -> None:
@@ -349,26 +360,121 @@ def _side_seen_px(name: str, min_face_px: int, max_side_px: int, size_px: tuple[
     return round(width_px * detection_scale(height_px, width_px, max_side_px, min_face_px, smallest))
 
 
-def print_thread_cost(frames: list[np.ndarray]) -> None:
-    """The CNN's own call with OpenMP held to one thread (as the detector runs it) and left to OpenMP's default."""
-    import yuface
-    from threadpoolctl import ThreadpoolController
+def _load_average() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
-    controller = ThreadpoolController()
 
-    def timed(held: bool) -> float:
-        t0 = time.perf_counter()
-        for frame in frames:
-            if held:
-                with controller.limit(limits=1, user_api="openmp"):
-                    yuface.c_detect(frame)
-            else:
-                yuface.c_detect(frame)
-        return (time.perf_counter() - t0) * 1000 / len(frames)
+def print_onnx_against_yuface(frames: list[np.ndarray], rounds: int = 9) -> None:
+    """The CNN's detect() as emolens runs it (the ONNX file on onnxruntime) against the same detector on yuface's
+    compiled library (benchmarks/yuface_reference.py), interleaved pass by pass, as the process's CPU ms per frame,
+    at RecognizerOptions' detector side and at 640 px."""
+    from yuface_reference import YufaceDetector, yuface_available
 
-    held = statistics.median(timed(True) for _ in range(3))
-    free = statistics.median(timed(False) for _ in range(3))
-    print(f"\nyuface at 640x360: {held:.2f} ms with OpenMP held to one thread, {free:.2f} ms with OpenMP's default")
+    defaults = RecognizerOptions()
+    have_yuface = yuface_available()
+    print(f"\nCNN: ONNX file on onnxruntime against yuface's library, {len(frames)} frames of "
+          f"WolfgangLanger_Pexels.mp4 (640x360), CPU ms per frame (the process's, all threads), {rounds} interleaved "
+          f"passes each; load average {_load_average()} at the start")  # fmt: skip
+    if not have_yuface:
+        print(
+            "(yuface is not installed here: ONNX only; pip install yuface==2023.5.1 threadpoolctl on CPython 3.10/3.11)"
+        )
+    print(
+        "\n| detector side px | ONNX median (min-max) | yuface median (min-max) "
+        "| ONNX / yuface, median of per-pass ratios |"
+    )
+    print("|---|---|---|---|")
+    for side_px in (defaults.detector_max_side_px, 640):
+        settings = {"min_face_px": defaults.min_face_px, "max_side_px": side_px, "min_score": defaults.min_score}
+        detectors: dict[str, FaceDetector] = {"onnx": make_detector("cnn", **settings)}
+        if have_yuface:
+            detectors["yuface"] = YufaceDetector(**settings)
+        times: dict[str, list[float]] = {name: [] for name in detectors}
+        for index in range(rounds):
+            for name in list(detectors)[:: 1 if index % 2 == 0 else -1]:  # alternate which goes first
+                times[name].append(ms_per_frame(detectors[name], frames, repeats=1, clock=time.process_time))
+        cells = [f"{statistics.median(t):.2f} ({min(t):.2f}-{max(t):.2f})" for t in times.values()]
+        if have_yuface:
+            ratio = statistics.median(a / b for a, b in zip(times["onnx"], times["yuface"], strict=True))
+            print(f"| {side_px} | {cells[0]} | {cells[1]} | {ratio:.2f} |")
+        else:
+            print(f"| {side_px} | {cells[0]} | - | - |")
+    print(f"\nload average at the end: {_load_average()}")
+
+
+def print_variants(frames: list[np.ndarray], rounds: int = 7) -> None:
+    """The network alone (one onnxruntime call per frame, one thread) at each graph optimisation level, and int8
+    copies (dynamic, and static QDQ calibrated on 20 of the frames), against the float32 file as shipped; needs the
+    onnx package (onnxruntime.quantization imports it)."""
+    import tempfile
+
+    import onnxruntime as ort
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_dynamic,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from emolens.runtime.detectors.cnn import INPUT_NAME, model_file
+
+    defaults = RecognizerOptions()
+    height_px, width_px = frames[0].shape[:2]
+    scale = defaults.detector_max_side_px / max(height_px, width_px)
+    size = (round(width_px * scale), round(height_px * scale))
+    planes = [np.ascontiguousarray(cv2.resize(f, size, interpolation=cv2.INTER_AREA).transpose(2, 0, 1),
+                                   dtype=np.float32)[None] for f in frames]  # fmt: skip
+
+    class Frames(CalibrationDataReader):
+        def __init__(self) -> None:
+            self._feeds = iter([{INPUT_NAME: p} for p in planes[:20]])
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self._feeds, None)
+
+    levels = {
+        "float32, optimisation off": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+        "float32, basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+        "float32, extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+        "float32, all (onnxruntime's default: shipped)": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared, dynamic, static = (str(Path(tmp) / n) for n in ("prepared.onnx", "dynamic.onnx", "static.onnx"))
+        quant_pre_process(str(model_file()), prepared, skip_symbolic_shape=True)
+        quantize_dynamic(prepared, dynamic, weight_type=QuantType.QUInt8)
+        quantize_static(prepared, static, Frames(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)  # fmt: skip
+        files = {name: (str(model_file()), level) for name, level in levels.items()}
+        files["int8 dynamic (ConvInteger), all"] = (dynamic, ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
+        files["int8 static QDQ, per channel, all"] = (static, ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
+        sessions = {}
+        for name, (path, level) in files.items():
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = options.inter_op_num_threads = 1
+            options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            options.graph_optimization_level = level
+            sessions[name] = (ort.InferenceSession(path, options, providers=["CPUExecutionProvider"]), Path(path))
+        times: dict[str, list[float]] = {name: [] for name in sessions}
+        print(f"\nthe network alone on {len(planes)} frames at {size[0]}x{size[1]}, one thread, CPU ms per frame, "
+              f"{rounds} interleaved passes; load average {_load_average()}\n")  # fmt: skip
+        for index in range(rounds):
+            for name in list(sessions)[:: 1 if index % 2 == 0 else -1]:
+                session = sessions[name][0]
+                t0 = time.process_time()
+                for p in planes:
+                    session.run(None, {INPUT_NAME: p})
+                times[name].append((time.process_time() - t0) * 1000 / len(planes))
+        print("| graph | file KB | CPU ms/frame median (min-max) |")
+        print("|---|---|---|")
+        for name, (_, path) in sessions.items():
+            t = times[name]
+            print(
+                f"| {name} | {path.stat().st_size / 1024:.0f} | "
+                f"{statistics.median(t):.2f} ({min(t):.2f}-{max(t):.2f}) |"
+            )
+    print(f"\nload average at the end: {_load_average()}")
 
 
 if __name__ == "__main__":

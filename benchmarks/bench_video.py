@@ -1,6 +1,7 @@
 """Where the time goes when emolens analyses a video, and the end-to-end frame rate, old default against new.
 
     python benchmarks/bench_video.py [VIDEO] [--runs 3] [--model fast] [--threads 1] [--configs NAME ...]
+                                     [--outputs jsonl h264] [--yuface]
 
 Each configuration runs `emolens.video.analyze_video` (what `emolens video` runs after loading the model)
 over the whole clip, `--runs` times with each of two outputs: JSONL only (`--jsonl`), and an annotated H.264
@@ -9,6 +10,8 @@ over the runs of each stage's milliseconds per frame (VideoReport.stage_seconds:
 thread, detect, follow, track, classify = crop + preprocess + onnxruntime, smooth, draw, encode = handing
 frames to ffmpeg and waiting for it at the end, write = JSONL), the median end-to-end frames/s, its ratio to
 the first configuration's median of the same run, the share of frames with a face and the track ids.
+`--yuface` adds "default on yuface": the defaults with the CNN on yuface's compiled library, as emolens ran it
+before the ONNX file (benchmarks/yuface_reference.py; needs yuface installed).
 
 Decoding and encoding overlap the Python loop where a core is free, so end-to-end fps can beat 1000 / (sum
 of the stages). The machine is shared: compare ratios within one run, not figures across runs.
@@ -85,6 +88,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=RecognizerOptions.threads, help="onnxruntime threads")
     parser.add_argument("--model", default=RecognizerOptions.model, help="shipped model name or an .onnx path")
     parser.add_argument("--configs", nargs="+", help="names of the configurations to run (default: all)")
+    parser.add_argument("--outputs", nargs="+", choices=OUTPUTS, default=list(OUTPUTS), help="outputs to time")
+    parser.add_argument("--yuface", action="store_true", help="also the defaults on yuface's library (before)")
     args = parser.parse_args()
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     configs = [c for c in CONFIGS if not args.configs or c.name in args.configs]
@@ -92,9 +97,17 @@ def main() -> None:
         c.name: Recognizer(RecognizerOptions.from_flat(**(c.options | {"model": args.model, "threads": args.threads})))
         for c in configs
     }
+    if args.yuface:
+        from yuface_reference import YufaceDetector
+
+        before = Config("default on yuface")
+        configs.append(before)
+        recognizers[before.name] = Recognizer(RecognizerOptions(model=args.model, threads=args.threads))
+        o = recognizers[before.name].options
+        recognizers[before.name].detector = YufaceDetector(o.min_face_px, o.detector_max_side_px, o.min_score)
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
     for _ in range(args.runs):  # configurations interleaved, so that load on the machine hits them alike
-        for output in OUTPUTS:
+        for output in args.outputs:
             for cfg in configs:
                 results.setdefault((cfg.name, output), []).append(run_once(recognizers[cfg.name], args.video, output))
     defaults = RecognizerOptions()
@@ -107,7 +120,7 @@ def main() -> None:
               "x first", "face on frames", "tracks"]  # fmt: skip
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")
-    for output in OUTPUTS:
+    for output in args.outputs:
         base = [r["fps"] for r in results[(configs[0].name, output)]]
         for cfg in configs:
             runs = results[(cfg.name, output)]

@@ -13,7 +13,10 @@ detector's mapped crop.
 
     python benchmarks/measure_crop_margin.py --detector haar --rows 600
     python benchmarks/measure_crop_margin.py --detector cnn --rows 600
-    python benchmarks/measure_crop_margin.py --accuracy [--rows 3589]
+    python benchmarks/measure_crop_margin.py --accuracy [--rows 3589] [--yuface]
+
+`--detector yuface` measures, and `--yuface` adds to the accuracy table, the CNN on yuface's compiled library as
+emolens ran it before its ONNX file (benchmarks/yuface_reference.py; needs yuface installed).
 """
 
 from __future__ import annotations
@@ -114,9 +117,9 @@ def eye_rolls_deg(detector: FaceDetector, images: np.ndarray) -> np.ndarray:
 
 def accuracy(images: np.ndarray, labels: np.ndarray, detectors: dict[str, FaceDetector], model: str) -> None:
     classifier = EmotionClassifier(model_path(model))
-    print(f"accuracy of `{model}` on {len(images)} PublicTest faces (faces both detectors found):")
+    print(f"accuracy of `{model}` on {len(images)} PublicTest faces (faces every detector found):")
     names = [*detectors, "cnn, roll-aligned"]
-    print("| images | found by " + " | found by ".join(detectors) + " | both | FER2013 frame | " + " | ".join(
+    print("| images | found by " + " | found by ".join(detectors) + " | all found | FER2013 frame | " + " | ".join(
         f"{name} crop" for name in names) + " |")  # fmt: skip
     print("|---" * (4 + len(detectors) + len(names) - 1) + "|")
     jittered = jitter_images(images, ("shift", "scale", "rotation"), seed=0)
@@ -157,17 +160,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("csv", nargs="?", type=Path, default=default)
     parser.add_argument("--rows", type=int, default=500)
-    parser.add_argument("--detector", default="haar", help="haar or cnn: whose box to measure")
+    parser.add_argument("--detector", default="haar", choices=("haar", "cnn", "yuface"), help="whose box to measure")
     parser.add_argument("--accuracy", action="store_true", help="classifier accuracy on each detector's crops")
+    parser.add_argument("--yuface", action="store_true", help="--accuracy: also the CNN on yuface's library")
     parser.add_argument("--model", default="fast")
     args = parser.parse_args()
     images, labels = public_test(args.csv, args.rows)
     if args.accuracy:
         # max_side_px 640: the side these margins were measured at (the default became 320 when it was defined once).
-        detectors = {name: make_detector(name, min_face_px=24 * UPSCALE, max_side_px=640) for name in ("haar", "cnn")}
-        accuracy(images, labels, detectors, args.model)
+        names = ("haar", "cnn", "yuface") if args.yuface else ("haar", "cnn")
+        accuracy(images, labels, {name: named_detector(name) for name in names}, args.model)
     else:
-        measure(make_detector(args.detector, min_face_px=24 * UPSCALE, max_side_px=640), images)
+        measure(named_detector(args.detector), images)
+
+
+def named_detector(name: str) -> FaceDetector:
+    """A detector for 4x-enlarged FER2013 faces: emolens's by name, or "yuface" (the reference)."""
+    if name == "yuface":
+        from yuface_reference import YufaceDetector
+
+        return YufaceDetector(min_face_px=24 * UPSCALE, max_side_px=640)
+    return make_detector(name, min_face_px=24 * UPSCALE, max_side_px=640)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,12 @@ import cv2
 import numpy as np
 
 from emolens.preprocess import to_bgr_u8
-from emolens.runtime.detectors.base import DEFAULT_MIN_FACE_PX, DEFAULT_MIN_SCORE, detection_scale
+from emolens.runtime.detectors.base import (
+    DEFAULT_DETECT_SIDE_PX,
+    DEFAULT_MIN_FACE_PX,
+    DEFAULT_MIN_SCORE,
+    detection_scale,
+)
 from emolens.runtime.detectors.cnn import CNN_CROP, CNN_SMALLEST_FACE_PX
 from emolens.types import Box, Detection
 
@@ -67,7 +72,10 @@ class YufaceDetector:
     """The FaceDetector protocol on yuface's library, exactly as emolens's CNN detector worked before."""
 
     def __init__(
-        self, min_face_px: int = DEFAULT_MIN_FACE_PX, max_side_px: int = 640, min_score: float = DEFAULT_MIN_SCORE
+        self,
+        min_face_px: int = DEFAULT_MIN_FACE_PX,
+        max_side_px: int = DEFAULT_DETECT_SIDE_PX,
+        min_score: float = DEFAULT_MIN_SCORE,
     ) -> None:
         self._function, self._threads = load_network()
         with self._threads.limit(limits=1, user_api="openmp"):  # the library sets itself up on its first call

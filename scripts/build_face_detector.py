@@ -118,30 +118,30 @@ class GraphBuilder:
         self.used: set[int] = set()
         self._count = 0
 
-    def _name(self, what: str) -> str:
+    def fresh_name(self, what: str) -> str:
         self._count += 1
         return f"{what}_{self._count}"
 
-    def _const(self, name: str, array: np.ndarray) -> str:
+    def const(self, name: str, array: np.ndarray) -> str:
         self.initializers.append(numpy_helper.from_array(array, name))
         return name
 
     def node(self, op: str, inputs: list[str], what: str, **attrs: object) -> str:
-        out = self._name(what)
+        out = self.fresh_name(what)
         self.nodes.append(helper.make_node(op, inputs, [out], name=out, **attrs))
         return out
 
     def padded_image(self, image: str) -> str:
         """Zero padding at the bottom and right up to a multiple of PAD_PX, computed from the input's shape."""
         shape = self.node("Shape", [image], "shape")
-        start = self._const("hw_start", np.array([2], np.int64))
-        end = self._const("hw_end", np.array([4], np.int64))
+        start = self.const("hw_start", np.array([2], np.int64))
+        end = self.const("hw_end", np.array([4], np.int64))
         hw = self.node("Slice", [shape, start, end], "hw")
-        pad_to = self._const("pad_to", np.array([PAD_PX], np.int64))
+        pad_to = self.const("pad_to", np.array([PAD_PX], np.int64))
         rest = self.node("Mod", [hw, pad_to], "hw_mod")
         short = self.node("Sub", [pad_to, rest], "hw_short")
         pads_hw = self.node("Mod", [short, pad_to], "pads_hw")
-        zeros = self._const("pads_begin", np.zeros(6, np.int64))
+        zeros = self.const("pads_begin", np.zeros(6, np.int64))
         pads = self.node("Concat", [zeros, pads_hw], "pads", axis=0)
         return self.node("Pad", [image, pads], "padded", mode="constant")
 
@@ -154,8 +154,8 @@ class GraphBuilder:
             raise SourceError(f"layer {index} on the image must be pointwise over at least 27 channels")
         matrix = info.weights.reshape(info.num_filters, info.channels)[:, :27]
         weights = matrix.reshape(info.num_filters, 3, 3, 3).transpose(0, 3, 1, 2)  # (out, colour, row, column)
-        w = self._const(f"conv{index}_weight", np.ascontiguousarray(weights))
-        b = self._const(f"conv{index}_bias", info.biases)
+        w = self.const(f"conv{index}_weight", np.ascontiguousarray(weights))
+        b = self.const(f"conv{index}_bias", info.biases)
         out = self.node("Conv", [image, w, b], f"conv{index}", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
         return self.node("Relu", [out], f"relu{index}") if relu else out
 
@@ -165,15 +165,15 @@ class GraphBuilder:
         w_name, b_name = f"conv{index}_weight", f"conv{index}_bias"
         if info.is_pointwise:
             weights = info.weights.reshape(info.num_filters, info.channels, 1, 1)
-            out = self.node("Conv", [x, self._const(w_name, weights), self._const(b_name, info.biases)],
+            out = self.node("Conv", [x, self.const(w_name, weights), self.const(b_name, info.biases)],
                             f"conv{index}", kernel_shape=[1, 1])  # fmt: skip
         else:
             if info.channels != info.num_filters:
                 raise SourceError(f"depthwise layer {index} maps {info.channels} channels to {info.num_filters}")
             # Filters<float> copies a depthwise layer's array as 9 rows (the 3x3 taps, row-major) of `channels`.
             weights = info.weights.reshape(3, 3, info.channels).transpose(2, 0, 1)[:, None, :, :]
-            out = self.node("Conv", [x, self._const(w_name, np.ascontiguousarray(weights)),
-                                     self._const(b_name, info.biases)],
+            out = self.node("Conv", [x, self.const(w_name, np.ascontiguousarray(weights)),
+                                     self.const(b_name, info.biases)],
                             f"conv{index}", kernel_shape=[3, 3], pads=[1, 1, 1, 1], group=info.channels)  # fmt: skip
         return self.node("Relu", [out], f"relu{index}") if relu else out
 
@@ -190,7 +190,7 @@ class GraphBuilder:
         if kind in ("cls", "obj"):
             x = self.node("Sigmoid", [x], f"sigmoid_{kind}_{stride}")
         cells = self.node("Transpose", [x], f"nhwc_{kind}_{stride}", perm=[0, 2, 3, 1])
-        shape = self._const(f"shape_{kind}_{stride}", np.array([0, -1, channels], np.int64))
+        shape = self.const(f"shape_{kind}_{stride}", np.array([0, -1, channels], np.int64))
         name = f"{kind}_{stride}"
         self.nodes.append(helper.make_node("Reshape", [cells, shape], [name], name=name))
         return helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", f"cells_{stride}", channels])
@@ -270,7 +270,7 @@ def build_model(source: Path) -> onnx.ModelProto:
         elif function == "maxpooling2x2S2" and len(args) == 1:
             result = graph.node("MaxPool", [tensor(args[0])], "pool", kernel_shape=[2, 2], strides=[2, 2])
         elif function == "elementAdd" and (up := re.fullmatch(r"upsampleX2\((\w+)\)", args[0])) and len(args) == 2:
-            scales = graph._const(graph._name("scales"), np.array([1, 1, 2, 2], np.float32))
+            scales = graph.const(graph.fresh_name("scales"), np.array([1, 1, 2, 2], np.float32))
             upsampled = graph.node("Resize", [tensor(up.group(1)), "", scales], "upsample", mode="nearest",
                                    coordinate_transformation_mode="asymmetric", nearest_mode="floor")  # fmt: skip
             result = graph.node("Add", [upsampled, tensor(args[1])], "add")

@@ -176,6 +176,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A run folder from `emolens train --epochs 1` on the tiny csv: best.pt, last.pt, log.csv, reports."""
+    pytest.importorskip("torch", reason="training needs torch (the train extra)")
     root = tmp_path_factory.mktemp("trained")
     data = write_fer_csv(root / "tiny.csv", fer_rows())
     out = root / "run"

@@ -44,15 +44,35 @@ def test_fixed_faces_on_shared_photos(name):
         assert np.abs(np.subtract(face.landmarks, landmarks)).max() <= 0.3
 
 
-def test_the_shipped_file_is_rebuilt_byte_for_byte_from_the_source(monkeypatch):
+@pytest.fixture(scope="module")
+def converter():
     pytest.importorskip("onnx", reason="the converter needs the onnx package (the train extra)")
-    source = shared_path("libfacedetection")
     spec = importlib.util.spec_from_file_location("build_face_detector", REPO / "scripts" / "build_face_detector.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, module)  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    assert module.build_bytes(source) == model_file().read_bytes()
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        del sys.modules[spec.name]
+
+
+def test_the_shipped_file_is_rebuilt_byte_for_byte_from_the_source(converter):
+    assert converter.build_bytes(shared_path("libfacedetection")) == model_file().read_bytes()
+
+
+def test_the_converter_stops_at_a_layer_call_it_does_not_know(converter, tmp_path):
+    source = shared_path("libfacedetection")
+    (tmp_path / "src").mkdir()
+    for name in ("facedetectcnn-data.cpp", "facedetectcnn-model.cpp"):
+        (tmp_path / "src" / name).write_bytes((source / "src" / name).read_bytes())
+    (tmp_path / "SOURCE.md").write_text("a copy", encoding="utf-8")
+    model = tmp_path / "src" / "facedetectcnn-model.cpp"
+    text = model.read_text(encoding="utf-8")
+    model.write_text(text.replace("fx = maxpooling2x2S2(fb1);", "fx = avgpooling2x2S2(fb1);"), encoding="utf-8")
+    with pytest.raises(converter.SourceError, match="avgpooling2x2S2"):
+        converter.build_model(tmp_path)
 
 
 def test_the_license_ships_beside_the_network():

@@ -32,6 +32,9 @@ def open_session(path: Path, threads: int = 1) -> ort.InferenceSession:
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # onnxruntime's default, stated: its layout passes (NCHWc) make the face detector 2.5x faster than the basic
+    # level (benchmarks/bench_detect.py --variants; docs/detectors.md).
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # onnxruntime's own warnings would reach users as noise on stderr
     try:
         return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])

@@ -41,7 +41,9 @@ CNN_SMALLEST_FACE_PX = 16
 
 #: FER2013's frame relative to this detector's box, measured on PublicTest by benchmarks/measure_crop_margin.py
 #: --detector cnn (docs/crop-margin.md): the frame is the box's longer side (its height), centred 2.6% of it lower
-#: than the box. The measured sideways shift (+0.005) is left out: a face and its mirror image frame alike.
+#: than the box. The measured sideways shift (+0.005) is left out: a face and its mirror image frame alike. (Measured
+#: on yuface's integer boxes; the ONNX file's unrounded boxes give 0.985, +0.000, +0.023, within 0.3% of the box
+#: side and the same accuracy on PublicTest: docs/detectors.md, "Crop mapping on PublicTest".)
 CNN_CROP = CropMapping(side_scale=0.987, shift_x=0.0, shift_y=0.026)
 
 
