@@ -447,3 +447,22 @@ def test_uploads_are_removed_when_the_server_stops(tmp_path: Path, server_factor
         assert not str(uploaded).startswith(("/tmp/gradio/", "/tmp/gradio")), "uploads share the global cache"
     assert not uploaded.exists(), "an upload outlived the server"
     assert not uploaded.parent.parent.exists()
+
+
+# ---------------------------------------------------------------- 9. a file in the wrong tab, disguised by its name
+
+
+def test_a_clip_named_like_a_photo_is_sent_to_the_video_tab(server: Server, media_file: Callable[[str], Path]) -> None:
+    # Its name passes the page's check (image/jpeg by the suffix); the server reads what it is.
+    uploaded = upload(server, "clip.jpg", media_file("single_face.mp4").read_bytes())
+    message = gradio_event(server, fn_index(server, "photo-input"), [file_data(uploaded), "en"])
+    assert message["success"] is True, message
+    assert message["output"]["data"][1] == "⚠ clip.jpg is a video: use the Video tab."
+
+
+def test_a_photo_named_like_a_clip_is_sent_to_the_photo_tab(server: Server, media_file: Callable[[str], Path]) -> None:
+    uploaded = upload(server, "face.mp4", media_file("single_face.jpg").read_bytes())
+    message = gradio_event(server, fn_index(server, "video-input"), [video_value(server, uploaded), "en"])
+    assert message["success"] is True, message
+    assert message["output"]["data"][4] == "⚠ face.mp4 is a photo: use the Photo tab."
+    assert message["output"]["data"][0] is None  # nothing was analysed

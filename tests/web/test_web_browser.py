@@ -383,3 +383,182 @@ def test_page_fits_a_phone_screen(server: Any, browser: Any) -> None:
         screenshot(browser, "web-phone", docs=True)
     finally:
         browser.set_window_size(size["width"], size["height"])
+
+
+# ---------------------------------------------------------------- issue 31: what a newcomer met in the page
+
+
+def headers_of(driver: Any, elem_id: str) -> list[str]:
+    """The column titles a table shows (Gradio keeps hidden copies of the header row; those are blank)."""
+    # Read in one script: the table re-renders as it changes, and elements found a moment before go stale.
+    texts = driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0]), (h) => h.innerText.trim())", f"#{elem_id} thead th"
+    )
+    return [t for t in texts if t]
+
+
+def rows_of(driver: Any, elem_id: str) -> list[str]:
+    texts = driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0]), (r) => r.innerText.trim())", f"#{elem_id} tbody tr"
+    )
+    return [t for t in texts if t]
+
+
+def rect(driver: Any, selector: str) -> dict[str, float]:
+    found = driver.execute_script(
+        "const e = document.querySelector(arguments[0]); return e && e.getBoundingClientRect().toJSON();", selector
+    )
+    assert found, f"nothing on the page matches {selector}"
+    return dict(found)
+
+
+def loaded(driver: Any, image: Any) -> bool:
+    return bool(driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", image))
+
+
+def overlaps(a: dict[str, float], b: dict[str, float]) -> bool:
+    return a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]
+
+
+@pytest.mark.parametrize(
+    ("tab", "elem_id", "name", "message"),
+    [
+        ("Photo", "photo", "single_face.mp4", "⚠ single_face.mp4 is a video: use the Video tab."),
+        ("Video", "video", "single_face.jpg", "⚠ single_face.jpg is a photo: use the Photo tab."),
+    ],
+)
+def test_a_file_of_the_wrong_kind_gets_a_lasting_message_in_its_tab(
+    server: Any, browser: Any, media_file: Callable[[str], Path], tab: str, elem_id: str, name: str, message: str
+) -> None:
+    open_tab(browser, server.url, tab)
+    wait = WebDriverWait(browser, WAIT_S)
+    upload(browser, f"{elem_id}-input", media_file(name))
+    wait.until(lambda d: text_of(d, f"{elem_id}-summary") == message)
+    time.sleep(6.0)  # longer than a toast stays up: the message must still be there, once
+    assert text_of(browser, f"{elem_id}-summary") == message
+    assert page_text(browser).count(message) == 1
+    assert not browser.find_elements(By.CSS_SELECTOR, ".toast-body"), "Gradio's vanishing toast"
+    given = browser.find_element(By.ID, f"{elem_id}-input").text
+    assert "Error" not in given and Path(name).stem not in given, "the input shows an error or kept the file"
+    screenshot(browser, f"web-{elem_id}-wrong-file")
+    # The right kind of file is taken as before and replaces the message.
+    right = "multi_face.jpg" if elem_id == "photo" else "single_face.mp4"
+    upload(browser, f"{elem_id}-input", media_file(right))
+    if elem_id == "photo":
+        wait.until(lambda d: "face(s)" in text_of(d, "photo-summary"))
+    else:
+        wait.until(lambda d: "single_face" in d.find_element(By.ID, "video-input").text)
+        wait.until(lambda d: text_of(d, "video-summary") == "")
+
+
+def test_tables_keep_their_column_names_when_emptied_and_follow_the_language(
+    server: Any, browser: Any, media_file: Callable[[str], Path], tmp_path: Path
+) -> None:
+    open_tab(browser, server.url, "Photo")
+    wait = WebDriverWait(browser, WAIT_S)
+    bad = tmp_path / "notes.jpg"
+    bad.write_bytes(b"these are notes, not a picture\n")
+    upload(browser, "photo-input", bad)
+    wait.until(lambda d: "notes.jpg" in text_of(d, "photo-summary"))
+    assert headers_of(browser, "photo-table")[:3] == ["face", "emotion", "confidence"]
+    # A video stopped, or refused, empties the tracks table: its columns keep their names, not "1 | 2 | 3".
+    _tab_button(browser, "Video").click()
+    upload(browser, "video-input", media_file("single_face.mp4"))
+    wait.until(lambda d: "single_face" in d.find_element(By.ID, "video-input").text)
+    browser.find_element(By.ID, "video-run").click()
+    wait.until(lambda d: "tracked face" in text_of(d, "video-summary"))
+    rows = rows_of(browser, "video-tracks")
+    assert rows
+    assert headers_of(browser, "video-tracks")[:3] == ["face", "frames", "angry %"]
+    browser.find_element(By.XPATH, "//*[@id='lang']//label[contains(., 'Tiếng Việt')]").click()
+    wait.until(lambda d: headers_of(d, "video-tracks")[:2] == ["khuôn mặt", "khung hình"])
+    assert rows_of(browser, "video-tracks") == rows
+    browser.find_element(By.XPATH, "//*[@id='lang']//label[contains(., 'English')]").click()
+    wait.until(lambda d: headers_of(d, "video-tracks")[:2] == ["face", "frames"])
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video at all\n" * 64)
+    browser.find_element(By.CSS_SELECTOR, "#video-input button[aria-label='Clear']").click()
+    upload(browser, "video-input", broken)
+    wait.until(lambda d: "broken" in d.find_element(By.ID, "video-input").text)
+    browser.find_element(By.ID, "video-run").click()
+    wait.until(lambda d: text_of(d, "video-summary").startswith("⚠ broken.mp4"))
+    headers = headers_of(browser, "video-tracks")
+    assert headers[:2] == ["face", "frames"] and "1" not in headers, headers
+
+
+def test_on_a_phone_labels_stay_off_the_pictures_and_charts_read(
+    server: Any, browser: Any, media_file: Callable[[str], Path]
+) -> None:
+    size = browser.get_window_size()
+    browser.set_window_size(390, 1400)
+    wait = WebDriverWait(browser, WAIT_S)
+    try:
+        assert browser.execute_script("return window.innerWidth") == 390
+        open_tab(browser, server.url, "Photo")
+        upload(browser, "photo-input", media_file("multi_face.jpg"))
+        wait.until(lambda d: "face(s)" in text_of(d, "photo-summary"))
+        picture = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#photo-output img"))[0]
+        wait.until(lambda d: loaded(d, picture))
+        # The "Emotions" label and the buttons sit above the picture, where no face label can be.
+        shown = rect(browser, "#photo-output img")
+        for part in ("#photo-output > label", "#photo-output .icon-button-wrapper"):
+            assert not overlaps(rect(browser, part), shown), f"{part} covers the picture"
+        # The charts: one face per row, drawn at about the width they are shown at.
+        assert not browser.find_element(By.ID, "photo-bars").is_displayed()
+        chart = browser.find_element(By.CSS_SELECTOR, "#photo-bars-narrow img")
+        wait.until(lambda d: loaded(d, chart))
+        natural_w = browser.execute_script("return arguments[0].naturalWidth", chart)
+        assert chart.size["width"] >= 0.7 * natural_w, "the charts are shrunk past reading"
+        assert not overlaps(rect(browser, "#photo-bars-narrow > label"), rect(browser, "#photo-bars-narrow img"))
+        screenshot(browser, "web-phone-photo")
+        # The timelines keep a legible width and scroll sideways, from their left edge.
+        _tab_button(browser, "Video").click()
+        upload(browser, "video-input", media_file("single_face.mp4"))
+        wait.until(lambda d: "single_face" in d.find_element(By.ID, "video-input").text)
+        browser.find_element(By.ID, "video-run").click()
+        timeline = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#video-timelines img"))[0]
+        wait.until(lambda d: loaded(d, timeline))
+        frame = rect(browser, "#video-timelines .image-frame")
+        assert timeline.size["width"] >= 640 and rect(browser, "#video-timelines img")["left"] >= frame["left"]
+        assert browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth") <= 1
+        assert not overlaps(rect(browser, "#video-output > label"), rect(browser, "#video-output video"))
+        screenshot(browser, "web-phone-video")
+        # The camera's picture: its label is above it too, not over the face number in its top-left corner.
+        open_tab(browser, server.url, "Camera")
+        camera = browser.find_element(By.ID, "camera-input")
+        wait.until(lambda d: camera.find_elements(By.CSS_SELECTOR, "[title='grant webcam access'] button"))[0].click()
+        wait.until(lambda d: camera.find_elements(By.CSS_SELECTOR, "button[aria-label='capture photo']"))[0].click()
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#camera-output img"))
+        wait.until(lambda d: text_of(d, "camera-readout"))
+        shown = rect(browser, "#camera-output img")
+        for part in ("#camera-output > label", "#camera-output .icon-button-wrapper"):
+            assert not overlaps(rect(browser, part), shown), f"{part} covers the camera picture"
+        screenshot(browser, "web-phone-camera")
+    finally:
+        browser.set_window_size(size["width"], size["height"])
+
+
+@pytest.fixture(scope="module")
+def verbose_server(tmp_path_factory: pytest.TempPathFactory, server_factory: Any) -> Iterator[Any]:
+    """A server of its own whose log holds the HTTP access log (emolens -v serve)."""
+    with server_factory(tmp_path_factory.mktemp("verbose"), global_args=["-v"]) as running:
+        yield running
+
+
+def test_uploads_log_no_404_for_their_progress(
+    verbose_server: Any, browser: Any, media_file: Callable[[str], Path]
+) -> None:
+    open_tab(browser, verbose_server.url, "Photo")
+    wait = WebDriverWait(browser, WAIT_S)
+    upload(browser, "photo-input", media_file("single_face.jpg"))
+    wait.until(lambda d: "face(s)" in text_of(d, "photo-summary"))
+    _tab_button(browser, "Video").click()
+    upload(browser, "video-input", media_file("single_face.mp4"))
+    wait.until(lambda d: "single_face" in d.find_element(By.ID, "video-input").text)
+    time.sleep(1.0)  # the access log is written as each answer leaves
+    log = verbose_server.log_path.read_text(errors="replace")
+    assert len(re.findall(r'"POST /gradio_api/upload\?upload_id=\w+ HTTP/1\.1" 200', log)) == 2, log[-3000:]
+    # Gradio's page asks for the progress of upload "undefined" (its bug); it is answered, not left to 404.
+    progress = re.findall(r'"GET /gradio_api/upload_progress\?upload_id=(\S*) HTTP/1\.1" (\d+)', log)
+    assert progress and all(status == "200" for _, status in progress), progress
+    assert not re.search(r'" 404 ', log.replace('"GET /manifest.json HTTP/1.1" 404 ', "")), "a 404 in the log"

@@ -14,7 +14,8 @@ import pytest
 pytest.importorskip("fastapi", reason="the web tests need the 'web' extra")
 
 from emolens.errors import MediaError
-from emolens.web.limits import Cancel, OverMemoryMarkError, RequestGuard, WorkPool, resident_mb
+from emolens.web.guard import RequestGuard
+from emolens.web.pool import Cancel, OverMemoryMarkError, WorkPool, resident_mb
 from emolens.web.uploads import remove_old_files, uploaded_file
 
 

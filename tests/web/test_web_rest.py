@@ -188,3 +188,77 @@ def test_docs_show_example_answers(server: Any) -> None:
     schema = httpx.get(f"{server.url}/openapi.json", timeout=30).json()
     ok = schema["paths"]["/api/v1/analyze"]["post"]["responses"]["200"]["content"]["application/json"]
     assert ok["example"] == api_examples.ANALYZE
+
+
+# ---------------------------------------------------------------- issue 31: the server's answers a newcomer meets
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/docs", "/openapi.json"])
+def test_head_is_get_without_the_body(server: Any, path: str) -> None:
+    got = httpx.get(f"{server.url}{path}", timeout=30)
+    head = httpx.head(f"{server.url}{path}", timeout=30)
+    assert head.status_code == got.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+    if path != "/healthz":  # /healthz's body holds nothing that changes between two calls either
+        return
+    assert int(head.headers["content-length"]) == len(got.content)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/nope"), ("POST", "/api/v1/nope"), ("GET", "/api/v2/analyze"), ("DELETE", "/gradio_api/nope")],
+)
+def test_unknown_routes_are_404_in_the_error_shape(server: Any, method: str, path: str) -> None:
+    response = httpx.request(method, f"{server.url}{path}", timeout=30)
+    error = assert_error(response, (404,), server)
+    assert set(response.json()) == {"error"}, response.text  # not FastAPI's {"detail": "Not Found"}
+    assert path in error and "/docs" in error
+    head = httpx.head(f"{server.url}{path}", timeout=30)
+    assert head.status_code == 404 and head.content == b""
+
+
+@pytest.mark.parametrize(("method", "path"), [("PUT", "/config"), ("DELETE", "/gradio_api/upload")])
+def test_wrong_method_on_the_ui_routes_is_405_in_the_error_shape(server: Any, method: str, path: str) -> None:
+    response = httpx.request(method, f"{server.url}{path}", timeout=30)
+    error = assert_error(response, (405,), server)
+    assert set(response.json()) == {"error"} and method in error
+    assert response.headers["allow"] and response.headers["allow"] in error
+
+
+def test_gradio_route_errors_keep_the_detail_its_page_reads_and_gain_an_error(server: Any) -> None:
+    missing = httpx.get(f"{server.url}/gradio_api/upload_progress", timeout=30)  # FastAPI's validation: 422
+    assert "upload_id" in assert_error(missing, (422,), server)
+    assert isinstance(missing.json()["detail"], list)
+    raised = httpx.get(f"{server.url}/manifest.json", timeout=30)  # Gradio's own 404 (no PWA)
+    assert assert_error(raised, (404,), server) == raised.json()["detail"] == "PWA not enabled."
+
+
+def test_a_video_sent_to_the_photo_route_is_told_the_video_route(
+    server: Any, media_file: Callable[[str], Path]
+) -> None:
+    response = post_file(server, "/api/v1/analyze", "clip.mp4", media_file("single_face.mp4").read_bytes())
+    error = assert_error(response, (415,), server)
+    assert error == "clip.mp4: not an image; this is a video: use the video route, POST /api/v1/analyze-video"
+    # The content decides, not the name: a clip named .jpg gets the same hint.
+    renamed = post_file(server, "/api/v1/analyze", "clip.jpg", media_file("face_noface.mov").read_bytes())
+    assert "use the video route, POST /api/v1/analyze-video" in assert_error(renamed, (415,), server)
+
+
+def test_a_photo_sent_to_the_video_route_is_told_the_photo_route(
+    server: Any, media_file: Callable[[str], Path]
+) -> None:
+    response = post_file(server, "/api/v1/analyze-video", "face.jpg", media_file("single_face.jpg").read_bytes())
+    error = assert_error(response, (415,), server)
+    assert error.startswith("face.jpg: not a video file")
+    assert error.endswith("; this is a photo: use the photo route, POST /api/v1/analyze")
+    png = post_file(server, "/api/v1/analyze-video", "a.png", media_file("astronaut.png").read_bytes())
+    assert "use the photo route" in assert_error(png, (415,), server)
+
+
+def test_upload_progress_without_an_id_is_answered_done_at_once(server: Any) -> None:
+    # What Gradio's upload component asks on every upload (its bug: the id it sends is the string "undefined").
+    response = httpx.get(f"{server.url}/gradio_api/upload_progress?upload_id=undefined", timeout=30)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert response.text == 'data: {"msg": "done"}\n\n'

@@ -77,7 +77,7 @@ def test_strip_remote_assets_removes_cdn_tags_and_fixes_length() -> None:
 
 def test_stop_ends_only_the_run_in_progress(tmp_path, media_file) -> None:
     from emolens.api import Recognizer
-    from emolens.web.limits import WorkPool
+    from emolens.web.pool import WorkPool
     from emolens.web.ui_handlers import Cancelled, Handlers
 
     handlers = Handlers(Recognizer(), WorkPool(1, 4), tmp_path)
@@ -96,8 +96,8 @@ def test_stop_ends_only_the_run_in_progress(tmp_path, media_file) -> None:
 
 def test_the_frame_cap_is_written_one_way() -> None:
     from emolens.errors import InputTooLargeError
-    from emolens.web.limits import check_frame_size
     from emolens.web.options import WebOptions
+    from emolens.web.sniff import check_frame_size
 
     cap = WebOptions().max_frame_pixels
     check_frame_size((3840, 2160), "uhd.mp4", cap)  # 4K UHD fits
@@ -109,3 +109,90 @@ def test_the_frame_cap_is_written_one_way() -> None:
         str(refused.value)
         == "dci.mp4: frames of 4096x2160 pixels are over the server's limit of 8.3 megapixels per frame"
     )
+
+
+def test_the_gradio_self_test_passes_here_and_names_a_changed_signature(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gradio import queueing
+
+    from emolens.web import gradio_compat
+
+    gradio_compat.check_gradio()  # the installed Gradio is the one the app was built against
+
+    def clean_events(self: object, session_hash: str | None = None) -> None:  # a sync stand-in, one keyword
+        return None
+
+    # A Gradio whose hook took other arguments would leave the Stop-on-close broken without a word.
+    monkeypatch.setattr(queueing.Queue, "clean_events", clean_events)
+    with pytest.raises(gradio_compat.GradioCompatError, match=r"^Gradio \S+: Queue\.clean_events is no longer"):
+        gradio_compat.check_gradio()
+
+
+def test_the_gradio_self_test_checks_the_page_template(monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    from emolens.web import gradio_compat
+
+    # A regex that no longer catches the template's CDN script would let the page fetch from elsewhere.
+    monkeypatch.setattr(gradio_compat, "REMOTE_TAGS", re.compile(rb"<link[^>]*\bhref=\"https?://[^\"]*\"[^>]*/?>"))
+    with pytest.raises(gradio_compat.GradioCompatError, match="page template"):
+        gradio_compat.check_gradio()
+
+
+@pytest.mark.parametrize(
+    ("seen", "tab", "message"),
+    [
+        ('{"name": "clip.mp4", "type": "video/mp4"}', "photo", "⚠ clip.mp4 is a video: use the Video tab."),
+        ('{"name": "clip.mkv", "type": ""}', "photo", "⚠ clip.mkv is a video: use the Video tab."),
+        ('{"name": "notes.txt", "type": "text/plain"}', "photo", "⚠ notes.txt is not a picture this tab reads"),
+        ('{"name": "face.jpg", "type": "image/jpeg"}', "video", "⚠ face.jpg is a photo: use the Photo tab."),
+        ('{"name": "../../etc/x.png", "type": ""}', "video", "⚠ x.png is a photo: use the Photo tab."),
+        ('{"name": "notes.txt", "type": "text/plain"}', "video", "⚠ notes.txt is not a video clip this tab reads"),
+        ("not json", "video", "⚠ file is not a video clip"),
+    ],
+)
+def test_a_file_in_the_wrong_tab_is_told_the_right_one(seen: str, tab: str, message: str) -> None:
+    from emolens.web.ui_handlers import wrong_tab_message
+
+    assert wrong_tab_message(seen, tab, "en").startswith(message)
+    # In the page's language, naming the tab as its button does.
+    assert wrong_tab_message('{"name": "a.jpg", "type": "image/jpeg"}', "video", "id") == (
+        "⚠ a.jpg adalah foto: gunakan tab Foto."
+    )
+
+
+def test_the_phone_chart_is_one_face_per_row_numbered_as_on_the_picture() -> None:
+    import numpy as np
+
+    from emolens.render import load_label_atlas
+    from emolens.types import Box, FaceResult, FrameResult
+    from emolens.web.ui_handlers import NARROW_CHART_PX, narrow_faces_chart
+
+    faces = tuple(FaceResult(Box(10 * i, 0, 10 * i + 8, 8), tuple(np.eye(7)[i % 7] * 0.9 + 0.1 / 7)) for i in range(4))
+    atlas = load_label_atlas()
+    one = narrow_faces_chart(FrameResult(faces[:1]), "en", atlas=atlas)
+    four = narrow_faces_chart(FrameResult(faces), "en", atlas=atlas)
+    assert one.shape[1] == four.shape[1] == NARROW_CHART_PX
+    assert four.shape[0] == 4 * one.shape[0]
+    # Each panel carries its face's number (a white digit on black at the panel's top-left), not "1" four times.
+    tags = [four[k * one.shape[0] + 6 : k * one.shape[0] + 30, 8:38] for k in range(4)]
+    assert len({tag.tobytes() for tag in tags}) == 4
+    assert narrow_faces_chart(FrameResult(), "en", atlas=atlas).shape == one.shape  # no face: one blank panel
+
+
+def test_the_camera_frame_rate_never_covers_a_face_label_in_the_top_left_corner() -> None:
+    import numpy as np
+
+    from emolens.render import annotate, load_label_atlas
+    from emolens.types import Box, FaceResult, FrameResult
+
+    # A face filling the left of the frame from its top edge: its label can only go inside the box's top
+    # edge, at (0, 0), where the frame rate was drawn over its number.
+    frame = np.full((360, 640, 3), 90, np.uint8)
+    result = FrameResult((FaceResult(Box(0, 0, 300, 360), (0.02, 0.02, 0.02, 0.86, 0.04, 0.02, 0.02)),))
+    atlas = load_label_atlas()
+    without = annotate(frame, result, "en", atlas=atlas, labels_only=True)
+    with_fps = annotate(frame, result, "en", fps=9.5, atlas=atlas, labels_only=True)
+    label = (slice(0, 16), slice(0, 120))
+    assert np.array_equal(with_fps[label], without[label]), "the frame rate covers the face's label"
+    changed = np.argwhere((with_fps != without).any(axis=2))
+    assert changed.size and changed[:, 1].min() > 320, "the frame rate went to the free top-right corner"

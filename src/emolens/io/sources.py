@@ -47,7 +47,7 @@ class VideoFileSource(ClosesOnExit):
     A video whose frames are over `max_frame_pixels` is refused on opening, before its frames are read: a few
     megabytes of MJPEG can declare frames of gigabytes each, and the read-ahead would hold several of them.
     The limit is the one photos have (DEFAULT_MAX_PIXELS); the web app checks its own lower one by the upload's
-    name (web/limits.check_frame_size), since this message names the file's path on the server.
+    name (web/sniff.check_frame_size), since this message names the file's path on the server.
 
     Raises:
         MediaError: naming the file, when it is missing, not a regular file, a still image, or not a video.

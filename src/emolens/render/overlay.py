@@ -47,8 +47,8 @@ def annotate(
     """A new BGR image: every face boxed and labelled with its number (`face_numbers`), its name in
     `lang` and its confidence; unless `labels_only`, its 7 probabilities in a panel beside the box wherever
     one fits without covering another face or label (else none: the label says the most); `fps` in the
-    top-left corner when given. Text and line sizes grow with the image, so a 6000x4000 photo reads
-    as well as a 640x360 frame.
+    first corner (top-left, top-right, bottom-left, bottom-right) where it covers no face, label or panel.
+    Text and line sizes grow with the image, so a 6000x4000 photo reads as well as a 640x360 frame.
 
     Args:
         image: the frame, BGR or BGRA uint8 or grayscale (others are clipped to 0..255); it is not changed.
@@ -81,7 +81,9 @@ def annotate(
             if spot:
                 taken.append(spot)
     if fps is not None:
-        _draw_text_box(out, f"{fps:.1f} fps", (4, 4), label_px, (0, 0, 0), (255, 255, 255))
+        text = f"{fps:.1f} fps"
+        corner = _free_corner(text, label_px, (width_px, height_px), taken)
+        _draw_text_box(out, text, corner, label_px, (0, 0, 0), (255, 255, 255))
     return out
 
 
@@ -204,6 +206,17 @@ def _free_spot(
         if inside and not any(_overlap(rect, other) for other in taken):
             return rect
     return None
+
+
+def _free_corner(text: str, height_px: int, size_px: tuple[int, int], taken: list[_Rect]) -> tuple[int, int]:
+    """Where `_draw_text_box` puts `text` so it covers no face, label or panel: the top-left corner, else the
+    top-right, bottom-left or bottom-right; the top-left when every corner is covered."""
+    scale, ink_px = _font_scale(height_px * 0.6), _stroke_px(height_px)
+    (w, h), base = cv2.getTextSize(text, _FONT, scale, ink_px)
+    box_w, box_h = w + 8, h + base + 8
+    right, bottom = size_px[0] - box_w - 4, size_px[1] - box_h - 4
+    free = _free_spot([(4, 4), (right, 4), (4, bottom), (right, bottom)], box_w, box_h, size_px, taken)
+    return (free[0], free[1]) if free else (4, 4)
 
 
 def _overlap(a: _Rect, b: _Rect) -> bool:

@@ -16,9 +16,9 @@ from emolens.io.sources import VideoFileSource
 
 from . import api_examples
 from .api_examples import ok_response
-from .limits import Cancel, WorkPool, check_frame_size, watch_disconnect
 from .options import WebOptions
-from .sniff import video_suffix
+from .pool import Cancel, WorkPool, watch_disconnect
+from .sniff import PHOTO_ROUTE, VIDEO_ROUTE, check_frame_size, route_hint, video_suffix
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "malformed multipart body"},
@@ -59,7 +59,7 @@ def build_router(recognizer: Recognizer, pool: WorkPool, options: WebOptions) ->
         }
 
     @router.post(
-        "/api/v1/analyze",
+        PHOTO_ROUTE,
         summary="emotions of every face in one image",
         responses={**ok_response(api_examples.ANALYZE), **_ERRORS},
     )
@@ -70,11 +70,14 @@ def build_router(recognizer: Recognizer, pool: WorkPool, options: WebOptions) ->
         data = await file.read()
         if not data:
             raise HTTPException(422, f"{name}: empty file")
+        hint = route_hint(data[:_SNIFF_BYTES], PHOTO_ROUTE)
+        if hint:
+            raise HTTPException(415, f"{name}: not an image{hint}")
         result = await pool.run(_analyze_bytes, recognizer, data, name, options.max_pixels)
         return {"path": name, "file": name, "faces": [face.to_dict() for face in result.faces]}
 
     @router.post(
-        "/api/v1/analyze-video",
+        VIDEO_ROUTE,
         summary="emotions per frame of a video clip, faces tracked",
         responses={**ok_response(api_examples.ANALYZE_VIDEO), **_ERRORS},
     )
@@ -88,7 +91,9 @@ def build_router(recognizer: Recognizer, pool: WorkPool, options: WebOptions) ->
             raise HTTPException(422, f"{name}: empty file")
         suffix = video_suffix(head)
         if suffix is None:
-            raise HTTPException(415, f"{name}: not a video file (MP4, MOV, WebM, MKV, AVI, Ogg, MPEG)")
+            raise HTTPException(
+                415, f"{name}: not a video file (MP4, MOV, WebM, MKV, AVI, Ogg, MPEG){route_hint(head, VIDEO_ROUTE)}"
+            )
         with tempfile.TemporaryDirectory(prefix="emolens-upload-") as tmp:
             # OpenCV reads video from a path only; the suffix follows the sniffed container, not the client's name.
             path = Path(tmp) / f"upload{suffix}"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import shutil
 import tempfile
@@ -12,18 +10,20 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
-import gradio as gr
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from PIL import Image
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 
 from emolens.api import Recognizer
 
+from . import gradio_compat
 from .api_routes import build_router, refine_schema
-from .limits import RequestGuard, WorkPool, install_error_handlers, install_unexpected_error_handler
+from .error_handlers import install_error_handlers, install_gradio_error_handlers
+from .guard import RequestGuard
 from .offline import StripRemoteAssets, docs_page
 from .options import WebOptions
+from .pool import WorkPool
 from .static_routes import install_camera_routes
 from .ui import build_ui
 from .uploads import remove_old_files
@@ -59,6 +59,7 @@ def build_app(options: WebOptions, recognizer: Recognizer | None = None) -> Fast
 
 
 def _assemble(options: WebOptions, recognizer: Recognizer, work_dir: Path) -> FastAPI:
+    gradio_compat.check_gradio()  # a Gradio whose internals moved stops here, with one line, not later
     pool = WorkPool(options.worker_count, options.max_waiting, options.max_rss_mb)
     upload_dir = work_dir / "uploads"
     os.environ["GRADIO_TEMP_DIR"] = str(upload_dir)
@@ -99,6 +100,7 @@ def _assemble(options: WebOptions, recognizer: Recognizer, work_dir: Path) -> Fa
         allowed_origins=options.allowed_origins,
     )
     app.add_middleware(StripRemoteAssets)
+    app.add_middleware(gradio_compat.UndefinedUploadProgress)
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
@@ -113,30 +115,20 @@ def _assemble(options: WebOptions, recognizer: Recognizer, work_dir: Path) -> Fa
     for route in [*app.routes, *rest.routes]:
         if isinstance(route, Route) and route.methods:
             route_methods[route.path] = frozenset(route.methods | {"HEAD"} if "GET" in route.methods else route.methods)
-    blocks = build_ui(recognizer, pool, options, work_dir, upload_dir)
     # Gradio deletes its cached files by age as well; ours are removed whole at shutdown.
-    blocks.delete_cache = (int(_SWEEP_EVERY_S), int(options.upload_max_age_s))
-    # Gradio 5.50's mount_gradio_app prints a stray "new /" line; a library must not write to stdout.
-    with contextlib.redirect_stdout(io.StringIO()):
-        mounted = gr.mount_gradio_app(
-            app,
-            blocks,
-            path="/",
-            max_file_size=options.max_upload_bytes,
-            show_api=False,
-            ssr_mode=False,
-            pwa=False,
-            mcp_server=False,
-            # Only our own gr.Error messages reach the browser; Gradio's would name server paths.
-            show_error=False,
-        )
-    # mount_gradio_app never marks the Blocks as launched, and Gradio checks that a file path in an event
-    # came from an upload only for launched Blocks: without this, any client could read any server file.
-    blocks.has_launched = True
-    for route in mounted.routes:
-        if isinstance(route, Mount) and isinstance(route.app, FastAPI):
-            # Gradio builds its app with debug=True: an error in its routes (a malformed upload, say) would
-            # send the client a traceback. Its errors go to the log; the client gets one line.
-            route.app.debug = False
-            install_unexpected_error_handler(route.app)
+    delete_cache = (int(_SWEEP_EVERY_S), int(options.upload_max_age_s))
+    blocks = build_ui(recognizer, pool, options, work_dir, upload_dir, delete_cache=delete_cache)
+    mounted, gradio_apps = gradio_compat.mount(
+        app,
+        blocks,
+        max_file_size=options.max_upload_bytes,
+        show_api=False,
+        ssr_mode=False,
+        pwa=False,
+        mcp_server=False,
+        # Only our own gr.Error messages reach the browser; Gradio's would name server paths.
+        show_error=False,
+    )
+    for gradio_app in gradio_apps:
+        install_gradio_error_handlers(gradio_app)
     return mounted

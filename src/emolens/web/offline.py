@@ -8,19 +8,15 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-_REMOTE_TAGS = re.compile(
-    rb"<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>|<link[^>]*\bhref=\"https?://[^\"]*\"[^>]*/?>",
-    re.IGNORECASE,
-)
+from .gradio_compat import REMOTE_TAGS
 
 
 class StripRemoteAssets:
-    """ASGI middleware: remove <script src="http..."> and <link href="http..."> from HTML pages."""
+    """ASGI middleware: remove <script src="http..."> and <link href="http..."> from HTML pages (REMOTE_TAGS)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -46,7 +42,7 @@ class StripRemoteAssets:
                 return
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
-                body = _REMOTE_TAGS.sub(b"", b"".join(chunks))
+                body = REMOTE_TAGS.sub(b"", b"".join(chunks))
                 headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
                 headers.append((b"content-length", str(len(body)).encode()))
                 await send({**start, "headers": headers})

@@ -6,6 +6,7 @@ one-line messages, shown once in the tab's summary and left there until the next
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,19 @@ from emolens.api import Recognizer
 from emolens.errors import EmolensError
 from emolens.render import RenderOptions
 
-from .limits import WorkPool
+from . import gradio_compat
 from .options import WebOptions
+from .pool import WorkPool
 from .static_routes import CAMERA_HEAD_HTML, CAMERA_PANEL_HTML
-from .ui_handlers import CameraSession, Cancelled, Handlers, make_example_clip, table_headers, track_headers
+from .ui_handlers import (
+    CameraSession,
+    Cancelled,
+    Handlers,
+    make_example_clip,
+    table_headers,
+    track_headers,
+    wrong_tab_message,
+)
 from .ui_text import text
 
 _LANGUAGE_CHOICES = [("English", "en"), ("Tiếng Việt", "vi"), ("Bahasa Indonesia", "id")]
@@ -33,36 +43,6 @@ _STAMP_JS = "(frame, session, lang, sent) => [frame, session, lang, Date.now()]"
 _ROUND_TRIP_JS = "(sent) => (sent ? `${Math.max(0, Date.now() - sent)} ms` : '')"
 # Side by side on a wide screen, one under the other on a phone.
 _MIN_COLUMN_PX = 300
-_CSS = """
-#video-timelines img, #photo-bars img { width: 100% !important; height: auto !important; max-height: none !important;
-  object-fit: contain !important; }
-#video-timelines .image-frame, #photo-bars .image-frame { width: 100% !important; height: auto !important; }
-#video-timelines .image-container, #photo-bars .image-container { height: auto !important; }
-.gradio-container { max-width: 1280px !important; }
-"""
-
-
-def photo_input(**kwargs: Any) -> gr.Image:
-    """An image upload that hands the server the file as uploaded, undecoded: emolens reads and checks
-    it itself, so a broken file gets emolens's one-line message rather than Pillow's (with a server path).
-    (A subclass of gr.Image would do the same, but Gradio writes a .pyi stub beside every subclass.)
-
-    Args:
-        **kwargs: gr.Image's own arguments (label, sources, type, ...).
-
-    Returns:
-        The component; a file upload reaches the handler as the uploaded file's path, other payloads as
-        Gradio decodes them.
-    """
-    image = gr.Image(**kwargs)
-    decode = image.preprocess
-
-    def preprocess(payload: Any) -> Any:
-        path, url = getattr(payload, "path", None), getattr(payload, "url", None) or ""
-        return str(path) if path and not url.startswith("data:") else decode(payload)
-
-    image.preprocess = preprocess  # type: ignore[method-assign]  # this one instance's method, on purpose
-    return image
 
 
 def example_photos() -> list[Path]:
@@ -76,7 +56,12 @@ def example_photos() -> list[Path]:
 
 
 def build_ui(
-    recognizer: Recognizer, pool: WorkPool, options: WebOptions, work_dir: Path, upload_dir: Path | None = None
+    recognizer: Recognizer,
+    pool: WorkPool,
+    options: WebOptions,
+    work_dir: Path,
+    upload_dir: Path | None = None,
+    delete_cache: tuple[int, int] | None = None,
 ) -> gr.Blocks:
     """The Gradio page at /: a language switch and the Camera, Photo and Video tabs.
 
@@ -87,6 +72,7 @@ def build_ui(
         work_dir: where the handlers write annotated images and videos for the page to show.
         upload_dir: where Gradio keeps uploads: a path the page sends back must lie inside it; None accepts
             any path (tests only).
+        delete_cache: Gradio's (every s, older than s) sweep of its cached files; None: no sweep.
 
     Returns:
         The Blocks app, to mount on the FastAPI app.
@@ -96,7 +82,15 @@ def build_ui(
         font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
     )
     first = options.lang
-    with gr.Blocks(title="emolens", theme=theme, analytics_enabled=False, css=_CSS, head=CAMERA_HEAD_HTML) as blocks:
+    with gr.Blocks(
+        title="emolens",
+        theme=theme,
+        analytics_enabled=False,
+        css=gradio_compat.CSS,
+        js=gradio_compat.WRONG_FILE_JS,
+        delete_cache=delete_cache,
+        head=CAMERA_HEAD_HTML,  # the in-page camera (docs/browser-camera.md)
+    ) as blocks:
         detector = recognizer.detector_description
         intro = gr.Markdown(_intro(first, detector), elem_id="intro")
         lang = gr.Radio(_LANGUAGE_CHOICES, value=first, label=text("language", first), elem_id="lang")
@@ -115,7 +109,8 @@ def build_ui(
             return [_relabelled(component, key, code, detector) for component, key in relabel]
 
         lang.input(on_language, inputs=[lang], outputs=[c for c, _ in relabel], show_progress="hidden")
-    stop_work_when_clients_leave(blocks, handlers)
+    # When a page closes, its video analysis stops at the next frame instead of holding a worker to the end.
+    gradio_compat.on_page_closed(blocks, handlers.client_gone)
     return blocks
 
 
@@ -181,13 +176,15 @@ def _camera_tab(handlers: Handlers, lang: gr.Radio, workers: int, first: str) ->
 
 def _photo_tab(handlers: Handlers, lang: gr.Radio, first: str) -> list[tuple[Any, str]]:
     with gr.Row():
-        photo = photo_input(
-            sources=["upload", "clipboard"],
-            type="filepath",
-            image_mode=None,
-            label=text("photo", first),
-            elem_id="photo-input",
-            min_width=_MIN_COLUMN_PX,
+        photo = gradio_compat.undecoded_upload(
+            gr.Image(
+                sources=["upload", "clipboard"],
+                type="filepath",
+                image_mode=None,
+                label=text("photo", first),
+                elem_id="photo-input",
+                min_width=_MIN_COLUMN_PX,
+            )
         )
         shown = gr.Image(
             label=text("emotions", first), interactive=False, elem_id="photo-output", min_width=_MIN_COLUMN_PX
@@ -201,41 +198,63 @@ def _photo_tab(handlers: Handlers, lang: gr.Radio, first: str) -> list[tuple[Any
     summary = gr.Markdown(elem_id="photo-summary")
     table = gr.Dataframe(
         pd.DataFrame(columns=table_headers(first)),
+        headers=table_headers(first),  # without it, an empty table's columns read "1 | 2 | 3"
         label=text("table", first),
         interactive=False,
         elem_id="photo-table",
         wrap=True,
     )
+    # The same charts twice: three to a row for a wide page, one to a row for a phone (the page's CSS shows one).
     chart = gr.Image(label=text("chart", first), interactive=False, elem_id="photo-bars", show_fullscreen_button=False)
+    narrow_chart = gr.Image(
+        label=text("chart", first), interactive=False, elem_id="photo-bars-narrow", show_fullscreen_button=False
+    )
     download = gr.File(label=text("json", first), elem_id="photo-json")
+    # Clicked by the page's script when a file of the wrong kind is given to the input (gradio_compat).
+    wrong_file = gr.Button(visible="hidden", elem_id="photo-wrong-file")
+    wrong_file_seen = gr.Textbox(visible=False)
+
+    def cleared(lang_code: str, message: str = "") -> tuple[Any, ...]:
+        return None, message, pd.DataFrame(columns=table_headers(lang_code)), None, None, None
 
     def on_photo(path: str | None, lang_code: str, only_labels: bool) -> tuple[Any, ...]:
-        empty = pd.DataFrame(columns=table_headers(lang_code))
         if not path:
-            return None, "", empty, None, None
+            return cleared(lang_code)
         try:
             image = handlers.read_upload(path)
             out = handlers.photo(image, _name_of(path), lang_code, labels_only=only_labels)
         except EmolensError as err:
-            return None, _error(err, path), empty, None, None
+            if handlers.upload_kind(path) == "video":  # a clip whose browser type did not give it away
+                seen = json.dumps({"name": _name_of(path), "type": "video/"})
+                return cleared(lang_code, wrong_tab_message(seen, "photo", lang_code))
+            return cleared(lang_code, _error(err, path))
         frame = pd.DataFrame(out.table_rows, columns=table_headers(lang_code))
-        return out.annotated_rgb, out.summary, frame, out.chart_rgb, str(out.json_path)
+        json_path = str(out.json_path)
+        return out.annotated_rgb, out.summary, frame, out.chart_rgb, out.narrow_chart_rgb, json_path
 
-    outputs = [shown, summary, table, chart, download]
+    outputs = [shown, summary, table, chart, narrow_chart, download]
     inputs = [photo, lang, labels_only]
     # `upload` fires once per file; `change` fires twice for an image (Gradio sets the value, then its preview).
     photo.upload(on_photo, inputs=inputs, outputs=outputs)
-    photo.clear(lambda: (None, "", None, None, None), outputs=outputs)
-    examples.load_input_event.then(on_photo, inputs=inputs, outputs=outputs)
+    photo.clear(cleared, inputs=[lang], outputs=outputs)
+    gradio_compat.examples_loaded(examples).then(on_photo, inputs=inputs, outputs=outputs)
     lang.input(on_photo, inputs=inputs, outputs=outputs)
     labels_only.input(on_photo, inputs=inputs, outputs=outputs)
+    wrong_file.click(
+        lambda lang_code, seen: cleared(lang_code, wrong_tab_message(seen, "photo", lang_code)),
+        inputs=[lang, wrong_file_seen],
+        outputs=outputs,
+        js=gradio_compat.WRONG_FILE_EVENT_JS,
+        show_progress="hidden",
+    )
     return [
         (photo, "photo"),
         (shown, "emotions"),
         (labels_only, "labels_only"),
-        (examples.dataset, "examples"),
+        (gradio_compat.examples_dataset(examples), "examples"),
         (table, "table"),
         (chart, "chart"),
+        (narrow_chart, "chart"),
         (download, "json"),
     ]
 
@@ -264,6 +283,7 @@ def _video_tab(handlers: Handlers, lang: gr.Radio, first: str) -> list[tuple[Any
     summary = gr.Markdown(elem_id="video-summary")
     tracks = gr.Dataframe(
         pd.DataFrame(columns=track_headers(first)),
+        headers=track_headers(first),  # without it, an empty table's columns read "1 | 2 | 3"
         label=text("tracks", first),
         interactive=False,
         elem_id="video-tracks",
@@ -273,6 +293,12 @@ def _video_tab(handlers: Handlers, lang: gr.Radio, first: str) -> list[tuple[Any
         label=text("timeline", first), interactive=False, elem_id="video-timelines", show_fullscreen_button=False
     )
     downloads = gr.File(label=text("downloads", first), file_count="multiple", elem_id="video-downloads")
+    # Clicked by the page's script when a file of the wrong kind is given to the input (gradio_compat).
+    wrong_file = gr.Button(visible="hidden", elem_id="video-wrong-file")
+    wrong_file_seen = gr.Textbox(visible=False)
+
+    def no_tracks(lang_code: str) -> pd.DataFrame:
+        return pd.DataFrame(columns=track_headers(lang_code))
 
     def on_video(
         path: str | None,
@@ -281,7 +307,10 @@ def _video_tab(handlers: Handlers, lang: gr.Radio, first: str) -> list[tuple[Any
         progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> tuple[Any, ...]:
         if not path:
-            return gr.skip(), None, None, None, text("no_video", lang_code)
+            return gr.skip(), None, no_tracks(lang_code), None, text("no_video", lang_code)
+        if handlers.upload_kind(path) == "image":  # a photo whose browser type did not give it away
+            message = wrong_tab_message(json.dumps({"name": _name_of(path), "type": "image/"}), "video", lang_code)
+            return None, None, no_tracks(lang_code), None, message
 
         def report(done: int, total: int | None) -> None:
             progress((done, total) if total else None, desc=f"{done}", unit="frames")
@@ -289,9 +318,9 @@ def _video_tab(handlers: Handlers, lang: gr.Radio, first: str) -> list[tuple[Any
         try:
             out = handlers.video(Path(path), lang_code, report, session=_session(request))
         except Cancelled:
-            return None, None, None, None, text("stopped", lang_code)
+            return None, None, no_tracks(lang_code), None, text("stopped", lang_code)
         except EmolensError as err:
-            return None, None, None, None, _error(err, path)
+            return None, None, no_tracks(lang_code), None, _error(err, path)
         rows = pd.DataFrame(out.track_rows, columns=track_headers(lang_code))
         timeline_path = str(out.timeline_path) if out.timeline_path else None
         return str(out.annotated_path), timeline_path, rows, [str(p) for p in out.download_paths], out.summary
@@ -305,44 +334,34 @@ def _video_tab(handlers: Handlers, lang: gr.Radio, first: str) -> list[tuple[Any
     )
     # The flag ends the work in the worker thread; `cancels` frees the page at once.
     stop.click(on_stop, inputs=[lang], outputs=[summary], cancels=[running], queue=False)
+    # A new clip replaces what was said about the last one (a wrong file's message, say).
+    clip.upload(lambda: "", outputs=[summary], show_progress="hidden")
+    wrong_file.click(
+        lambda lang_code, seen: wrong_tab_message(seen, "video", lang_code),
+        inputs=[lang, wrong_file_seen],
+        outputs=[summary],
+        js=gradio_compat.WRONG_FILE_EVENT_JS,
+        show_progress="hidden",
+    )
+
+    def relabel_tracks(rows: pd.DataFrame | None, lang_code: str) -> pd.DataFrame:
+        # The table's headers follow the language like every other word; the shares stay.
+        headers = track_headers(lang_code)
+        if rows is None or len(rows.columns) != len(headers):
+            return no_tracks(lang_code)
+        return rows.set_axis(headers, axis="columns")
+
+    lang.input(relabel_tracks, inputs=[tracks, lang], outputs=[tracks], show_progress="hidden")
     return [
         (clip, "clip"),
         (shown, "annotated"),
-        (clip_examples.dataset, "examples"),
+        (gradio_compat.examples_dataset(clip_examples), "examples"),
         (run, "run"),
         (stop, "stop"),
         (tracks, "tracks"),
         (timeline, "timeline"),
         (downloads, "downloads"),
     ]
-
-
-def stop_work_when_clients_leave(blocks: gr.Blocks, handlers: Handlers) -> None:
-    """When a browser's event stream (/gradio_api/queue/data) closes, its video analysis stops at the next frame.
-
-    Gradio notices the closed stream and calls its queue's `clean_events(session_hash=...)`, which marks the
-    session's jobs dead; a generator would then be stopped at its next yield, but a plain function running in a
-    worker thread (the Video tab's) never hears of it and would hold a worker to the end of the clip. So the
-    same call also stops the session's analysis here.
-
-    Args:
-        blocks: the UI, before it is mounted.
-        handlers: the UI's handlers, whose runs are keyed by session.
-
-    Raises:
-        RuntimeError: At start-up, if a Gradio upgrade removed that hook, rather than losing the stop silently.
-    """
-    queue = getattr(blocks, "_queue", None)
-    clean_events = getattr(queue, "clean_events", None)
-    if queue is None or clean_events is None:
-        raise RuntimeError("this Gradio has no Queue.clean_events: the Video tab could not stop for a closed page")
-
-    async def clean_events_and_stop(*, session_hash: str | None = None, event_id: str | None = None) -> None:
-        if session_hash:
-            handlers.client_gone(session_hash)
-        await clean_events(session_hash=session_hash, event_id=event_id)
-
-    queue.clean_events = clean_events_and_stop
 
 
 def _session(request: gr.Request | None) -> str:

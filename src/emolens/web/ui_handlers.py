@@ -13,7 +13,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -22,20 +22,27 @@ import numpy as np
 from emolens.api import Recognizer, VideoStream
 from emolens.errors import EmolensError
 from emolens.framerate import FrameRate
+from emolens.hints import VIDEO_SUFFIXES
 from emolens.io.images import read_image
+from emolens.io.inputs import IMAGE_SUFFIXES
 from emolens.io.sinks import VideoSink, h264_available
 from emolens.io.sources import VideoFileSource
 from emolens.labels import display_name, display_names
-from emolens.render import RenderOptions, annotate, face_numbers, faces_chart, load_label_atlas
+from emolens.render import LabelAtlas, RenderOptions, annotate, face_numbers, faces_chart, load_label_atlas
 from emolens.types import EMOTIONS, FrameResult
 from emolens.video import analyze_video
 
-from .limits import Cancel, WorkPool, check_frame_size
 from .options import WebOptions
+from .pool import Cancel, WorkPool
+from .sniff import check_frame_size, is_image, video_suffix
 from .ui_text import text
 from .uploads import uploaded_file
 
 log = logging.getLogger("emolens")
+#: Bytes of an upload read to tell an image from a video (a transport stream needs 189).
+_SNIFF_BYTES = 512
+#: Width of one face's chart on a phone: about the page's width there, so its text reads at its own size.
+NARROW_CHART_PX = 400
 
 
 class Cancelled(EmolensError):
@@ -62,12 +69,13 @@ class CameraSession:
 
 @dataclass(frozen=True)
 class PhotoOutput:
-    """What the Photo tab shows: the annotated picture and face chart (RGB, as Gradio wants), the table's
-    rows, the JSON file to download and a one-line summary."""
+    """What the Photo tab shows: the annotated picture and the face charts (RGB, as Gradio wants; three to a
+    row for a wide page, one to a row for a phone), the table's rows, the JSON file to download and a summary."""
 
     annotated_rgb: np.ndarray
     table_rows: list[list[object]]
     chart_rgb: np.ndarray
+    narrow_chart_rgb: np.ndarray
     json_path: Path
     summary: str
 
@@ -154,10 +162,8 @@ class Handlers:
             + [round(float(p), 3) for p in face.probs]
             for number, face in zip(face_numbers(result), result.faces, strict=True)
         ]
-        # White above the chart: the page pins the component's label over its top-left corner.
-        chart = cv2.copyMakeBorder(
-            faces_chart(result, lang, atlas=self.atlas), 36, 0, 0, 0, cv2.BORDER_CONSTANT, value=(255, 255, 255)
-        )
+        chart = faces_chart(result, lang, atlas=self.atlas)
+        narrow = narrow_faces_chart(result, lang, atlas=self.atlas)
         out_dir = self._new_dir()
         json_path = out_dir / f"{Path(name).stem or 'photo'}.emolens.json"
         json_path.write_text(json.dumps({"path": name, "faces": [f.to_dict() for f in result.faces]}, indent=2))
@@ -165,6 +171,7 @@ class Handlers:
             cv2.cvtColor(annotated, cv2.COLOR_BGR2RGB),
             rows,
             cv2.cvtColor(chart, cv2.COLOR_BGR2RGB),
+            cv2.cvtColor(narrow, cv2.COLOR_BGR2RGB),
             json_path,
             _faces_summary(result, lang),
         )
@@ -183,6 +190,22 @@ class Handlers:
                 (InputTooLargeError when over the limits).
         """
         return read_image(self._checked(path), max_pixels=self.options.max_pixels)
+
+    def upload_kind(self, path: str | Path) -> str | None:
+        """What an upload is by its first bytes, for the hint a file in the wrong tab gets.
+
+        Args:
+            path: the path the page sent back for the upload.
+
+        Returns:
+            "image", "video", or None when it is neither (or unreadable: the analysis says why).
+        """
+        try:
+            with self._checked(path).open("rb") as file:
+                head = file.read(_SNIFF_BYTES)
+        except (OSError, EmolensError):
+            return None
+        return "image" if is_image(head) else "video" if video_suffix(head) else None
 
     def _checked(self, path: str | Path) -> Path:
         return uploaded_file(path, self.upload_dir) if self.upload_dir is not None else Path(path)
@@ -374,6 +397,52 @@ def track_headers(lang: str) -> list[str]:
     return [text("col_track", lang), text("col_frames", lang), *(f"{n} %" for n in display_names(lang))]
 
 
+def wrong_tab_message(wrong_file: str, tab: str, lang: str) -> str:
+    """The message a file of the wrong kind gets in a tab, from what the page's script saw of it.
+
+    Args:
+        wrong_file: JSON {"name", "type"} (the file's name and the browser's MIME type), as the page sends it;
+            anything else counts as a nameless file.
+        tab: "photo" or "video", the tab it was given to.
+        lang: the language of the message.
+
+    Returns:
+        "⚠ NAME is a video: use the Video tab." (or the photo counterpart), or that the file is not a picture
+        (not a clip) this tab reads.
+    """
+    try:
+        seen = json.loads(wrong_file)
+        name, mime = str(seen.get("name", "")), str(seen.get("type", ""))
+    except (ValueError, AttributeError):
+        name, mime = "", ""
+    name = "".join(c if c.isprintable() else "?" for c in Path(name).name)[:200] or "file"
+    suffix = Path(name).suffix.lower()
+    if tab == "photo":
+        if mime.startswith("video/") or suffix in VIDEO_SUFFIXES:
+            return text("video_in_photo_tab", lang, name=name, tab=text("tab_video", lang))
+        return text("not_a_photo", lang, name=name)
+    if mime.startswith("image/") or suffix in IMAGE_SUFFIXES:
+        return text("photo_in_video_tab", lang, name=name, tab=text("tab_photo", lang))
+    return text("not_a_video", lang, name=name)
+
+
+def narrow_faces_chart(result: FrameResult, lang: str, *, atlas: LabelAtlas) -> np.ndarray:
+    """The faces' charts one under the other, NARROW_CHART_PX wide, for a phone (`faces_chart` puts three to
+    a row, which a phone shrinks past reading). Each face keeps its number from the picture.
+
+    Args:
+        result: the faces to chart.
+        lang: the language of the emotion names.
+        atlas: the label atlas.
+
+    Returns:
+        A BGR image: one panel per face, stacked (one blank panel when there is no face).
+    """
+    numbered = [replace(face, track_id=n) for n, face in zip(face_numbers(result), result.faces, strict=True)]
+    singles = [FrameResult((face,)) for face in numbered] or [FrameResult()]
+    return np.vstack([faces_chart(one, lang, atlas=atlas, width_px=NARROW_CHART_PX) for one in singles])
+
+
 def _stack_images(paths: list[Path], out: Path) -> Path | None:
     """The per-track timeline charts one above the other in one picture, so the page shows them full width."""
     images = [image for image in (cv2.imread(str(p)) for p in paths) if image is not None]
@@ -382,8 +451,7 @@ def _stack_images(paths: list[Path], out: Path) -> Path | None:
     width_px = max(image.shape[1] for image in images)
     padded = [cv2.copyMakeBorder(i, 0, 0, 0, width_px - i.shape[1], cv2.BORDER_CONSTANT, value=(255, 255, 255))
               for i in images]  # fmt: skip
-    stacked = cv2.copyMakeBorder(np.vstack(padded), 36, 0, 0, 0, cv2.BORDER_CONSTANT, value=(255, 255, 255))
-    if not cv2.imwrite(str(out), stacked):  # (white above: the page pins the component's label there)
+    if not cv2.imwrite(str(out), np.vstack(padded)):
         raise EmolensError(f"{out.name}: could not write the timeline image")
     return out
 

@@ -51,6 +51,10 @@ _TEXT: dict[str, dict[str, str]] = {
         "no_video": "Upload a video clip first.",
         "stopped": "Stopped.",
         "no_frames": "{name}: no frames could be decoded",
+        "video_in_photo_tab": "⚠ {name} is a video: use the {tab} tab.",
+        "photo_in_video_tab": "⚠ {name} is a photo: use the {tab} tab.",
+        "not_a_photo": "⚠ {name} is not a picture this tab reads (JPEG, PNG, WebP, BMP, TIFF, GIF or PNM).",
+        "not_a_video": "⚠ {name} is not a video clip this tab reads (MP4, MOV, WebM, MKV, AVI, Ogg or MPEG).",
     },
     "vi": {
         "intro": "Tìm các khuôn mặt trong ảnh, video hoặc webcam và gọi tên cảm xúc của từng khuôn mặt: tức "
@@ -95,6 +99,10 @@ _TEXT: dict[str, dict[str, str]] = {
         "no_video": "Hãy tải lên một đoạn video trước.",
         "stopped": "Đã dừng.",
         "no_frames": "{name}: không giải mã được khung hình nào",
+        "video_in_photo_tab": "⚠ {name} là video: hãy dùng thẻ {tab}.",
+        "photo_in_video_tab": "⚠ {name} là ảnh: hãy dùng thẻ {tab}.",
+        "not_a_photo": "⚠ {name} không phải ảnh mà thẻ này đọc được (JPEG, PNG, WebP, BMP, TIFF, GIF hoặc PNM).",
+        "not_a_video": "⚠ {name} không phải đoạn video mà thẻ này đọc được (MP4, MOV, WebM, MKV, AVI, Ogg hoặc MPEG).",
     },
     "id": {
         "intro": "Menemukan wajah dalam foto, video, atau webcam Anda dan menamai emosi setiap wajah: marah, "
@@ -139,6 +147,11 @@ _TEXT: dict[str, dict[str, str]] = {
         "no_video": "Unggah klip video terlebih dahulu.",
         "stopped": "Dihentikan.",
         "no_frames": "{name}: tidak ada bingkai yang dapat didekode",
+        "video_in_photo_tab": "⚠ {name} adalah video: gunakan tab {tab}.",
+        "photo_in_video_tab": "⚠ {name} adalah foto: gunakan tab {tab}.",
+        "not_a_photo": "⚠ {name} bukan gambar yang dapat dibaca tab ini (JPEG, PNG, WebP, BMP, TIFF, GIF, atau PNM).",
+        "not_a_video": "⚠ {name} bukan klip video yang dapat dibaca tab ini (MP4, MOV, WebM, MKV, AVI, Ogg, atau "
+        "MPEG).",
     },
 }
 
