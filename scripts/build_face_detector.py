@@ -32,8 +32,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+
+try:  # the train extra; `--help` works without it
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+except ImportError:  # pragma: no cover - main() says what is missing
+    onnx = None  # type: ignore[assignment]
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = ROOT.parent / "shared" / "libfacedetection"
@@ -339,6 +343,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help="the libfacedetection folder")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the .onnx file to write")
     args = parser.parse_args(argv)
+    if onnx is None:
+        print("build_face_detector: needs the onnx package (pip install onnx, or the train extra)", file=sys.stderr)
+        return 2
     try:
         data = build_bytes(args.source)
     except (OSError, SourceError) as err:
