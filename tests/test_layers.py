@@ -27,9 +27,11 @@ LAYERS: dict[str, int] = {
 SIBLINGS = {
     ("labels", "types"),
     ("nn", "data"),
+    ("data", "io"),  # the image suffixes a dataset folder is searched for (io/media)
     ("video", "api"),
     ("report_files", "evaluate"),
     ("batch", "api"),
+    ("batch", "video"),  # batch's worker runs videos through the one frame loop (video.run)
     ("cli", "web"),  # `emolens serve` starts the web app
     ("__main__", "cli"),  # `python -m emolens` is the command
 }

@@ -7,24 +7,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-#: File suffixes of the video containers people hand to `emolens analyze` by mistake.
-VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".wmv", ".flv", ".mpg", ".mpeg", ".ogv"})
 #: An image no larger than this on both sides is probably a face crop (FER2013's are 48x48).
 CROP_SIDE_PX = 96
 
 
-def video_input_hint(path: str | Path) -> str | None:
-    """`use emolens video` for a path that names a video file, else None.
+def video_input_hint(path: str | Path) -> str:
+    """`use emolens video` for a path that names a video file (io/media.is_video_name decides which do).
 
     Args:
-        path: an input handed to `emolens analyze`; only its suffix is looked at (the file is not opened).
+        path: an input handed to `emolens analyze` that names a video container.
 
     Returns:
-        The one-line hint, or None when the suffix is not a video container's.
+        The one-line hint.
     """
-    if Path(path).suffix.lower() in VIDEO_SUFFIXES:
-        return f"this is a video: use `emolens video {path}`"
-    return None
+    return f"this is a video: use `emolens video {path}`"
 
 
 def no_face_hint(height_px: int, width_px: int) -> str | None:

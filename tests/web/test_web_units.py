@@ -8,8 +8,8 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the web tests need the 'web' extra")
 
+from emolens.io.media import upload_video_suffix as video_suffix
 from emolens.web.offline import StripRemoteAssets, docs_page
-from emolens.web.sniff import video_suffix
 
 
 @pytest.mark.parametrize(
@@ -90,20 +90,20 @@ def test_stop_ends_only_the_run_in_progress(tmp_path, media_file) -> None:
         if frame == 5:
             handlers.stop("tab")
 
-    with pytest.raises(Cancelled, match=r"single_face\.mp4: stopped at frame 6"):
+    # Stop pressed once frame 5 is done: the run ends there, before frame 6 is processed.
+    with pytest.raises(Cancelled, match=r"single_face\.mp4: stopped at frame 5"):
         handlers.video(clip, "en", stop_at_frame_5, session="tab")
 
 
 def test_the_frame_cap_is_written_one_way() -> None:
     from emolens.errors import InputTooLargeError
     from emolens.web.options import WebOptions
-    from emolens.web.sniff import check_frame_size
 
-    cap = WebOptions().max_frame_pixels
-    check_frame_size((3840, 2160), "uhd.mp4", cap)  # 4K UHD fits
-    check_frame_size((2160, 3840), "portrait.mp4", cap)  # the cap counts pixels, whichever way round
+    options = WebOptions()
+    options.check_frame_size((3840, 2160), "uhd.mp4")  # 4K UHD fits
+    options.check_frame_size((2160, 3840), "portrait.mp4")  # the cap counts pixels, whichever way round
     with pytest.raises(InputTooLargeError) as refused:
-        check_frame_size((4096, 2160), "dci.mp4", cap)
+        options.check_frame_size((4096, 2160), "dci.mp4")
     # In megapixels, as the photo limit is, and the same number `emolens serve --help` and the docs give.
     assert (
         str(refused.value)

@@ -14,13 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emolens.errors import MediaError
-from emolens.io.inputs import IMAGE_SUFFIXES
+from emolens.io.media import MEDIA_SUFFIXES
 
-#: Suffixes a folder search picks up (a file named on the command line or in a manifest is taken whatever
-#: its suffix, and routed by its content).
-PHOTO_SUFFIXES = IMAGE_SUFFIXES
-VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp"})
-MEDIA_SUFFIXES = PHOTO_SUFFIXES | VIDEO_SUFFIXES
 _GLOB_CHARS = frozenset("*?[")
 
 
@@ -106,5 +101,7 @@ def _expand_one(text: str, base: Path) -> Iterable[InputItem]:
 
 
 def _is_media_file(path: Path) -> bool:
+    # A folder search picks up MEDIA_SUFFIXES; a file named on the command line or in a manifest is taken
+    # whatever its suffix, and routed by its content.
     hidden = any(part.startswith(".") for part in path.parts[-1:])
     return not hidden and path.suffix.lower() in MEDIA_SUFFIXES and path.is_file()

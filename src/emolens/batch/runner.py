@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emolens.api import RecognizerOptions
-from emolens.batch.inputs import VIDEO_SUFFIXES, expand_inputs
+from emolens.batch.inputs import expand_inputs
 from emolens.batch.parquet import OutputFolder, SourceRow, config_digest, input_key
 from emolens.batch.work import Task, WorkerConfig, model_label
+from emolens.io.media import is_video_name
 from emolens.runtime.detectors import resolve_detector
 from emolens.runtime.pipeline import PipelineOptions
 from emolens.runtime.registry import model_path
@@ -185,7 +186,7 @@ def start_order(tasks: Sequence[Task]) -> list[Task]:
     Returns:
         The same tasks, in the order to start them.
     """
-    return sorted(tasks, key=lambda task: (Path(task.path).suffix.lower() not in VIDEO_SUFFIXES, -task.size_bytes))
+    return sorted(tasks, key=lambda task: (not is_video_name(task.path), -task.size_bytes))
 
 
 def _engine_rows(tasks: Sequence[Task], config: WorkerConfig, options: BatchOptions) -> Iterator[SourceRow]:

@@ -10,7 +10,6 @@ import os
 import socket
 import stat
 import time
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,19 +17,15 @@ import cv2
 import numpy as np
 
 from emolens.api import Recognizer, RecognizerOptions
-from emolens.batch.inputs import PHOTO_SUFFIXES
 from emolens.batch.parquet import PartWriter, SourceRow, hold_arrow_to_one_thread
 from emolens.errors import EmolensError, MediaError
 from emolens.io.images import read_image
+from emolens.io.media import SIGNATURE_BYTES, media_kind
+from emolens.io.sinks import TrackSummary
 from emolens.io.sources import VideoFileSource
 from emolens.runtime.registry import SHIPPED_MODELS
-from emolens.types import EMOTIONS, FrameResult, flat_landmarks
-
-# Leading bytes of the still-image formats OpenCV decodes; anything else is handed to the video reader.
-_PHOTO_MAGIC: tuple[bytes, ...] = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM", b"II*\x00", b"MM\x00*")
-# Leading bytes of common video containers (MP4/MOV's "ftyp" sits at offset 4): Matroska/WebM, MPEG-PS, FLV, ASF.
-_VIDEO_MAGIC: tuple[bytes, ...] = (b"\x1a\x45\xdf\xa3", b"\x00\x00\x01\xba", b"FLV", b"0&\xb2u")
-_SNIFF_BYTES = 16
+from emolens.types import FrameResult, flat_landmarks
+from emolens.video import run
 
 
 @dataclass(frozen=True)
@@ -71,7 +66,7 @@ def sniff_kind(path: Path) -> str:
         if not stat.S_ISREG(info.st_mode):
             raise MediaError(f"{path}: not a regular file")
         with path.open("rb") as fh:
-            head = fh.read(_SNIFF_BYTES)
+            head = fh.read(SIGNATURE_BYTES)
     except MediaError:
         raise
     except FileNotFoundError:
@@ -80,13 +75,7 @@ def sniff_kind(path: Path) -> str:
         raise MediaError(f"{path}: cannot be read ({err.strerror or err})") from None
     if not head:
         raise MediaError(f"{path}: empty file")
-    is_pnm = len(head) > 2 and head[:1] == b"P" and head[1:2] in b"123456" and head[2:3].isspace()
-    is_webp = head[:4] == b"RIFF" and head[8:12] == b"WEBP"
-    if head.startswith(_PHOTO_MAGIC) or is_pnm or is_webp:
-        return "photo"
-    is_video = head[4:8] == b"ftyp" or head.startswith(_VIDEO_MAGIC) or (head[:4] == b"RIFF" and head[8:11] == b"AVI")
-    # Unknown bytes under a photo's name: the image reader's error ("not a readable image") says it best.
-    return "photo" if not is_video and path.suffix.lower() in PHOTO_SUFFIXES else "video"
+    return media_kind(head, path)
 
 
 def hold_thread_pools_to_one() -> None:
@@ -138,73 +127,46 @@ class Worker:
         path = Path(task.path)
         writer = PartWriter(self.out_dir, task.key, self.config.rows_per_part)
         kind: str | None = None
-        counts = _Counts()
+        rows = FaceRows(str(path), writer, self.model, self.detector)
+        summary = TrackSummary()
         try:
             kind = sniff_kind(path)
             read = self._photo if kind == "photo" else self._video
-            status = read(path, writer, counts)
+            status = read(path, rows, summary)
         except (EmolensError, OSError, ValueError, cv2.error) as err:
             status = _one_line(err)
             if isinstance(err, MediaError) and "no such file" in status and self.config.shared_fs_note:
                 status = f"{status} on {socket.gethostname()} ({self.config.shared_fs_note})"
         writer.commit()
+        tracks = summary.tracks()
         return SourceRow(
             source=task.path,
             status=status,
             kind=kind,
             size_bytes=task.size_bytes,
-            frames=counts.frames,
-            duration_s=counts.duration_s if kind == "video" else None,
-            faces=counts.faces,
-            tracks=len(counts.track_s) if kind == "video" else None,
-            track_emotion_s=tuple((track, tuple(seconds)) for track, seconds in sorted(counts.track_s.items())),
+            frames=summary.frames,
+            duration_s=summary.duration_s if kind == "video" else None,
+            faces=summary.faces,
+            tracks=len(tracks) if kind == "video" else None,
+            track_emotion_s=tuple((track.track_id, track.seconds_per_emotion) for track in tracks),
             wall_s=time.perf_counter() - started,
             model=self.model,
             detector=self.detector,
         )
 
-    def _photo(self, path: Path, writer: PartWriter, counts: _Counts) -> str:
+    def _photo(self, path: Path, rows: FaceRows, summary: TrackSummary) -> str:
         result = self.recognizer.analyze(read_image(path))
-        self._append(str(path), result, writer, counts)
+        rows.append(result)
+        summary.append(result)
         return "ok"
 
-    def _video(self, path: Path, writer: PartWriter, counts: _Counts) -> str:
-        stream = self.recognizer.stream()
-        source_name = str(path)
-        last_time_s = 0.0
+    def _video(self, path: Path, rows: FaceRows, summary: TrackSummary) -> str:
         with VideoFileSource(path, decoder_threads=1) as source:
-            frame_s = 1.0 / source.fps if source.fps else None
-            for frame in source:  # one frame in memory at a time; rows go to bounded part files
-                result = stream.process(frame.image, frame.time_s, frame.index)
-                self._append(source_name, result, writer, counts)
-                step_s = frame_s if frame_s is not None else max(0.0, frame.time_s - last_time_s)
-                last_time_s = frame.time_s
-                for face in result.faces:
-                    if face.track_id is not None:
-                        counts.track_s[face.track_id][int(np.argmax(face.probs))] += step_s
-            counts.duration_s = counts.frames * frame_s if frame_s is not None else last_time_s
+            summary.frame_s = 1.0 / source.fps if source.fps else None
+            # One frame in memory at a time; rows go to bounded part files.
+            run(self.recognizer.stream(), source, [rows, summary])
             error = source.error
         return "ok" if error is None else _one_line(error)
-
-    def _append(self, source: str, result: FrameResult, writer: PartWriter, counts: _Counts) -> None:
-        counts.frames += 1
-        for face in result.faces:
-            counts.faces += 1
-            writer.append(
-                (
-                    source,
-                    result.frame_index,
-                    result.time_s,
-                    face.track_id,
-                    *face.box.xyxy(),
-                    face.score,
-                    face.emotion,
-                    *face.probs,
-                    *flat_landmarks(face.landmarks),
-                    self.model,
-                    self.detector,
-                )
-            )
 
     def can_read(self, path: str) -> str | None:
         """Whether this worker sees `path` (a file or folder).
@@ -220,12 +182,48 @@ class Worker:
         return f"{path}: not readable on worker host {socket.gethostname()} ({self.config.shared_fs_note})"
 
 
-class _Counts:
-    def __init__(self) -> None:
-        self.frames = 0
-        self.faces = 0
-        self.duration_s = 0.0
-        self.track_s: defaultdict[int, list[float]] = defaultdict(lambda: [0.0] * len(EMOTIONS))
+class FaceRows:
+    """A sink of one input's face rows (faces/ part files): one row per face per frame.
+
+    Args:
+        source: the input's path as the rows name it.
+        writer: the input's part-file writer; the caller commits it.
+        model: the model's name in the rows.
+        detector: the detector's name in the rows.
+    """
+
+    def __init__(self, source: str, writer: PartWriter, model: str, detector: str) -> None:
+        self.source = source
+        self.writer = writer
+        self.model = model
+        self.detector = detector
+
+    def append(self, result: FrameResult, image: np.ndarray | None = None) -> None:
+        """Add one row per face of one frame (a photo is frame 0).
+
+        Args:
+            result: the frame, with every face found in it.
+            image: the frame's pixels; not used.
+        """
+        for face in result.faces:
+            self.writer.append(
+                (
+                    self.source,
+                    result.frame_index,
+                    result.time_s,
+                    face.track_id,
+                    *face.box.xyxy(),
+                    face.score,
+                    face.emotion,
+                    *face.probs,
+                    *flat_landmarks(face.landmarks),
+                    self.model,
+                    self.detector,
+                )
+            )
+
+    def close(self) -> None:
+        """Nothing here: the worker commits the part files once the input is done, failed or not."""
 
 
 def _one_line(error: object) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 from emolens.errors import MediaError
 from emolens.hints import no_face_hint, video_input_hint
 from emolens.io.inputs import expand_image_paths
+from emolens.io.media import is_video_name
 
 from .common import add_recognizer_args, add_render_args, recognizer_options, render_options, writable_folder
 
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
             result = recognizer.analyze(image)
         except MediaError as err:
             failures += 1
-            hint = video_input_hint(path)
+            hint = video_input_hint(path) if is_video_name(path) else None
             _report(path, MediaError(f"{err} ({hint})") if hint else err, args.json)
             continue
         # The result is out before the annotated copy is written: a full disk must not lose it.
@@ -138,9 +139,10 @@ def _write_annotated(
 ) -> None:
     import cv2
 
+    from emolens.io.media import WRITABLE_IMAGE_SUFFIXES
     from emolens.render import annotate
 
-    suffix = path.suffix.lower() if path.suffix.lower() in {".jpg", ".jpeg", ".png", ".bmp", ".webp"} else ".png"
+    suffix = path.suffix.lower() if path.suffix.lower() in WRITABLE_IMAGE_SUFFIXES else ".png"
     target = out_dir / f"{path.stem}{suffix}"
     counter = 2
     while target in written:  # two inputs with one name (from different folders) must not overwrite each other

@@ -11,10 +11,16 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .common import add_recognizer_args, add_render_args, quiet_opencv, recognizer_options, render_options
-from .window import KEY_ESC, open_window
+from .window import KEY_ESC, Window, open_window
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from emolens.render import LabelAtlas
+    from emolens.types import FrameResult
 
 WINDOW_TITLE = "emolens webcam"
 QUIT_KEYS = frozenset({ord("q"), ord("Q"), KEY_ESC})
@@ -60,9 +66,9 @@ def run(args: argparse.Namespace) -> int:
     """
     from emolens.api import Recognizer
     from emolens.errors import MediaError
-    from emolens.framerate import FrameRate
     from emolens.io.sources import CameraSource
-    from emolens.render import annotate, load_label_atlas
+    from emolens.render import load_label_atlas
+    from emolens.video import run as run_frames
 
     quiet_opencv(args)
     try:
@@ -72,19 +78,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     with source:
         recognizer = Recognizer(recognizer_options(args))
-        stream = recognizer.stream()
-        atlas = load_label_atlas()
-        labels_only = render_options(args).labels_only
         window = open_window(WINDOW_TITLE)
         try:
-            # The rate the window updates at: frames shown over the seconds they took.
-            rate = FrameRate()
-            for frame in source:
-                result = stream.process(frame.image, frame.time_s, frame.index)
-                fps = rate.tick(time.perf_counter())
-                window.show(annotate(frame.image, result, args.lang, fps, atlas=atlas, labels_only=labels_only))
-                if window.poll_key(1) in QUIT_KEYS or not window.is_open:
-                    return 0
+            shown = _WindowSink(window, args.lang, load_label_atlas(), render_options(args).labels_only)
+            stopped = run_frames(recognizer.stream(), source, [shown], shown.quit_reason).stopped
+            if stopped:
+                return 0
             if source.error:
                 print(f"emolens: error: {source.error}", file=sys.stderr)
                 return 1
@@ -94,3 +93,31 @@ def run(args: argparse.Namespace) -> int:
             return 0
         finally:
             window.close()
+
+
+class _WindowSink:
+    """The frame loop's sink for the window: each frame annotated, with the rate the window updates at, then the
+    keyboard polled; q, Q, Escape or a closed window make `quit_reason` end the loop."""
+
+    def __init__(self, window: Window, lang: str, atlas: LabelAtlas, labels_only: bool) -> None:
+        from emolens.framerate import FrameRate
+
+        self.window = window
+        self.lang = lang
+        self.atlas = atlas
+        self.labels_only = labels_only
+        self.rate = FrameRate()  # frames shown over the seconds they took
+        self.quit = False
+
+    def append(self, result: FrameResult, image: np.ndarray) -> None:
+        from emolens.render import annotate
+
+        fps = self.rate.tick(time.perf_counter())
+        self.window.show(annotate(image, result, self.lang, fps, atlas=self.atlas, labels_only=self.labels_only))
+        self.quit = self.window.poll_key(1) in QUIT_KEYS or not self.window.is_open
+
+    def close(self) -> None:
+        """The window is closed by the command, after the loop (a file's last frame stays up until quit)."""
+
+    def quit_reason(self, _frames_done: int) -> str | None:
+        return "quit" if self.quit else None

@@ -15,6 +15,7 @@ import numpy as np
 
 from emolens.data.dataset import SPLITS, FaceDataset
 from emolens.errors import DataFormatError
+from emolens.io.media import IMAGE_SUFFIXES
 from emolens.preprocess import INPUT_SIZE_PX, to_gray_u8
 from emolens.types import EMOTIONS
 
@@ -22,7 +23,6 @@ log = logging.getLogger(__name__)
 
 OnBadRow = Literal["error", "skip"]
 PIXELS = 48 * 48
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".tif", ".tiff", ".webp"}
 
 #: Folder names as the popular image-folder copies spell them.
 CLASS_ALIASES: dict[str, int] = {

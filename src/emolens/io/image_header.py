@@ -9,6 +9,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from emolens.io.media import image_format
+
 #: Bytes of the file enough for every header below except JPEG, whose size marker may follow long EXIF data.
 HEAD_BYTES = 64 * 1024
 
@@ -28,32 +30,6 @@ class ImageHeader:
     def pixels(self) -> int:
         """Width times height: what the decoder will allocate, per channel, before any limit can act."""
         return self.width_px * self.height_px
-
-
-def image_format(head: bytes) -> str | None:
-    """The image format that `head` starts with, by signature alone; None if none emolens reads.
-
-    Args:
-        head: the first bytes of the file; 12 are enough for every signature.
-
-    Returns:
-        "JPEG", "PNG", "WebP", "BMP", "TIFF", "GIF" or "PNM", or None.
-    """
-    if head.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
-        return "WebP"
-    if head.startswith(b"BM"):
-        return "BMP"
-    if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return "TIFF"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "GIF"
-    if len(head) >= 2 and head[0] == ord("P") and ord("1") <= head[1] <= ord("6"):
-        return "PNM"
-    return None
 
 
 def read_header(data: bytes) -> ImageHeader | None:

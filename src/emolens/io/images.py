@@ -17,8 +17,7 @@ import numpy as np
 from emolens.errors import InputTooLargeError, MediaError
 
 from .image_header import read_header
-
-_JPEG_SOI = b"\xff\xd8"
+from .media import image_format
 
 #: Largest image decoded, in pixels (50 megapixels: a 8660x5773 photo, 150 MB as BGR). The one definition of this
 #: limit: `--max-pixels` of analyze and serve, WebOptions.max_pixels and the video sources' frame check read it.
@@ -139,7 +138,7 @@ def decode_image(data: bytes, name: str, max_pixels: int = DEFAULT_MAX_PIXELS) -
             does not decode.
     """
     check_image_header(data, name, max_pixels)
-    is_jpeg = data.startswith(_JPEG_SOI)
+    is_jpeg = image_format(data) == "JPEG"
     if is_jpeg and not _jpeg_complete(data):
         # libjpeg would fill the missing rows with grey and only warn; a half image must not pass as a photo.
         raise MediaError(f"{name}: truncated JPEG (no end-of-image marker)")

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-#: Suffixes of the image files a folder is searched for.
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm", ".pbm"})
+from emolens.io.media import IMAGE_SUFFIXES
 
 
 def expand_image_paths(paths: list[Path], recursive: bool = False) -> Iterator[tuple[Path, str | None]]:

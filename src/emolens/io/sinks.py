@@ -1,6 +1,9 @@
-"""Sinks for results and frames: JSON Lines, CSV, and a browser-playable video file.
+"""Sinks for results and frames: JSON Lines, CSV, a browser-playable video file, an in-memory list, and a
+per-track summary.
 
-All are context managers; each names its file in the MediaError it raises.
+The result sinks follow one protocol, which `emolens.video.run` feeds: `append(result, image)` once per frame,
+then `close()`; a sink that does not draw ignores the image. All are context managers; each that writes a file
+names it in the MediaError it raises.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import logging
 import os
 import re
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, ClassVar
 
@@ -20,7 +24,7 @@ import numpy as np
 
 from emolens.errors import MediaError
 from emolens.io.closing import ClosesOnExit
-from emolens.types import LANDMARK_COLUMNS, PROB_COLUMNS, FrameResult, flat_landmarks
+from emolens.types import EMOTIONS, LANDMARK_COLUMNS, PROB_COLUMNS, FrameResult, flat_landmarks
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +58,12 @@ class JsonlSink(_TextSink):
         MediaError: If the file cannot be created.
     """
 
-    def append(self, result: FrameResult) -> None:
+    def append(self, result: FrameResult, image: np.ndarray | None = None) -> None:
         """Write one frame's result as one line.
 
         Args:
             result: The frame, with every face found in it.
+            image: The frame's pixels; not used (the result sinks' common signature).
         """
         self._fh.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
 
@@ -80,11 +85,12 @@ class CsvSink(_TextSink):
         self._writer = csv.writer(self._fh)
         self._writer.writerow(CSV_COLUMNS)
 
-    def append(self, result: FrameResult) -> None:
+    def append(self, result: FrameResult, image: np.ndarray | None = None) -> None:
         """Write a row for each face of one frame, in CSV_COLUMNS order.
 
         Args:
             result: The frame, with every face found in it.
+            image: The frame's pixels; not used (the result sinks' common signature).
         """
         for face in result.faces:
             self._writer.writerow(
@@ -99,6 +105,117 @@ class CsvSink(_TextSink):
                     *("" if v is None else f"{v:.2f}" for v in flat_landmarks(face.landmarks)),
                 ]
             )
+
+
+class ResultList(ClosesOnExit):
+    """Every frame's result, kept in memory in order: what the REST clip route answers and the timelines chart.
+
+    A long video's results pile up here, so only callers that need them all (a capped clip, timelines) use it.
+    """
+
+    def __init__(self) -> None:
+        self.results: list[FrameResult] = []
+
+    def append(self, result: FrameResult, image: np.ndarray | None = None) -> None:
+        """Keep one frame's result.
+
+        Args:
+            result: The frame, with every face found in it.
+            image: The frame's pixels; not kept.
+        """
+        self.results.append(result)
+
+    def close(self) -> None:
+        """Nothing to release; the results stay readable."""
+
+
+@dataclass(frozen=True)
+class TrackStats:
+    """One tracked face over a video: in how many frames each emotion was its top one, and for how many seconds.
+
+    Both tuples are in EMOTIONS order.
+    """
+
+    track_id: int
+    frames_per_emotion: tuple[int, ...]
+    seconds_per_emotion: tuple[float, ...]
+
+    @property
+    def frames(self) -> int:
+        """Frames the track was seen in."""
+        return sum(self.frames_per_emotion)
+
+    def shares_pct(self) -> tuple[float, ...]:
+        """The share of the track's frames (percent, one decimal) in which each emotion was the top one.
+
+        Returns:
+            One percentage per emotion, in EMOTIONS order.
+        """
+        seen = self.frames
+        return tuple(round(100.0 * count / seen, 1) for count in self.frames_per_emotion)
+
+
+class TrackSummary(ClosesOnExit):
+    """Counts of a run (frames, faces) and each track's frames and seconds per top emotion, computed once for
+    the web's tracks table, batch's sources row, the timelines and the CLI's summary line.
+
+    A frame lasts `frame_s` (1 / the container's frame rate) when known, else the time since the previous frame.
+
+    Args:
+        frame_s: Seconds per frame; None to measure each frame's duration from the timestamps.
+    """
+
+    def __init__(self, frame_s: float | None = None) -> None:
+        self.frame_s = frame_s
+        self.frames = 0
+        self.faces = 0
+        self.last_time_s = 0.0
+        self._frames: dict[int, list[int]] = {}
+        self._seconds: dict[int, list[float]] = {}
+
+    def append(self, result: FrameResult, image: np.ndarray | None = None) -> None:
+        """Count one frame, its faces, and for each tracked face its top emotion and the frame's duration.
+
+        Args:
+            result: The frame, with every face found in it.
+            image: The frame's pixels; not used.
+        """
+        step_s = self.frame_s if self.frame_s is not None else max(0.0, result.time_s - self.last_time_s)
+        self.last_time_s = result.time_s
+        self.frames += 1
+        self.faces += len(result.faces)
+        for face in result.faces:
+            if face.track_id is None:
+                continue
+            top = int(np.argmax(face.probs))  # FaceResult.emotion's index
+            if face.track_id not in self._frames:
+                self._frames[face.track_id] = [0] * len(EMOTIONS)
+                self._seconds[face.track_id] = [0.0] * len(EMOTIONS)
+            self._frames[face.track_id][top] += 1
+            self._seconds[face.track_id][top] += step_s
+
+    def close(self) -> None:
+        """Nothing to release; the summary stays readable."""
+
+    @property
+    def duration_s(self) -> float:
+        """The video's length as read: frames times `frame_s`, or the last frame's timestamp without it."""
+        return self.frames * self.frame_s if self.frame_s is not None else self.last_time_s
+
+    @property
+    def track_ids(self) -> tuple[int, ...]:
+        """Every track id seen, ascending."""
+        return tuple(sorted(self._frames))
+
+    def tracks(self) -> tuple[TrackStats, ...]:
+        """Each track's statistics, by id.
+
+        Returns:
+            One TrackStats per track id seen, ascending.
+        """
+        return tuple(
+            TrackStats(track, tuple(self._frames[track]), tuple(self._seconds[track])) for track in self.track_ids
+        )
 
 
 class VideoSink(ClosesOnExit):

@@ -17,15 +17,14 @@ import numpy as np
 
 from emolens.errors import InputTooLargeError, MediaError
 from emolens.io.closing import ClosesOnExit
-from emolens.io.image_header import image_format
 from emolens.io.images import DEFAULT_MAX_PIXELS
+from emolens.io.media import ISO_BMFF_SUFFIXES, check_frame_size, still_image_format
 
 log = logging.getLogger(__name__)
 
 # Container metadata only estimates the frame count (no_face.mp4 says 98 and holds 95), so a shortfall
 # counts as damage only below this fraction; a cut MP4/MOV is caught exactly by its box sizes instead.
 _SHORTFALL_RATIO = 0.9
-_ISO_BMFF_SUFFIXES = (".mp4", ".m4v", ".mov", ".3gp")
 
 
 @dataclass(frozen=True)
@@ -46,8 +45,8 @@ class VideoFileSource(ClosesOnExit):
 
     A video whose frames are over `max_frame_pixels` is refused on opening, before its frames are read: a few
     megabytes of MJPEG can declare frames of gigabytes each, and the read-ahead would hold several of them.
-    The limit is the one photos have (DEFAULT_MAX_PIXELS); the web app checks its own lower one by the upload's
-    name (web/sniff.check_frame_size), since this message names the file's path on the server.
+    The limit is the one photos have (DEFAULT_MAX_PIXELS); the web app checks its own lower one on the open
+    source (WebOptions.check_frame_size: io/media's check, naming the upload), since this message names the path.
 
     Raises:
         MediaError: naming the file, when it is missing, not a regular file, a still image, or not a video.
@@ -177,12 +176,11 @@ class CameraSource(ClosesOnExit):
 
 def _refuse_large_frames(cap: cv2.VideoCapture, name: str, size_px: tuple[int, int], max_frame_pixels: int) -> None:
     """Release `cap` and raise InputTooLargeError naming `name` when its frames are over `max_frame_pixels`."""
-    if size_px[0] * size_px[1] > max_frame_pixels:
+    try:
+        check_frame_size(size_px, name, max_frame_pixels)
+    except InputTooLargeError:
         cap.release()
-        raise InputTooLargeError(
-            f"{name}: frames of {size_px[0]}x{size_px[1]} pixels are over the limit of "
-            f"{max_frame_pixels / 1e6:g} megapixels per frame"
-        )
+        raise
 
 
 def _check_video_file(path: Path) -> None:
@@ -196,14 +194,14 @@ def _check_video_file(path: Path) -> None:
             head = fh.read(64)
     except OSError as err:
         raise MediaError(f"{path}: cannot be read ({err.strerror or err})") from None
-    kind = image_format(head)
-    if kind is not None and kind != "GIF":  # an animated GIF is a video to FFmpeg; the others are stills
+    kind = still_image_format(head)  # an animated GIF is a video to FFmpeg; the others are stills
+    if kind is not None:
         raise MediaError(f"{path}: is a {kind} image, not a video (whatever its name says)")
 
 
 def _iso_bmff_truncation(path: Path) -> str | None:
     """For MP4/MOV: a top-level box that claims more bytes than the file holds means the file was cut."""
-    if path.suffix.lower() not in _ISO_BMFF_SUFFIXES:
+    if path.suffix.lower() not in ISO_BMFF_SUFFIXES:
         return None
     size = path.stat().st_size
     offset = 0

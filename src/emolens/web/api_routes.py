@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterable, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,13 +13,16 @@ from fastapi import APIRouter, File, HTTPException, Request, UploadFile
 from emolens.api import Recognizer
 from emolens.errors import MediaError
 from emolens.io.images import decode_image
-from emolens.io.sources import VideoFileSource
+from emolens.io.media import upload_video_suffix
+from emolens.io.sinks import ResultList, TrackSummary
+from emolens.io.sources import Frame, VideoFileSource
+from emolens.video import frame_cap, run, stop_when
 
 from . import api_examples
 from .api_examples import ok_response
 from .options import WebOptions
 from .pool import Cancel, WorkPool, watch_disconnect
-from .sniff import PHOTO_ROUTE, VIDEO_ROUTE, check_frame_size, route_hint, video_suffix
+from .sniff import PHOTO_ROUTE, VIDEO_ROUTE, route_hint
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "malformed multipart body"},
@@ -89,7 +93,7 @@ def build_router(recognizer: Recognizer, pool: WorkPool, options: WebOptions) ->
         head = await file.read(_SNIFF_BYTES)
         if not head:
             raise HTTPException(422, f"{name}: empty file")
-        suffix = video_suffix(head)
+        suffix = upload_video_suffix(head)
         if suffix is None:
             raise HTTPException(
                 415, f"{name}: not a video file (MP4, MOV, WebM, MKV, AVI, Ogg, MPEG){route_hint(head, VIDEO_ROUTE)}"
@@ -139,31 +143,18 @@ def _analyze_bytes(recognizer: Recognizer, data: bytes, name: str, max_pixels: i
 def _analyze_video_file(
     recognizer: Recognizer, path: Path, name: str, options: WebOptions, cancel: Cancel
 ) -> dict[str, Any]:
-    stream = recognizer.stream()
-    frames: list[dict[str, object]] = []
-    track_ids: set[int] = set()
-    stopped: str | None = None
-    max_frames = options.max_video_frames
+    kept, summary = ResultList(), TrackSummary()
+    stop = stop_when(frame_cap(options.max_video_frames, "server limit"), lambda _done: cancel.reason())
     try:
         with VideoFileSource(path) as source:
-            check_frame_size(source.size_px, name, options.max_frame_pixels)
-            fps, frame_count = source.fps, source.frame_count
-            for frame in source:
-                if len(frames) >= max_frames:
-                    stopped = f"stopped after the first {max_frames} frames (server limit)"
-                    break
-                stopped = cancel.reason()
-                if stopped:
-                    break
-                check_frame_size(frame.image.shape[1::-1], name, options.max_frame_pixels)
-                result = stream.process(frame.image, frame.time_s, frame.index)
-                track_ids.update(face.track_id for face in result.faces if face.track_id is not None)
-                frames.append(result.to_dict())
+            options.check_frame_size(source.size_px, name)
+            frames = _size_checked(source, name, options)
+            stopped = run(recognizer.stream(), frames, [kept, summary], stop).stopped
             error = source.error
     except MediaError as err:
         # The source names the temporary path; the client knows its file by the name it sent.
         raise type(err)(str(err).replace(str(path), name)) from None
-    if not frames:
+    if not kept.results:
         if stopped:
             raise MediaError(f"{name}: {stopped} before the first frame")
         raise MediaError(f"{name}: no frames could be decoded" + (f" ({error})" if error else ""))
@@ -174,13 +165,20 @@ def _analyze_video_file(
     return {
         "path": name,
         "file": name,
-        "fps": fps,
-        "frame_count": frame_count,
-        "frames_analyzed": len(frames),
-        "track_ids": sorted(track_ids),
+        "fps": source.fps,
+        "frame_count": source.frame_count,
+        "frames_analyzed": summary.frames,
+        "track_ids": list(summary.track_ids),
         "error": error,
-        "frames": frames,
+        "frames": [result.to_dict() for result in kept.results],
     }
+
+
+def _size_checked(frames: Iterable[Frame], name: str, options: WebOptions) -> Iterator[Frame]:
+    """The frames, each checked against the server's pixel limit (a decoded frame may outgrow the header's size)."""
+    for frame in frames:
+        options.check_frame_size(frame.image.shape[1::-1], name)
+        yield frame
 
 
 def _version() -> str:

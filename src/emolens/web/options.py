@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from emolens.api import RecognizerOptions
 from emolens.io.images import DEFAULT_MAX_PIXELS
+from emolens.io.media import check_frame_size
 from emolens.labels import DEFAULT_LANG
 
 
@@ -56,6 +57,18 @@ class WebOptions:
     def max_upload_bytes(self) -> int:
         """`max_upload_mb` in bytes (MiB: 1 MB here is 1024 x 1024 bytes), as the body limit counts."""
         return int(self.max_upload_mb * 1024 * 1024)
+
+    def check_frame_size(self, size_px: tuple[int, int], name: str) -> None:
+        """The server's frame-size check (io/media's, with `max_frame_pixels`), naming the upload as the client did.
+
+        Args:
+            size_px: the frames' (width, height).
+            name: the upload's name (never its path on the server).
+
+        Raises:
+            InputTooLargeError: If width x height is over `max_frame_pixels`.
+        """
+        check_frame_size(size_px, name, self.max_frame_pixels, "the server's limit")
 
     @property
     def worker_count(self) -> int:

@@ -11,8 +11,7 @@ import logging
 import threading
 import time
 import uuid
-from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -22,19 +21,18 @@ import numpy as np
 from emolens.api import Recognizer, VideoStream
 from emolens.errors import EmolensError
 from emolens.framerate import FrameRate
-from emolens.hints import VIDEO_SUFFIXES
 from emolens.io.images import read_image
-from emolens.io.inputs import IMAGE_SUFFIXES
-from emolens.io.sinks import VideoSink, h264_available
+from emolens.io.media import IMAGE_SUFFIXES, is_video_name
+from emolens.io.sinks import TrackStats, VideoSink, h264_available
 from emolens.io.sources import VideoFileSource
 from emolens.labels import display_name, display_names
 from emolens.render import LabelAtlas, RenderOptions, annotate, face_numbers, faces_chart, load_label_atlas
-from emolens.types import EMOTIONS, FrameResult
-from emolens.video import analyze_video
+from emolens.types import FrameResult
+from emolens.video import VideoReport, analyze_video, frame_cap, stop_when
 
 from .options import WebOptions
 from .pool import Cancel, WorkPool
-from .sniff import check_frame_size, is_image, video_suffix
+from .sniff import is_image, video_suffix
 from .ui_text import text
 from .uploads import uploaded_file
 
@@ -128,7 +126,7 @@ class Handlers:
         Raises:
             InputTooLargeError: If the frame is over the server's pixel limit per frame.
         """
-        check_frame_size(frame_rgb.shape[1::-1], "camera frame", self.options.max_frame_pixels)
+        self.options.check_frame_size(frame_rgb.shape[1::-1], "camera frame")
         session = session or CameraSession(self.recognizer.stream())
         now_s = time.monotonic()
         fps = session.rate.tick(now_s)
@@ -240,43 +238,42 @@ class Handlers:
         stop = _Stop()  # fresh for each run: a Stop pressed earlier must not end this one
         with self._stops_lock:
             self._stops[session] = stop
-        path = self._checked(path)
-        with VideoFileSource(path) as source:
-            check_frame_size(source.size_px, path.name, self.options.max_frame_pixels)
-        cancel = Cancel(self.options.request_timeout_s)
-        max_frames = self.options.max_video_frames
-
-        def should_stop(frames_done: int) -> str | None:
-            if frames_done >= max_frames:
-                return f"stopped after the first {max_frames} frames (server limit)"
-            return cancel.reason()
-
-        out_dir = self._new_dir()
-        stem = path.stem or "video"
-        annotated = out_dir / f"{stem}-annotated{_browser_video_suffix()}"
-        csv_path, jsonl_path, timeline_dir = out_dir / f"{stem}.csv", out_dir / f"{stem}.jsonl", out_dir / "timelines"
-
-        def progress(done: int, total: int | None) -> None:
-            if stop.event.is_set():
-                raise Cancelled(f"{path.name}: {stop.reason} at frame {done}")
-            if on_progress is not None:
-                on_progress(done, total)
-
         try:
-            report = self.pool.call(
-                lambda: analyze_video(
-                    self.recognizer,
-                    path,
-                    annotated_path=annotated,
-                    jsonl_path=jsonl_path,
-                    csv_path=csv_path,
-                    timeline_dir=timeline_dir,
-                    lang=lang,
-                    on_progress=progress,
-                    should_stop=should_stop,
-                ),
-                heavy=True,
+            path = self._checked(path)
+            cancel = Cancel(self.options.request_timeout_s)
+
+            def stop_pressed(frames_done: int) -> str | None:
+                if stop.event.is_set():
+                    raise Cancelled(f"{path.name}: {stop.reason} at frame {frames_done}")
+                return None
+
+            should_stop = stop_when(
+                stop_pressed,
+                frame_cap(self.options.max_video_frames, "server limit"),
+                lambda _frames_done: cancel.reason(),
             )
+            out_dir = self._new_dir()
+            stem = path.stem or "video"
+            annotated = out_dir / f"{stem}-annotated{_browser_video_suffix()}"
+            csv_path, jsonl_path = out_dir / f"{stem}.csv", out_dir / f"{stem}.jsonl"
+
+            def analyze() -> VideoReport:
+                # Opened once: its frame size is checked against the server's limit, then the same reader runs.
+                with VideoFileSource(path) as source:
+                    self.options.check_frame_size(source.size_px, path.name)
+                    return analyze_video(
+                        self.recognizer,
+                        source,
+                        annotated_path=annotated,
+                        jsonl_path=jsonl_path,
+                        csv_path=csv_path,
+                        timeline_dir=out_dir / "timelines",
+                        lang=lang,
+                        on_progress=on_progress,
+                        should_stop=should_stop,
+                    )
+
+            report = self.pool.call(analyze, heavy=True)
         except Cancelled as err:
             log.info("video %s", err)
             raise
@@ -299,7 +296,7 @@ class Handlers:
             summary += f"  \n⚠ {report.error}"
         downloads = [p for p in (csv_path, jsonl_path) if p.exists()]
         timeline = _stack_images(list(report.timeline_paths), out_dir / "timelines.png")
-        return VideoOutput(annotated, timeline, track_shares(jsonl_path), downloads, summary)
+        return VideoOutput(annotated, timeline, track_shares(report.tracks), downloads, summary)
 
     def stop(self, session: str, reason: str = "stopped") -> None:
         """Ask the video analysis of `session` (a browser tab) to stop at its next frame; nothing if none runs.
@@ -362,27 +359,17 @@ def make_example_clip(portrait: Path, out_dir: Path) -> Path:
     return out
 
 
-def track_shares(jsonl_path: Path) -> list[list[object]]:
-    """One row per tracked face of a video's JSONL: its id, the frames it was seen in, and the share of
-    those frames (percent) in which each emotion was the top one.
+def track_shares(tracks: Sequence[TrackStats]) -> list[list[object]]:
+    """One row per tracked face of a video: its id, the frames it was seen in, and the share of those frames
+    (percent) in which each emotion was the top one.
 
     Args:
-        jsonl_path: the video's JSON lines, as `analyze_video` writes them; a missing file gives no rows.
+        tracks: the video's per-track statistics (VideoReport.tracks).
 
     Returns:
-        [track id, frames seen, then one percentage per emotion in EMOTIONS order] per track, by id.
+        [track id, frames seen, then one percentage per emotion in EMOTIONS order] per track, in the given order.
     """
-    counts: dict[int, Counter[str]] = {}
-    if jsonl_path.exists():
-        for line in jsonl_path.read_text(encoding="utf-8").splitlines():
-            for face in json.loads(line).get("faces", []):
-                if face.get("track_id") is not None:
-                    counts.setdefault(int(face["track_id"]), Counter())[str(face["emotion"])] += 1
-    rows: list[list[object]] = []
-    for track_id in sorted(counts):
-        seen = sum(counts[track_id].values())
-        rows.append([track_id, seen] + [round(100.0 * counts[track_id][e] / seen, 1) for e in EMOTIONS])
-    return rows
+    return [[track.track_id, track.frames, *track.shares_pct()] for track in tracks]
 
 
 def track_headers(lang: str) -> list[str]:
@@ -418,7 +405,7 @@ def wrong_tab_message(wrong_file: str, tab: str, lang: str) -> str:
     name = "".join(c if c.isprintable() else "?" for c in Path(name).name)[:200] or "file"
     suffix = Path(name).suffix.lower()
     if tab == "photo":
-        if mime.startswith("video/") or suffix in VIDEO_SUFFIXES:
+        if mime.startswith("video/") or is_video_name(name):
             return text("video_in_photo_tab", lang, name=name, tab=text("tab_video", lang))
         return text("not_a_photo", lang, name=name)
     if mime.startswith("image/") or suffix in IMAGE_SUFFIXES:
