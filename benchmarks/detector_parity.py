@@ -31,10 +31,8 @@ from bench_detect import DEFAULT_MEDIA, FRAME_SIZE_PX, VIDEOS, composites, face_
 from yuface_reference import YufaceDetector
 
 from emolens.api import RecognizerOptions
-from emolens.preprocess import to_bgr_u8
 from emolens.runtime.detectors import make_detector
-from emolens.runtime.detectors.base import detection_scale
-from emolens.runtime.detectors.cnn import CNN_SMALLEST_FACE_PX, CnnFaceDetector
+from emolens.runtime.detectors.cnn import CnnFaceDetector, network_frame
 from emolens.types import Detection
 
 #: The clips compared (every 4th frame): bench_detect's, and the one whose face leaves the frame.
@@ -109,15 +107,6 @@ def truncated_rows(detector: CnnFaceDetector, bgr: np.ndarray) -> np.ndarray:
     return np.trunc(np.column_stack([*values, found.landmarks.reshape(-1, 10)])).astype(np.int64)
 
 
-def seen_frame(image: np.ndarray, scale: float) -> np.ndarray:
-    """The frame the network sees, shrunk as CnnFaceDetector.detect shrinks it."""
-    bgr = to_bgr_u8(image)
-    if scale < 1.0:
-        size = (max(1, round(bgr.shape[1] * scale)), max(1, round(bgr.shape[0] * scale)))
-        bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
-    return bgr
-
-
 def inputs(media: Path, bank_detectors: dict[str, object], seed: int) -> Iterator[tuple[str, np.ndarray]]:
     """(group, image) for every input compared."""
     for _, image, _ in photo_variants(media):
@@ -149,10 +138,8 @@ def main() -> None:
     tallies: dict[str, Tally] = {}
     total = Tally()
     for group, image in inputs(args.media, bank_detectors, args.seed):
-        height_px, width_px = image.shape[:2]
-        scale = detection_scale(height_px, width_px, args.side_px, args.min_face_px, CNN_SMALLEST_FACE_PX)
+        seen, scale = network_frame(image, args.side_px, args.min_face_px)  # as CnnFaceDetector.detect shrinks it
         ours, theirs = onnx.detect(image), reference.detect(image)
-        seen = seen_frame(image, scale)
         ours_rows = truncated_rows(onnx, seen)
         theirs_rows = reference.network_rows(seen)[:, :15].astype(np.int64)
         theirs_rows = theirs_rows[theirs_rows[:, 0] >= round(args.min_score * 100)]

@@ -15,17 +15,14 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
-from emolens.preprocess import to_bgr_u8
 from emolens.runtime.detectors.base import (
     DEFAULT_DETECT_SIDE_PX,
     DEFAULT_MIN_FACE_PX,
     DEFAULT_MIN_SCORE,
-    detection_scale,
 )
-from emolens.runtime.detectors.cnn import CNN_CROP, CNN_SMALLEST_FACE_PX
+from emolens.runtime.detectors.cnn import CNN_CROP, network_frame
 from emolens.types import Box, Detection
 
 #: libfacedetection's result buffer: a count (int32), then 16 int16 per face (score in per cent, x, y, w, h, five
@@ -95,12 +92,8 @@ class YufaceDetector:
         """Faces, as emolens's former CNN detector reported them."""
         if image_bgr.size == 0:
             return []
-        bgr = to_bgr_u8(image_bgr)
-        height_px, width_px = bgr.shape[:2]
-        scale = detection_scale(height_px, width_px, self.max_side_px, self.min_face_px, CNN_SMALLEST_FACE_PX)
-        if scale < 1.0:
-            size = (max(1, round(width_px * scale)), max(1, round(height_px * scale)))
-            bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+        bgr, scale = network_frame(image_bgr, self.max_side_px, self.min_face_px)
+        height_px, width_px = image_bgr.shape[:2]
         rows = self.network_rows(bgr).astype(np.float64)
         faces = []
         for row in rows:

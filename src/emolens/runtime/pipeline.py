@@ -34,7 +34,7 @@ class PipelineOptions:
 
     crop_margin: float = DEFAULT_CROP_MARGIN  # beyond the detector's own crop mapping (detector.crop)
     #: Run the detector on every k-th frame; in between, the last boxes follow the face (runtime/follow.py).
-    #: 3 keeps a 640x360 video in real time on 2 cores (README, "Speed").
+    #: 3 keeps a 640x360 video in real time on 2 cores (docs/speed.md, "Video: stages, defaults, following").
     detect_every: int = field(
         default=3,
         metadata={

@@ -24,6 +24,7 @@ from .guard import RequestGuard
 from .offline import StripRemoteAssets, docs_page
 from .options import WebOptions
 from .pool import WorkPool
+from .static_routes import install_camera_routes
 from .ui import build_ui
 from .uploads import remove_old_files
 
@@ -107,6 +108,7 @@ def _assemble(options: WebOptions, recognizer: Recognizer, work_dir: Path) -> Fa
 
     rest = build_router(recognizer, pool, options)
     app.include_router(rest)
+    install_camera_routes(app, recognizer)  # the Camera tab's in-page pipeline (docs/browser-camera.md)
     generate_schema = app.openapi
     # The ignore: replacing app.openapi is how FastAPI lets an app change its schema.
     app.openapi = lambda: refine_schema(generate_schema())  # type: ignore[method-assign]

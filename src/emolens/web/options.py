@@ -37,7 +37,8 @@ class WebOptions:
     #: Uploaded files older than this are deleted (all of them when the server stops).
     upload_max_age_s: float = 3600.0
     #: Resident memory (MB) above which new video requests get 503 with Retry-After; 0 turns the mark off.
-    #: Two clips at the frame-size cap peak near 550 MB (README, bench_load), so this leaves room for bursts.
+    #: Two clips at the frame-size cap peak near 550 MB (benchmarks/bench_load.py; docs/speed.md, "Web app"), so this
+    #: leaves room for bursts.
     max_rss_mb: float = 2048.0
 
     def __post_init__(self) -> None:

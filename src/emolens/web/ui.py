@@ -22,6 +22,7 @@ from emolens.render import RenderOptions
 from . import gradio_compat
 from .options import WebOptions
 from .pool import WorkPool
+from .static_routes import CAMERA_HEAD_HTML, CAMERA_PANEL_HTML
 from .ui_handlers import (
     CameraSession,
     Cancelled,
@@ -88,6 +89,7 @@ def build_ui(
         css=gradio_compat.CSS,
         js=gradio_compat.WRONG_FILE_JS,
         delete_cache=delete_cache,
+        head=CAMERA_HEAD_HTML,  # the in-page camera (docs/browser-camera.md)
     ) as blocks:
         detector = recognizer.detector_description
         intro = gr.Markdown(_intro(first, detector), elem_id="intro")
@@ -127,6 +129,7 @@ def _relabelled(component: Any, key: str, lang: str, detector: str) -> Any:
 
 
 def _camera_tab(handlers: Handlers, lang: gr.Radio, workers: int, first: str) -> list[tuple[Any, str]]:
+    gr.HTML(CAMERA_PANEL_HTML, elem_id="camera-local")  # the in-page camera (docs/browser-camera.md)
     with gr.Row():
         camera = gr.Image(
             sources=["webcam"],

@@ -11,7 +11,7 @@ import numpy as np
 from emolens.types import Box, Detection
 
 #: Faces a detector is less sure of than this are dropped (detectors with a confidence only). Chosen on
-#: benchmarks/bench_detect.py: README, "Face detection".
+#: benchmarks/bench_detect.py --min-score (docs/speed.md, "Face detection").
 DEFAULT_MIN_SCORE = 0.5
 #: Faces smaller than this (px, on their longer side, in the frame's own pixels) are not reported; it also sets
 #: how far a large frame may shrink before detection. Chosen on `benchmarks/bench_detect.py --min-face-grid`
@@ -19,7 +19,8 @@ DEFAULT_MIN_SCORE = 0.5
 DEFAULT_MIN_FACE_PX = 40
 #: Frames are shrunk to this longest side before detection, never so far that a `min_face_px` face would be lost.
 #: 320 px: a quarter of the 640 px detector's cost, for IoU 0.90 against it and 97% of its labels
-#: (benchmarks/choose_video_defaults.py, README "Speed"). RecognizerOptions.detector_max_side_px reads it.
+#: (benchmarks/choose_video_defaults.py; docs/speed.md, "Video: stages, defaults, following").
+#: RecognizerOptions.detector_max_side_px reads it.
 DEFAULT_DETECT_SIDE_PX = 320
 
 

@@ -183,6 +183,29 @@ def suppress_overlaps(boxes: np.ndarray, max_iou: float) -> np.ndarray:
     return np.asarray(kept, dtype=np.int64)
 
 
+def network_frame(image_bgr: np.ndarray, max_side_px: int, min_face_px: int) -> tuple[np.ndarray, float]:
+    """The image as the CNN sees it: BGR uint8, shrunk as `max_side_px` and `min_face_px` allow (detection_scale).
+
+    Args:
+        image_bgr: a BGR, gray, BGRA or 16-bit image at its own size, not empty.
+        max_side_px: the longest side to shrink to.
+        min_face_px: the smallest face to keep findable after shrinking.
+
+    Returns:
+        The frame given to the network, and its scale against the image (1.0 when not shrunk).
+
+    Raises:
+        ValueError: an array that is not an image.
+    """
+    bgr = to_bgr_u8(image_bgr)
+    height_px, width_px = bgr.shape[:2]
+    scale = detection_scale(height_px, width_px, max_side_px, min_face_px, CNN_SMALLEST_FACE_PX)
+    if scale < 1.0:
+        size = (max(1, round(width_px * scale)), max(1, round(height_px * scale)))
+        bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+    return bgr, scale
+
+
 def runtime_version() -> str:
     """The onnxruntime that runs the network, for --version and /healthz.
 
@@ -254,12 +277,8 @@ class CnnFaceDetector:
         """
         if image_bgr.size == 0:
             return []
-        bgr = to_bgr_u8(image_bgr)
-        height_px, width_px = bgr.shape[:2]
-        scale = detection_scale(height_px, width_px, self.max_side_px, self.min_face_px, CNN_SMALLEST_FACE_PX)
-        if scale < 1.0:
-            size = (max(1, round(width_px * scale)), max(1, round(height_px * scale)))
-            bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+        bgr, scale = network_frame(image_bgr, self.max_side_px, self.min_face_px)
+        height_px, width_px = image_bgr.shape[:2]
         found = self.network_faces(bgr)
         faces = []
         for score, corners, points in zip(found.scores, found.boxes.astype(np.float64) / scale,
