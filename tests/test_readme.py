@@ -99,7 +99,8 @@ def _env() -> dict[str, str]:
 def test_the_test_script_never_touches_the_users_venv() -> None:
     # `bash scripts/test.sh` after `emolens serve` from .venv must leave that running installation alone.
     script = (REPO / "scripts" / "test.sh").read_text(encoding="utf-8")
-    assert ".venv-test/bin/python -m pip install" in script
+    assert "make_venv .venv-test " in script and "make_venv .venv-test-system " in script
+    assert '"$1/bin/python" -m pip install' in script, "each venv installs into itself"
     assert not re.search(r"(?<![\w-])\.venv/", script), "scripts/test.sh refers to the user's .venv"
 
 
