@@ -3,11 +3,18 @@ read from the page's own counter (window.emolensCamera.stats(), over its last 60
 WASM on 1 thread and on 2 (the page is cross-origin isolated, so threads are available).
 
     PYTHONPATH=src python benchmarks/bench_browser_camera.py [--seconds 20] [--runs 3] [--threads 1 2]
+                                                             [--models fast /tmp/fast-float32.onnx]
 
-For each thread count and run: a fresh page (?threads=N), the camera started, a warm-up, then one sample of the
-counter a second; the table gives medians over all samples of all runs. `grab` is copying the video frame into the
-canvas pixels; `detect` is per frame (the detector runs on every detect_every-th frame: `detect/run` is one run);
-`classify` covers the crop, preprocessing and the classifier for every face; `draw` the overlay.
+`--models` compares classifier files: one `emolens serve --model M` per model (the page runs the server's model),
+e.g. the shipped int8 `fast` against the float32 copy scripts/build_browser_classifier.py writes. For each run,
+model and thread count, interleaved so that all meet the same load: a fresh page (?threads=N), the camera started,
+a warm-up, then one sample of the counter a second; the table gives medians over all samples of all runs. The fake
+camera plays the clip at its own rate (24 frames/s for the shared clip), which caps frames/s; `--camera-fps 30`
+plays the same frames faster, to see whether the page could keep up with a faster camera.
+
+`grab` is copying the video frame into the canvas pixels; `detect` is per frame (the detector runs on every
+detect_every-th frame: `detect/run` is one run); `classify` covers the crop, preprocessing and the classifier for
+every face; `draw` the overlay.
 """
 
 from __future__ import annotations
@@ -33,10 +40,13 @@ CLIP = Path(__file__).resolve().parents[2] / "shared" / "media" / "WolfgangLange
 FIELDS = ("fps", "grab_ms", "detect_ms", "detect_run_ms", "classify_ms", "draw_ms")
 
 
-def write_y4m(video: Path, out: Path, frames: int, size_px: tuple[int, int] = (640, 480)) -> Path:
-    """`frames` frames of `video`, cut to fill `size_px`, as Y4M for Chromium's fake camera (it loops them)."""
+def write_y4m(
+    video: Path, out: Path, frames: int, size_px: tuple[int, int] = (640, 480), fps: float | None = None
+) -> Path:
+    """`frames` frames of `video`, cut to fill `size_px`, as Y4M for Chromium's fake camera (it loops them) at
+    `fps` frames a second (None: the video's own rate)."""
     capture = cv2.VideoCapture(str(video))
-    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+    fps = fps or capture.get(cv2.CAP_PROP_FPS) or 25.0
     width_px, height_px = size_px
     with out.open("wb") as sink:
         sink.write(f"YUV4MPEG2 W{width_px} H{height_px} F{round(fps)}:1 Ip A1:1 C420jpeg\n".encode())
@@ -117,33 +127,44 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds before sampling (default %(default)s)")
     parser.add_argument("--runs", type=int, default=3, help="page loads per thread count (default %(default)s)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="WASM thread counts (default 1 2)")
+    parser.add_argument("--camera-fps", type=float, help="the fake camera's rate (default: the clip's, 24)")
+    parser.add_argument("--models", nargs="+", default=["fast"], help="served models to compare (default: fast)")
     args = parser.parse_args()
     if not CLIP.is_file():
         raise SystemExit(f"needs {CLIP} (the shared media folder beside the repository)")
     with tempfile.TemporaryDirectory() as tmp:
-        clip = write_y4m(CLIP, Path(tmp) / "camera.y4m", 75)
-        url, server = start_server(["--workers", "1"])
+        clip = write_y4m(CLIP, Path(tmp) / "camera.y4m", 75, fps=args.camera_fps)
+        servers = {model: start_server(["--workers", "1", "--model", model]) for model in args.models}
         driver = browser(clip, Path(tmp) / "profile")
-        results: dict[int, list[dict[str, float]]] = {n: [] for n in args.threads}
+        results: dict[tuple[str, int], list[dict[str, float]]] = {
+            (model, n): [] for model in args.models for n in args.threads
+        }
         load_before = os.getloadavg()[0]
         try:
             for _ in range(args.runs):
-                for threads in args.threads:  # interleaved, so both meet the same load
-                    results[threads] += run_once(driver, url, threads, args.warmup, args.seconds)
+                for model, threads in results:  # interleaved, so all meet the same load
+                    results[model, threads] += run_once(driver, servers[model][0], threads, args.warmup, args.seconds)
         finally:
             driver.quit()
-            server.terminate()
-            server.wait(timeout=30)
+            for _, server in servers.values():
+                server.terminate()
+                server.wait(timeout=30)
         load_after = os.getloadavg()[0]
     load = f"load average {load_before:.1f} before, {load_after:.1f} after"
     print(f"CPU: {cpu_name()}, {os.cpu_count()} logical cores; {load}")
-    print(f"fake camera 640x480 ({CLIP.name}); {args.runs} run(s) x {args.seconds:g} s per thread count; medians\n")
-    print("| WASM threads | frames/s | grab ms | detect ms/frame | detect ms/run | classify ms | draw ms | samples |")
-    print("|---|---|---|---|---|---|---|---|")
-    for threads, samples in results.items():
+    print(
+        f"fake camera 640x480 at {args.camera_fps or 'the clip rate'} frames/s ({CLIP.name}); "
+        f"{args.runs} run(s) x {args.seconds:g} s per setting; medians\n"
+    )
+    print(
+        "| model | WASM threads | frames/s | grab ms | detect ms/frame | detect ms/run | classify ms | draw ms"
+        " | samples |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for (model, threads), samples in results.items():
         medians = [statistics.median(s[f] for s in samples if s[f] is not None) for f in FIELDS]
         cells = " | ".join(f"{v:.1f}" for v in medians)
-        print(f"| {threads} | {cells} | {len(samples)} |")
+        print(f"| {Path(model).name} | {threads} | {cells} | {len(samples)} |")
     return 0
 
 
