@@ -6,7 +6,7 @@ WASM on 1 thread and on 2 (the page is cross-origin isolated, so threads are ava
                                                              [--models fast /tmp/fast-float32.onnx]
 
 `--models` compares classifier files: one `emolens serve --model M` per model (the page runs the server's model),
-e.g. the shipped int8 `fast` against the float32 copy scripts/build_browser_classifier.py writes. For each run,
+e.g. the shipped int8 `fast` against the float32 copy research/build_browser_classifier.py writes. For each run,
 model and thread count, interleaved so that all meet the same load: a fresh page (?threads=N), the camera started,
 a warm-up, then one sample of the counter a second; the table gives medians over all samples of all runs. The fake
 camera plays the clip at its own rate (24 frames/s for the shared clip), which caps frames/s; `--camera-fps 30`

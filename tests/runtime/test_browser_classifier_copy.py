@@ -1,4 +1,4 @@
-"""scripts/build_browser_classifier.py: the float32 copy of the int8 classifier that docs/browser-camera.md measured
+"""research/build_browser_classifier.py: the float32 copy of the int8 classifier that docs/browser-camera.md measured
 in the page. It is not shipped; these tests keep the measurement reproducible: the same bytes every build, the int8
 file's metadata, no quantization left, and the same answers as the int8 file on a shared photo."""
 
@@ -20,7 +20,7 @@ from support import REPO, shared_path
 def builder():
     pytest.importorskip("onnx", reason="the script needs the onnx package (the train extra)")
     spec = importlib.util.spec_from_file_location(
-        "build_browser_classifier", REPO / "scripts" / "build_browser_classifier.py"
+        "build_browser_classifier", REPO / "research" / "build_browser_classifier.py"
     )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)

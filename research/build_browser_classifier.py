@@ -1,7 +1,7 @@
 """A float32 copy of the shipped int8 QDQ classifier, byte for byte the same every time: the candidate for the
 Camera tab that docs/browser-camera.md measured ("Speed") and did not ship, because it was not faster in the page.
 
-    python scripts/build_browser_classifier.py --out /tmp/fast-float32.onnx
+    python research/build_browser_classifier.py --out /tmp/fast-float32.onnx
                                                [--model src/emolens/models/emolens-fast.onnx]
                                                [--keep-activation-qdq] [--check | --compare]
 
@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ("biden.jpg", "obama.jpg", "multi_face.jpg", "astronaut.png", "single_face.jpg")
 MEDIA = ROOT.parent / "shared" / "media"
 DEFAULT_MODEL = ROOT / "src" / "emolens" / "models" / "emolens-fast.onnx"
-PRODUCER = "emolens scripts/build_browser_classifier.py"
+PRODUCER = "emolens research/build_browser_classifier.py"
 PRODUCER_VERSION = "1"
 
 
