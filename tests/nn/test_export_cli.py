@@ -1,3 +1,4 @@
+# ruff: noqa: E402  (imports that need the train extra follow pytest.importorskip)
 """`emolens export`: a checkpoint becomes an .onnx file with metadata, equal to torch within 1e-4."""
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
-import torch
+
+torch = pytest.importorskip("torch", reason="exporting needs the 'train' extra (torch)")
+
 
 from emolens.nn.checkpoint import load_checkpoint, model_from_checkpoint
 from emolens.preprocess import MEAN, STD, preprocess_faces

@@ -1,3 +1,4 @@
+# ruff: noqa: E402  (imports that need the train extra follow pytest.importorskip)
 """The GPU recipe (scripts/train-on-device.sh) at toy scale on the CPU, so that it cannot rot while no GPU is lent:
 the same script and code as on the device, with tiny networks, a few hundred synthetic faces and two epochs."""
 
@@ -12,8 +13,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pytest
+
+onnx = pytest.importorskip("onnx", reason="the recipe needs the 'train' extra (torch, onnx)")
+pytest.importorskip("torch", reason="the recipe needs the 'train' extra (torch, onnx)")
+
 
 from emolens.data.ferplus import VOTE_COLUMNS
 from emolens.nn.train import TrainConfig
