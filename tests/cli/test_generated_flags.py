@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import subprocess
+import sys
 from typing import Any
 
 import pytest
 
+from emolens.batch.options import BatchOptions
 from emolens.cli import build_parser
 from emolens.cli.common import field_flags, field_values
 from emolens.web.options import WebOptions
@@ -25,6 +28,14 @@ GENERATED: dict[str, tuple[list[str], type[Any], dict[str, str]]] = {
             "lang": "--lang, shared with the other commands that show emotion names",
             "max_waiting": "not a flag of serve (a server setting for code that embeds the app)",
             "upload_max_age_s": "not a flag of serve (a server setting for code that embeds the app)",
+        },
+    ),
+    "batch": (
+        ["--out", "out"],
+        BatchOptions,
+        {
+            "recognizer": "the flags every model-running command shares (RecognizerOptions)",
+            "rows_per_part": "not a flag of batch (the Parquet part size, for code and benchmarks)",
         },
     ),
 }
@@ -78,3 +89,19 @@ def test_serve_flags_build_web_options() -> None:
     assert field_flags(WebOptions)["request_timeout_s"] == "--timeout-s"  # the name a refused value is reported under
     with pytest.raises(SystemExit):
         build_parser().parse_args(["serve", "--max-pixels", "many"])
+
+
+def test_batch_flags_build_batch_options() -> None:
+    args = build_parser().parse_args(
+        ["batch", "--out", "o", "--engine", "ray", "--workers", "3", "--ray-address", "auto"]
+    )
+    assert BatchOptions(**field_values(args, BatchOptions)) == BatchOptions(engine="ray", workers=3, ray_address="auto")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["batch", "--out", "o", "--engine", "spark"])
+
+
+def test_the_cli_parser_needs_no_pyarrow() -> None:
+    # batch's flags come from emolens.batch.options, which loads without the Parquet half of the package.
+    code = "import sys, emolens.cli; emolens.cli.build_parser(); print('pyarrow' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert done.stdout.strip() == "False", done.stderr

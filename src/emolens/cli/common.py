@@ -108,7 +108,8 @@ def add_field_flags(p: argparse.ArgumentParser | Any, config_class: type[Any]) -
     metadata).
 
     A bool field that defaults to True gets `--no-NAME`; a list or tuple field a repeatable flag; "path" fields
-    take paths (kept as strings in the dataclass), "json" fields a JSON text.
+    take paths (kept as strings in the dataclass), "json" fields a JSON text; a field whose default is None names
+    its flag's type in metadata "type".
 
     Args:
         p: the parser or argument group.
@@ -131,7 +132,7 @@ def add_field_flags(p: argparse.ArgumentParser | Any, config_class: type[Any]) -
         elif meta.get("json"):
             p.add_argument(flag, dest=f.name, type=json.loads, default=default, metavar=metavar, help=meta["help"])
         else:
-            kind = Path if meta.get("path") else type(default)
+            kind = meta.get("type") or (Path if meta.get("path") else type(default))
             shown = None if default == "" else default  # an empty default is no default
             choices = meta.get("choices")
             p.add_argument(
