@@ -15,6 +15,7 @@ import pytest
 from emolens.batch.options import BatchOptions
 from emolens.cli import build_parser
 from emolens.cli.common import field_flags, field_values
+from emolens.evaluate import EvalOptions
 from emolens.web.options import WebOptions
 
 #: command -> (the arguments it cannot run without, its options dataclass, its fields without a flag of their own
@@ -38,6 +39,7 @@ GENERATED: dict[str, tuple[list[str], type[Any], dict[str, str]]] = {
             "rows_per_part": "not a flag of batch (the Parquet part size, for code and benchmarks)",
         },
     ),
+    "eval": (["fast", "--data", "fer2013.csv"], EvalOptions, {}),
 }
 
 
@@ -105,3 +107,15 @@ def test_the_cli_parser_needs_no_pyarrow() -> None:
     code = "import sys, emolens.cli; emolens.cli.build_parser(); print('pyarrow' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_eval_flags_build_eval_options() -> None:
+    argv = ["eval", "fast", "--data", "d.csv", "--split", "PublicTest", "--tta", "flip", "--calibration", "--jitter"]
+    args = build_parser().parse_args([*argv, "--seed", "7", "--on-bad-row", "skip", "--no-cache", "--batch-size", "8"])
+    assert EvalOptions(**field_values(args, EvalOptions)) == EvalOptions(
+        split="PublicTest", tta="flip", calibration=True, jitter=True, seed=7, on_bad_row="skip", no_cache=True,
+        batch_size=8,
+    )  # fmt: skip
+    assert EvalOptions(**field_values(build_parser().parse_args(argv[:4]), EvalOptions)) == EvalOptions()
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["eval", "fast", "--data", "d.csv", "--split", "Validation"])

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from emolens.data.fer2013 import BAD_ROW_HELP as BAD_ROW_HELP
 from emolens.errors import EmolensError
 
 if TYPE_CHECKING:
@@ -18,9 +19,6 @@ if TYPE_CHECKING:
     from emolens.render import RenderOptions
 
 log = logging.getLogger("emolens")
-BAD_ROW_HELP = (
-    "a malformed csv row or unreadable image file: stop, naming it (error), or leave it out and log it (skip)"
-)
 #: The optional packages the commands import, by import name, and the extra of pyproject.toml that installs each
 #: (tests/cli/test_missing_packages.py holds the two to agree): a command that meets one missing says which extra
 #: to install, in one line.
