@@ -16,6 +16,7 @@ from emolens.batch.options import BatchOptions
 from emolens.cli import build_parser
 from emolens.cli.common import field_flags, field_values
 from emolens.evaluate import EvalOptions
+from emolens.nn.config import ExportOptions
 from emolens.web.options import WebOptions
 
 #: command -> (the arguments it cannot run without, its options dataclass, its fields without a flag of their own
@@ -40,6 +41,7 @@ GENERATED: dict[str, tuple[list[str], type[Any], dict[str, str]]] = {
         },
     ),
     "eval": (["fast", "--data", "fer2013.csv"], EvalOptions, {}),
+    "export": (["best.pt", "--out", "m.onnx"], ExportOptions, {}),
 }
 
 
@@ -119,3 +121,14 @@ def test_eval_flags_build_eval_options() -> None:
     assert EvalOptions(**field_values(build_parser().parse_args(argv[:4]), EvalOptions)) == EvalOptions()
     with pytest.raises(SystemExit):
         build_parser().parse_args(["eval", "fast", "--data", "d.csv", "--split", "Validation"])
+
+
+def test_export_flags_build_export_options() -> None:
+    argv = ["export", "a.pt", "b.pt", "--out", "m.onnx", "--tta", "flip", "--temperature", "1.5", "--threads", "2"]
+    args = build_parser().parse_args([*argv, "--calibration-faces", "64"])
+    assert ExportOptions(**field_values(args, ExportOptions)) == ExportOptions(
+        tta="flip", temperature=1.5, threads=2, calibration_faces=64
+    )
+    with pytest.raises(ValueError, match=r"^temperature must be positive"):
+        ExportOptions(temperature=0.0)  # the command reports it as "--temperature must be positive, ..."
+    assert field_flags(ExportOptions)["temperature"] == "--temperature"
