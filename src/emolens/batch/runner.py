@@ -6,11 +6,11 @@ import dataclasses
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from emolens.api import RecognizerOptions
 from emolens.batch.inputs import expand_inputs
+from emolens.batch.options import BatchOptions
 from emolens.batch.parquet import OutputFolder, SourceRow, config_digest, input_key
 from emolens.batch.work import Task, WorkerConfig, model_label
 from emolens.io.media import is_video_name
@@ -18,33 +18,11 @@ from emolens.runtime.detectors import resolve_detector
 from emolens.runtime.pipeline import PipelineOptions
 from emolens.runtime.registry import model_path
 
-ENGINES: tuple[str, ...] = ("local", "ray")
 #: Options that cannot change a result and so stay out of the resume key.
 _KEY_IGNORES = frozenset({"threads"})
 #: Settings that joined RecognizerOptions after folders were written (with the pipeline's options nested, #29):
 #: kept out of the key at their default, so that those folders still resume; any other value is keyed.
 _KEYED_UNLESS_DEFAULT = {"iou_threshold": PipelineOptions.iou_threshold}
-
-
-@dataclass(frozen=True)
-class BatchOptions:
-    """How a batch runs; what it computes comes from `recognizer`, the same options every other entry point uses."""
-
-    recognizer: RecognizerOptions = field(default_factory=RecognizerOptions)
-    engine: str = "local"  # "local" (a process pool) or "ray"
-    workers: int | None = None  # None: one per core (local) or per CPU of the Ray cluster
-    ray_address: str | None = None  # ray only: "auto" or HOST:PORT joins a cluster; None starts a local one
-    rows_per_part: int = 50_000  # face rows per Parquet part file, and so the most a worker holds in memory
-
-    def __post_init__(self) -> None:
-        if self.engine not in ENGINES:
-            raise ValueError(f"unknown engine {self.engine!r}; choose from {', '.join(ENGINES)}")
-        if self.workers is not None and self.workers < 1:
-            raise ValueError(f"workers must be at least 1, got {self.workers}")
-        if self.rows_per_part < 1:
-            raise ValueError(f"rows_per_part must be at least 1, got {self.rows_per_part}")
-        if self.ray_address is not None and self.engine != "ray":
-            raise ValueError("a Ray address needs the ray engine")
 
 
 @dataclass(frozen=True)

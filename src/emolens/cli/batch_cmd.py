@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .common import add_recognizer_args, quiet_opencv, recognizer_options
+from emolens.batch.options import BatchOptions
+
+from .common import add_field_flags, add_recognizer_args, field_values, quiet_opencv, recognizer_options
 
 #: "0": Ray runs as on one machine, its node on 127.0.0.1 (Ray's name for it speaks of macOS and Windows, where
 #: that is the default).
@@ -29,14 +31,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="files, folders (recursive) or glob patterns")
     p.add_argument("--manifest", type=Path, metavar="FILE", help="one path a line, or a CSV with a 'path' column")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (faces/, sources.parquet)")
-    p.add_argument("--engine", choices=["local", "ray"], default="local", help="a local process pool, or Ray")
-    p.add_argument(
-        "--ray-address",
-        metavar="ADDR",
-        help="join a running Ray cluster: 'auto' or HOST:PORT (default: start a local one); inputs and --out "
-        "must be on a file system every node shares",
-    )
-    p.add_argument("--workers", type=int, metavar="N", help="worker processes or actors (default: one per core)")
+    add_field_flags(p, BatchOptions)  # --engine, --workers, --ray-address: BatchOptions' fields
     add_recognizer_args(p, video=True, labels=False)  # Parquet's emotion names stay English, as JSON's do
     p.set_defaults(run=run)
 
@@ -56,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     """
     from tqdm import tqdm
 
-    from emolens.batch import BatchOptions, Progress, run_batch
+    from emolens.batch import Progress, run_batch
 
     if not args.inputs and args.manifest is None:
         raise ValueError("give at least one INPUT or --manifest FILE")
@@ -67,12 +62,7 @@ def run(args: argparse.Namespace) -> int:
         # the interface its route to the internet uses. This is Ray's own switch for a Ray of one machine (its
         # default on macOS and Windows); Ray reads it on import, which comes later, in the engine.
         os.environ.setdefault(RAY_ONE_MACHINE_SWITCH, "0")
-    options = BatchOptions(
-        recognizer=recognizer_options(args),
-        engine=args.engine,
-        workers=args.workers,
-        ray_address=args.ray_address,
-    )
+    options = BatchOptions(recognizer=recognizer_options(args), **field_values(args, BatchOptions))
     with tqdm(unit="input", desc="batch", file=sys.stderr, dynamic_ncols=True, disable=None) as bar:
 
         def on_progress(progress: Progress) -> None:

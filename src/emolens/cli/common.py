@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from emolens.data.fer2013 import BAD_ROW_HELP as BAD_ROW_HELP
 from emolens.errors import EmolensError
 
 if TYPE_CHECKING:
@@ -18,9 +19,6 @@ if TYPE_CHECKING:
     from emolens.render import RenderOptions
 
 log = logging.getLogger("emolens")
-BAD_ROW_HELP = (
-    "a malformed csv row or unreadable image file: stop, naming it (error), or leave it out and log it (skip)"
-)
 #: The optional packages the commands import, by import name, and the extra of pyproject.toml that installs each
 #: (tests/cli/test_missing_packages.py holds the two to agree): a command that meets one missing says which extra
 #: to install, in one line.
@@ -107,8 +105,9 @@ def add_field_flags(p: argparse.ArgumentParser | Any, config_class: type[Any]) -
     "flag"), type and default are the field's, so no default is typed twice (`emolens.nn.config` describes the
     metadata).
 
-    A bool field that defaults to True gets `--no-NAME`; a list field a repeatable flag; "path" fields take paths
-    (kept as strings in the dataclass), "json" fields a JSON text.
+    A bool field that defaults to True gets `--no-NAME`; a list or tuple field a repeatable flag; "path" fields
+    take paths (kept as strings in the dataclass), "json" fields a JSON text; a field whose default is None names
+    its flag's type in metadata "type".
 
     Args:
         p: the parser or argument group.
@@ -123,7 +122,7 @@ def add_field_flags(p: argparse.ArgumentParser | Any, config_class: type[Any]) -
         metavar = meta.get("metavar", flag.removeprefix("--").replace("-", "_").upper())
         if isinstance(default, bool):
             p.add_argument(flag, dest=f"flag_{f.name}", action="store_true", help=meta["help"])
-        elif isinstance(default, list):
+        elif isinstance(default, (list, tuple)):
             item = Path if meta.get("path") else str
             p.add_argument(
                 flag, dest=f.name, action="append", default=[], type=item, metavar=metavar, help=meta["help"]
@@ -131,7 +130,7 @@ def add_field_flags(p: argparse.ArgumentParser | Any, config_class: type[Any]) -
         elif meta.get("json"):
             p.add_argument(flag, dest=f.name, type=json.loads, default=default, metavar=metavar, help=meta["help"])
         else:
-            kind = Path if meta.get("path") else type(default)
+            kind = meta.get("type") or (Path if meta.get("path") else type(default))
             shown = None if default == "" else default  # an empty default is no default
             choices = meta.get("choices")
             p.add_argument(
@@ -169,8 +168,27 @@ def field_values(args: argparse.Namespace, config_class: type[Any]) -> dict[str,
             value = getattr(args, f.name)
         if f.metadata.get("path"):
             value = [str(v) for v in value] if isinstance(value, list) else (str(value) if value else "")
+        if isinstance(default, tuple):
+            value = tuple(value)
         values[f.name] = value
     return values
+
+
+def field_flags(config_class: type[Any]) -> dict[str, str]:
+    """The flag `add_field_flags` gives each field of `config_class`, by field name: what a message about a value
+    the dataclass refused names, since the user typed the flag, not the field.
+
+    Args:
+        config_class: the dataclass.
+
+    Returns:
+        Field name -> flag (e.g. "request_timeout_s" -> "--timeout-s"), for every field that has a flag.
+    """
+    return {
+        f.name: f.metadata.get("flag", "--" + f.name.replace("_", "-"))
+        for f in dataclasses.fields(config_class)
+        if "help" in f.metadata
+    }
 
 
 def add_render_args(p: argparse.ArgumentParser) -> None:

@@ -7,11 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from emolens.data import available_splits
 from emolens.evaluate import ClassificationMetrics, EvalOptions, evaluate_model
 from emolens.types import EMOTIONS
 
-from .common import BAD_ROW_HELP
+from .common import add_field_flags, field_values
 from .tables import format_table
 
 
@@ -26,23 +25,9 @@ def add_parser(sub: Any) -> None:
         "model", metavar="MODEL", help="'fast' or 'accurate' (shipped models), an .onnx file or a checkpoint (.pt)"
     )
     p.add_argument("--data", required=True, help="fer2013.csv(.gz|.xz) or an image-folder tree")
-    p.add_argument("--split", default=EvalOptions.split, choices=available_splits(), help="the data split to score")
-    p.add_argument(
-        "--tta", choices=["none", "flip"], default=EvalOptions.tta, help="flip: average with the mirrored face"
-    )
-    p.add_argument(
-        "--calibration",
-        action="store_true",
-        help="fit a temperature on PublicTest; report ECE before/after on --split, reliability PNG",
-    )
-    p.add_argument("--jitter", action="store_true", help="accuracy under detector-like crop jitter, one row per kind")
-    p.add_argument("--seed", type=int, default=EvalOptions.seed, help="seed of --jitter")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON instead of tables")
     p.add_argument("--out", type=Path, help="folder for eval_metrics.json, confusion_matrix.png, reliability.png")
-    p.add_argument("--on-bad-row", choices=["error", "skip"], default=EvalOptions.on_bad_row, help=BAD_ROW_HELP)
-    p.add_argument("--no-cache", action="store_true", help="parse the csv again instead of the cache")
-    p.add_argument("--threads", type=int, default=EvalOptions.threads, help="CPU threads for inference")
-    p.add_argument("--batch-size", type=int, default=EvalOptions.batch_size, help="faces per model call")
+    add_field_flags(p, EvalOptions)  # the rest are EvalOptions' fields: defaults, types and help written there
     p.set_defaults(run=run)
 
 
@@ -61,17 +46,7 @@ def run(args: argparse.Namespace) -> int:
         FileNotFoundError: If the data file does not exist.
         ValueError: If the split has no rows or an option is out of range.
     """
-    options = EvalOptions(
-        split=args.split,
-        tta=args.tta,
-        calibration=args.calibration,
-        jitter=args.jitter,
-        seed=args.seed,
-        on_bad_row=args.on_bad_row,
-        no_cache=args.no_cache,
-        threads=args.threads,
-        batch_size=args.batch_size,
-    )
+    options = EvalOptions(**field_values(args, EvalOptions))
     report = evaluate_model(args.model, args.data, options)
     if args.out:
         from emolens.report_files import write_eval_report

@@ -9,6 +9,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from emolens.nn.config import ExportOptions
+
+from .common import add_field_flags, field_flags, field_values
+
 log = logging.getLogger("emolens")
 
 
@@ -26,20 +30,7 @@ def add_parser(sub: Any) -> None:
         nargs="+",
         help="best.pt or last.pt of a training run; several: one model that averages them (an ensemble)",
     )
-    p.add_argument(
-        "--tta",
-        choices=["none", "flip"],
-        default="none",
-        help="flip: the model also looks at each face's mirror image and averages (twice the cost)",
-    )
     p.add_argument("--out", required=True, type=Path, help="the .onnx file to write")
-    p.add_argument(
-        "--temperature",
-        type=float,
-        default=1.0,
-        help="softmax temperature baked into the model (see `emolens eval --calibration`)",
-    )
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument(
         "--int8",
         action="store_true",
@@ -47,7 +38,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--data", help="fer2013.csv(.gz|.xz) or image folders: Training faces calibrate, PublicTest checks")
     p.add_argument("--float-out", type=Path, help="with --int8: also keep the float32 model at this path")
-    p.add_argument("--calibration-faces", type=int, default=1024, help="Training faces used to calibrate int8")
+    add_field_flags(p, ExportOptions)  # --tta, --temperature, --threads, --calibration-faces: ExportOptions' fields
     p.set_defaults(run=run)
 
 
@@ -68,19 +59,23 @@ def run(args: argparse.Namespace) -> int:
 
     from emolens.nn.export import export_onnx
 
-    if args.temperature <= 0:
-        raise ValueError(f"--temperature must be positive, got {args.temperature}")
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
+    try:
+        options = ExportOptions(**field_values(args, ExportOptions))
+    except ValueError as err:  # ExportOptions checks its fields; name the flag the user typed
+        name, _, rest = str(err).partition(" ")
+        flags = field_flags(ExportOptions)
+        raise ValueError(f"{flags[name]} {rest}" if name in flags else str(err)) from None
+    if options.threads > 0:
+        torch.set_num_threads(options.threads)
     if args.int8 and not args.data:
         raise ValueError("--int8 needs --data (Training faces to calibrate on, PublicTest faces to check on)")
     out: Path = args.out
     if not args.int8:
-        return _check(export_onnx(args.checkpoint, out, temperature=args.temperature, tta=args.tta))
+        return _check(export_onnx(args.checkpoint, out, temperature=options.temperature, tta=options.tta))
     with tempfile.TemporaryDirectory() as tmp:
         float_out: Path = args.float_out or Path(tmp) / "float32.onnx"
-        status = _check(export_onnx(args.checkpoint, float_out, temperature=args.temperature, tta=args.tta))
-        return status or _quantize(args, float_out, out)
+        status = _check(export_onnx(args.checkpoint, float_out, temperature=options.temperature, tta=options.tta))
+        return status or _quantize(args.data, options.calibration_faces, float_out, out)
 
 
 def _check(report: Any) -> int:
@@ -94,11 +89,11 @@ def _check(report: Any) -> int:
     return 0
 
 
-def _quantize(args: argparse.Namespace, float_out: Path, out: Path) -> int:
+def _quantize(data: str, calibration_faces: int, float_out: Path, out: Path) -> int:
     from emolens.data import load_data
     from emolens.nn.export import int8_calibration_inputs, quantize_int8
 
-    calibration, check = int8_calibration_inputs(load_data(args.data), args.calibration_faces)
+    calibration, check = int8_calibration_inputs(load_data(data), calibration_faces)
     report = quantize_int8(float_out, out, calibration, check)
     print(
         f"wrote {report.path} ({report.size_bytes / 1e6:.2f} MB, int8, calibrated on {len(calibration)} Training faces)"

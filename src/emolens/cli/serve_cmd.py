@@ -11,19 +11,9 @@ from typing import Any
 from emolens.errors import EmolensError
 from emolens.web.options import WebOptions
 
-from .common import add_recognizer_args, recognizer_options
+from .common import add_field_flags, add_recognizer_args, field_flags, field_values, recognizer_options
 
 log = logging.getLogger("emolens")
-#: WebOptions' fields set by a flag of another name: a value WebOptions refuses is reported under the flag.
-LIMIT_FLAGS = {
-    "workers": "--workers",
-    "max_upload_mb": "--max-upload-mb",
-    "max_pixels": "--max-pixels",
-    "max_frame_pixels": "--max-frame-pixels",
-    "max_video_frames": "--max-video-frames",
-    "request_timeout_s": "--timeout-s",
-    "max_rss_mb": "--max-rss-mb",
-}
 
 
 def add_parser(sub: Any) -> None:
@@ -35,53 +25,9 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("serve", help="run the web app and REST API", description=__doc__)
     p.add_argument("--host", default="127.0.0.1", help="address to bind; 0.0.0.0 exposes it to the network")
     p.add_argument("--port", type=int, default=7860, help="TCP port, 1-65535 (0: any free port)")
-    p.add_argument("--workers", type=int, default=WebOptions.workers, help="analyses at once (0: one per CPU core)")
     add_recognizer_args(p, video=True)
-    # Every limit's default is WebOptions' field, never retyped here.
-    limits = p.add_argument_group("limits")
-    limits.add_argument(
-        "--max-upload-mb",
-        type=float,
-        default=WebOptions.max_upload_mb,
-        help="largest request body, any route",
-    )
-    limits.add_argument(
-        "--max-pixels",
-        type=int,
-        default=WebOptions.max_pixels,
-        help="largest image, in pixels its header declares",
-    )
-    limits.add_argument(
-        "--max-frame-pixels",
-        type=int,
-        default=WebOptions.max_frame_pixels,
-        help=f"largest video frame, in pixels (default %(default)s: {WebOptions.max_frame_pixels / 1e6:g} megapixels)",
-    )
-    limits.add_argument(
-        "--max-video-frames",
-        type=int,
-        default=WebOptions.max_video_frames,
-        help="frames analysed per video request, REST and UI",
-    )
-    limits.add_argument(
-        "--timeout-s",
-        type=float,
-        default=WebOptions.request_timeout_s,
-        help="wall seconds one video request may run",
-    )
-    limits.add_argument(
-        "--max-rss-mb",
-        type=float,
-        default=WebOptions.max_rss_mb,
-        help="resident memory (MB) above which new video requests get 503 (0: no mark)",
-    )
-    limits.add_argument(
-        "--allow-origin",
-        action="append",
-        default=[],
-        metavar="ORIGIN",
-        help="another web origin allowed to POST (repeatable); others get 403",
-    )
+    # Every limit's flag (name, type, default, help) is WebOptions' field, never retyped here.
+    add_field_flags(p.add_argument_group("limits"), WebOptions)
     p.set_defaults(run=run)
 
 
@@ -109,21 +55,10 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise EmolensError(f"--port {args.port}: not a port number (0-65535)")
     try:
-        options = WebOptions(
-            recognizer=recognizer_options(args),
-            lang=args.lang,
-            workers=args.workers,
-            allowed_origins=tuple(args.allow_origin),
-            max_upload_mb=args.max_upload_mb,
-            max_pixels=args.max_pixels,
-            max_frame_pixels=args.max_frame_pixels,
-            max_video_frames=args.max_video_frames,
-            request_timeout_s=args.timeout_s,
-            max_rss_mb=args.max_rss_mb,
-        )
+        options = WebOptions(recognizer=recognizer_options(args), lang=args.lang, **field_values(args, WebOptions))
     except ValueError as err:  # WebOptions checks its fields; name the flag the user typed
-        field = str(err).split(" ", 1)[0]
-        raise EmolensError(f"{LIMIT_FLAGS[field]}: {err}" if field in LIMIT_FLAGS else str(err)) from None
+        field, flags = str(err).split(" ", 1)[0], field_flags(WebOptions)
+        raise EmolensError(f"{flags[field]}: {err}" if field in flags else str(err)) from None
     # Bind first: a taken port is a one-line error before the model loads or any folder is made.
     sock = _bind(args.host, args.port)
     try:

@@ -22,6 +22,10 @@ from emolens.types import EMOTIONS
 log = logging.getLogger(__name__)
 
 OnBadRow = Literal["error", "skip"]
+#: What `on_bad_row` does, as the commands' --on-bad-row help says it.
+BAD_ROW_HELP = (
+    "a malformed csv row or unreadable image file: stop, naming it (error), or leave it out and log it (skip)"
+)
 PIXELS = 48 * 48
 
 #: Folder names as the popular image-folder copies spell them.

@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 
-from emolens.data import FaceDataset, load_data
-from emolens.data.fer2013 import OnBadRow
+from emolens.data import FaceDataset, available_splits, load_data
+from emolens.data.fer2013 import BAD_ROW_HELP, OnBadRow
 
 from .jitter import JITTER_KINDS, jitter_images
 from .metrics import (
@@ -34,17 +34,29 @@ log = logging.getLogger("emolens")
 
 @dataclass(frozen=True)
 class EvalOptions:
-    """What `evaluate_model` measures besides the plain metrics, and how it reads the data."""
+    """What `evaluate_model` measures besides the plain metrics, and how it reads the data.
 
-    split: str = "PrivateTest"
-    tta: Tta = "none"  # "flip": average each face with its mirror image
-    calibration: bool = False  # fit a temperature on PublicTest; ECE before and after on `split`
-    jitter: bool = False  # accuracy under detector-like crop jitter, one row per kind
-    seed: int = 0  # of the jitter draws
-    on_bad_row: OnBadRow = "error"
-    no_cache: bool = False
-    threads: int = 1
-    batch_size: int = 256
+    Every field is a flag of `emolens eval` (`emolens.cli.common.add_field_flags` reads the metadata: help, choices).
+    """
+
+    split: str = field(
+        default="PrivateTest", metadata={"choices": available_splits(), "help": "the data split to score"}
+    )
+    #: "flip": average each face with its mirror image.
+    tta: Tta = field(
+        default="none", metadata={"choices": get_args(Tta), "help": "flip: average with the mirrored face"}
+    )
+    #: Fit a temperature on PublicTest; ECE before and after on `split`.
+    calibration: bool = field(
+        default=False,
+        metadata={"help": "fit a temperature on PublicTest; report ECE before/after on --split, reliability PNG"},
+    )
+    jitter: bool = field(default=False, metadata={"help": "accuracy under detector-like crop jitter, one row per kind"})
+    seed: int = field(default=0, metadata={"help": "seed of --jitter"})  # of the jitter draws
+    on_bad_row: OnBadRow = field(default="error", metadata={"choices": get_args(OnBadRow), "help": BAD_ROW_HELP})
+    no_cache: bool = field(default=False, metadata={"help": "parse the csv again instead of the cache"})
+    threads: int = field(default=1, metadata={"help": "CPU threads for inference"})
+    batch_size: int = field(default=256, metadata={"help": "faces per model call"})
 
 
 @dataclass(frozen=True)

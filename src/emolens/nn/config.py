@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
+
+#: What `tta` an exported model may bake in: "flip" also averages each face's mirror image, inside the graph.
+ExportTta = Literal["none", "flip"]
 
 
 def _flag(help_text: str, **more: Any) -> dict[str, Any]:
@@ -126,3 +129,27 @@ class TrainConfig:
         raw["augment"] = AugmentConfig(**augment_raw)
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in raw.items() if k in names})
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """How `emolens export` writes a model from checkpoints; every field is one of its flags
+    (`emolens.cli.common.add_field_flags`), so each default is written once, here, without torch.
+    """
+
+    tta: ExportTta = field(
+        default="none",
+        metadata=_flag(
+            "flip: the model also looks at each face's mirror image and averages (twice the cost)",
+            choices=get_args(ExportTta),
+        ),
+    )
+    temperature: float = field(
+        default=1.0, metadata=_flag("softmax temperature baked into the model (see `emolens eval --calibration`)")
+    )
+    threads: int = field(default=1, metadata=_flag("torch CPU threads"))  # 0 or less: torch's own choice
+    calibration_faces: int = field(default=1024, metadata=_flag("Training faces used to calibrate int8"))
+
+    def __post_init__(self) -> None:
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {self.temperature}")

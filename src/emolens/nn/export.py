@@ -7,7 +7,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
@@ -16,6 +16,7 @@ from torch import nn
 from emolens import modelmeta as meta_keys
 from emolens.data.dataset import FaceDataset
 from emolens.nn.checkpoint import load_checkpoint, model_from_checkpoint
+from emolens.nn.config import ExportOptions, ExportTta
 from emolens.preprocess import INPUT_SIZE_PX, MEAN, STD, preprocess_faces
 from emolens.types import EMOTIONS
 
@@ -23,8 +24,6 @@ log = logging.getLogger(__name__)
 
 #: Largest |onnxruntime - torch| difference of the output probabilities that still counts as the same model.
 PARITY_TOLERANCE = 1e-4
-
-ExportTta = Literal["none", "flip"]
 
 
 @dataclass(frozen=True)
@@ -127,10 +126,10 @@ def _ensemble_metadata(states: Sequence[dict[str, Any]], tta: ExportTta) -> dict
 def export_onnx(
     checkpoint: str | Path | Sequence[str | Path],
     out: str | Path,
-    temperature: float = 1.0,
+    temperature: float = ExportOptions.temperature,
     extra_metadata: dict[str, str] | None = None,
     parity_samples: int = 64,
-    tta: ExportTta = "none",
+    tta: ExportTta = ExportOptions.tta,
 ) -> ExportReport:
     """One checkpoint -> its model with softmax; several checkpoints or tta="flip" -> one averaging graph.
 

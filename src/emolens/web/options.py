@@ -11,35 +11,63 @@ from emolens.io.images import DEFAULT_MAX_PIXELS
 from emolens.io.media import check_frame_size
 from emolens.labels import DEFAULT_LANG
 
+#: Largest video frame, in pixels: 8.3 megapixels, so that 4K UHD (3840 x 2160, 8.29) fits; an 8K clip would hold a
+#: worker for an hour. A round number of megapixels, as messages and docs write the limit.
+DEFAULT_MAX_FRAME_PIXELS = 8_300_000
+
 
 @dataclass(frozen=True)
 class WebOptions:
-    """Options of the web app; `workers` 0 means one per CPU core. The CLI's flags default to these fields."""
+    """Options of the web app; `workers` 0 means one per CPU core.
+
+    A field with "help" in its metadata is a flag of `emolens serve` (`emolens.cli.common.add_field_flags`: name,
+    type, default and help are written here once); `recognizer` and `lang` have the flags of every command that runs
+    the model, and `max_waiting` and `upload_max_age_s` no flag.
+    """
 
     recognizer: RecognizerOptions = field(default_factory=RecognizerOptions)
     lang: str = DEFAULT_LANG
     #: Largest request body, an upload included, on every route (the UI's too).
-    max_upload_mb: float = 25.0
-    workers: int = 0
+    max_upload_mb: float = field(default=25.0, metadata={"help": "largest request body, any route"})
+    workers: int = field(default=0, metadata={"help": "analyses at once (0: one per CPU core)"})
     #: Requests allowed to wait for a worker before new ones get 503: a burst queues, a flood is refused.
     max_waiting: int = 64
     #: Frames a video request (REST or the UI's Video tab) analyses at most; a longer clip is cut there and says so.
-    max_video_frames: int = 3000
+    max_video_frames: int = field(default=3000, metadata={"help": "frames analysed per video request, REST and UI"})
     #: Largest image, in pixels its header declares; larger ones get 413 before decoding.
-    max_pixels: int = DEFAULT_MAX_PIXELS
-    #: Largest video frame, in pixels: 8.3 megapixels, so that 4K UHD (3840 x 2160, 8.29) fits; an 8K clip
-    #: would hold a worker for an hour. A round number of megapixels, as messages and docs write the limit.
-    max_frame_pixels: int = 8_300_000
+    max_pixels: int = field(
+        default=DEFAULT_MAX_PIXELS, metadata={"help": "largest image, in pixels its header declares"}
+    )
+    #: Largest video frame, in pixels (DEFAULT_MAX_FRAME_PIXELS says why).
+    max_frame_pixels: int = field(
+        default=DEFAULT_MAX_FRAME_PIXELS,
+        metadata={
+            "help": "largest video frame, in pixels "
+            f"(default %(default)s: {DEFAULT_MAX_FRAME_PIXELS / 1e6:g} megapixels)"
+        },
+    )
     #: Wall seconds one video request may run before it stops with what it has.
-    request_timeout_s: float = 120.0
+    request_timeout_s: float = field(
+        default=120.0, metadata={"flag": "--timeout-s", "help": "wall seconds one video request may run"}
+    )
     #: Origins besides the server's own allowed to POST (e.g. "https://app.example"); others get 403.
-    allowed_origins: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "flag": "--allow-origin",
+            "metavar": "ORIGIN",
+            "help": "another web origin allowed to POST (repeatable); others get 403",
+        },
+    )
     #: Uploaded files older than this are deleted (all of them when the server stops).
     upload_max_age_s: float = 3600.0
     #: Resident memory (MB) above which new video requests get 503 with Retry-After; 0 turns the mark off.
     #: Two clips at the frame-size cap peak near 550 MB (benchmarks/bench_load.py; docs/speed.md, "Web app"), so this
     #: leaves room for bursts.
-    max_rss_mb: float = 2048.0
+    max_rss_mb: float = field(
+        default=2048.0,
+        metadata={"help": "resident memory (MB) above which new video requests get 503 (0: no mark)"},
+    )
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.max_upload_mb) and self.max_upload_mb > 0):
