@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import os
 import shutil
@@ -16,6 +17,12 @@ import cv2
 import pytest
 
 from support import TINY_TRAIN_ARGS, emolens_command, fer_rows, write_fer_csv
+
+#: Tests that run `emolens train` itself; without torch it answers with the missing-extra line instead
+#: (tests/cli/test_missing_packages.py checks that line).
+needs_torch = pytest.mark.skipif(
+    importlib.util.find_spec("torch") is None, reason="training needs torch (the train extra)"
+)
 
 LOG_FIELDS = ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"]
 
@@ -81,6 +88,7 @@ def _start(data: Path, out: Path, epochs: int, cache: Path, *extra: str) -> subp
     )  # fmt: skip
 
 
+@needs_torch
 def test_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path: Path) -> None:
     # Enough rows that an epoch takes a moment, so the kill lands mid-run.
     data = write_fer_csv(tmp_path / "data.csv", fer_rows((("Training", 280), ("PublicTest", 14), ("PrivateTest", 7))))
@@ -123,6 +131,7 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path: Path) -> 
         assert a["train_loss"] == b["train_loss"] and a["val_acc"] == b["val_acc"] and a["lr"] == b["lr"]
 
 
+@needs_torch
 def test_bad_data_is_a_one_line_error_naming_file_and_line(
     tmp_path: Path, emolens_cli: Callable[..., subprocess.CompletedProcess[str]]
 ) -> None:
@@ -136,6 +145,7 @@ def test_bad_data_is_a_one_line_error_naming_file_and_line(
     assert not (tmp_path / "run" / "best.pt").exists()
 
 
+@needs_torch
 def test_on_bad_row_skip_trains_on_the_rest(
     tmp_path: Path, emolens_cli: Callable[..., subprocess.CompletedProcess[str]]
 ) -> None:
@@ -252,6 +262,7 @@ def test_init_from_another_architecture_is_a_one_line_error(
     _assert_one_line_error(done, "cannot start a vgg_a", tmp_path / "r")
 
 
+@needs_torch
 def test_an_unknown_device_is_a_one_line_error(
     tiny_fer_csv: Path, tmp_path: Path, emolens_cli: Callable[..., subprocess.CompletedProcess[str]]
 ) -> None:
