@@ -112,8 +112,13 @@ async function start() {
 
 async function loop(video, grab, canvas, pipeline, models) {
   const grabContext = grab.getContext("2d", { willReadFrequently: true });
+  // Ask for the next frame before computing this one: a frame the camera presents while the models run is then
+  // taken at once, instead of waiting for the one after it (a detector frame that ran past the camera's interval
+  // used to cost a whole frame of idling).
+  let next = nextFrame(video);
   while (running && running.pipeline === pipeline) {
-    await nextFrame(video);
+    await next;
+    next = nextFrame(video);
     const t0 = performance.now();
     grabContext.drawImage(video, 0, 0, grab.width, grab.height);
     const image = grabContext.getImageData(0, 0, grab.width, grab.height);
