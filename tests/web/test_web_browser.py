@@ -61,12 +61,10 @@ def write_y4m(video: Path, out: Path, frames: int) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory, media_file: Callable[[str], Path]) -> Iterator[Any]:
+def chromium(profile: Path, extra_flags: tuple[str, ...] = ()) -> Any:
+    """Debian's headless Chromium with the network log on, or a skip saying why there is none."""
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
         pytest.skip("needs Debian's chromium and chromium-driver (scripts/install-system-deps.sh)")
-    tmp = tmp_path_factory.mktemp("chromium")
-    clip = write_y4m(media_file("WolfgangLanger_Pexels.mp4"), tmp / "camera.y4m", CAMERA_CLIP_FRAMES)
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in (
@@ -78,19 +76,33 @@ def browser(tmp_path_factory: pytest.TempPathFactory, media_file: Callable[[str]
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        f"--user-data-dir={tmp / 'profile'}",
+        f"--user-data-dir={profile}",
         "--window-size=1400,1800",
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-video-capture={clip}",
+        *extra_flags,
     ):
         options.add_argument(flag)
-    # Every request the page makes, for the no-outside-request check.
     options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     try:
         driver = webdriver.Chrome(service=webdriver.ChromeService(CHROMEDRIVER), options=options)
     except WebDriverException as err:
         pytest.skip(f"chromium would not start: {str(err).splitlines()[0]}")
+    driver.set_script_timeout(WAIT_S)
+    return driver
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory, media_file: Callable[[str], Path]) -> Iterator[Any]:
+    tmp = tmp_path_factory.mktemp("chromium")
+    clip = write_y4m(media_file("WolfgangLanger_Pexels.mp4"), tmp / "camera.y4m", CAMERA_CLIP_FRAMES)
+    # The network log it keeps serves the no-outside-request check.
+    driver = chromium(
+        tmp / "profile",
+        (
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={clip}",
+        ),
+    )
     ARTIFACTS.mkdir(exist_ok=True)
     try:
         yield driver

@@ -31,10 +31,9 @@ from emolens.runtime.tracker import IouTracker
 from emolens.types import EMOTIONS, Box
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="the browser tests need selenium (dev extra)")
-from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-from test_web_browser import CHROMEDRIVER, CHROMIUM, WAIT_S, only_loopback, requested_urls  # noqa: E402, F401
+from test_web_browser import CHROMEDRIVER, CHROMIUM, WAIT_S, chromium, only_loopback, requested_urls  # noqa: E402, F401
 
 from support import run_emolens  # noqa: E402
 
@@ -78,35 +77,6 @@ def write_camera_y4m(video: Path, out: Path, frames: int, size_px: tuple[int, in
     capture.release()
     assert written == frames, f"{video} gave only {written} frames"
     return out
-
-
-def chromium(profile: Path, extra_flags: tuple[str, ...] = ()) -> Any:
-    """Debian's headless Chromium with the network log on, or a skip saying why there is none."""
-    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.skip("needs Debian's chromium and chromium-driver (scripts/install-system-deps.sh)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-        "--window-size=1400,1800",
-        *extra_flags,
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    try:
-        driver = webdriver.Chrome(service=webdriver.ChromeService(CHROMEDRIVER), options=options)
-    except WebDriverException as err:
-        pytest.skip(f"chromium would not start: {str(err).splitlines()[0]}")
-    driver.set_script_timeout(WAIT_S)
-    return driver
 
 
 @pytest.fixture(scope="module")
