@@ -2,7 +2,8 @@
 
 Every caller that reads frames (`emolens video`, the REST clip route, the Video tab, batch, the webcam) calls
 `run`; they differ only in their sinks (JSONL, CSV, annotated video, Parquet rows, an in-memory list, the
-per-track summary, a window) and their stop rules (a frame cap, a deadline, a client gone, Stop pressed).
+per-track summary, a window) and their stop rules (a frame cap, a deadline, a client gone, Stop pressed, the
+server's memory mark), composed by `stop_when`.
 
 A damaged file is processed as far as it decodes; the report's `error` then says what went wrong, and
 every output holds the frames before the damage.
@@ -141,7 +142,8 @@ def run(
         stream: the recognizer's per-video state (tracker, smoother); see Recognizer.stream.
         frames: the source's frames, in order (a VideoFileSource, a CameraSource, a ReadAhead over one).
         sinks: where each frame's result goes, in this order.
-        stop: asked before each frame (after it is read) with the frames done; a reason ends the run there.
+        stop: asked before each frame (after it is read) with the frames done; a reason ends the run there, and
+            an exception it raises ends the run with that exception.
         on_progress: called after each frame with the frames done.
 
     Returns:

@@ -1,5 +1,5 @@
 """The server's guards without a server: the upload-folder check, the age sweep, the worker pool's heavy
-lane, the per-request stop, and the request guard as plain ASGI."""
+lane, the per-request stop, the memory mark, and the request guard as plain ASGI."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("fastapi", reason="the web tests need the 'web' extra")
 
 from emolens.errors import MediaError
 from emolens.web.guard import RequestGuard
-from emolens.web.pool import Cancel, OverMemoryMarkError, WorkPool, resident_mb
+from emolens.web.pool import Cancel, MemoryMark, OverMemoryMarkError, WorkPool, resident_mb
 from emolens.web.uploads import remove_old_files, uploaded_file
 
 
@@ -162,3 +163,54 @@ def test_the_memory_mark_refuses_heavy_work_only() -> None:
         tight.call(lambda: "heavy", heavy=True)
     for roomy in (WorkPool(2, 8, max_rss_mb=0), WorkPool(2, 8, max_rss_mb=1e9)):
         assert roomy.call(lambda: "heavy", heavy=True) == "heavy"
+
+
+def test_a_clip_that_crosses_the_memory_mark_stops_there_with_what_it_has(media: Path) -> None:
+    """The mark is one of the clip's stop rules: under it at the start, the clip runs; once the process's memory
+    crosses it (real memory, 600 MB taken at frame 5), the clip ends at the next check with its frames so far."""
+    from emolens.api import Recognizer
+    from emolens.web.api_routes import _analyze_video_file
+    from emolens.web.options import WebOptions
+
+    recognizer = Recognizer()
+    _analyze_video_file(recognizer, media / "single_face.mp4", "warm.mp4", WebOptions(max_video_frames=3), Cancel(60))
+    resident = resident_mb()
+    if resident is None:
+        pytest.skip("no /proc here: the mark is not enforced")
+    mark = MemoryMark(max_rss_mb=resident + 250, every_frames=10)
+    taken: list[np.ndarray] = []
+
+    def take_memory_at_frame_5(frames_done: int) -> str | None:
+        if frames_done == 5:
+            taken.append(np.ones(600 * 1024 * 1024 // 8))  # written, so resident, not only reserved
+        return mark(frames_done)
+
+    body = _analyze_video_file(
+        recognizer, media / "single_face.mp4", "c.mp4", WebOptions(), Cancel(60), take_memory_at_frame_5
+    )
+    assert taken, "the rule was never asked at frame 5"
+    assert body["frames_analyzed"] == 10 and len(body["frames"]) == 10
+    assert body["error"].startswith("c.mp4: stopped after 10 frames: server memory is over its mark (")
+    assert f"--max-rss-mb {mark.max_rss_mb:g})" in body["error"]
+    with pytest.raises(OverMemoryMarkError, match="videos are refused until it comes down"):
+        _analyze_video_file(recognizer, media / "single_face.mp4", "d.mp4", WebOptions(), Cancel(60), mark)
+    taken.clear()
+    assert mark(10) is None and mark(0) is None  # under the mark again: clips start and run
+    body = _analyze_video_file(recognizer, media / "single_face.mp4", "e.mp4", WebOptions(), Cancel(60), mark)
+    assert body["error"] is None and body["frames_analyzed"] == body["frame_count"]
+
+
+def test_the_memory_mark_is_read_every_n_frames_and_off_at_0() -> None:
+    resident = resident_mb()
+    if resident is None:
+        pytest.skip("no /proc here: the mark is not enforced")
+    tight = MemoryMark(max_rss_mb=1, every_frames=4)  # any real process is over 1 MB
+    assert [tight(n) is None for n in (1, 2, 3, 5, 6, 7)] == [True] * 6
+    assert str(tight(4)).startswith("stopped after 4 frames: server memory is over its mark (")
+    assert str(tight(8)).startswith("stopped after 8 frames: ")
+    with pytest.raises(OverMemoryMarkError, match="--max-rss-mb 1\\)"):
+        tight(0)
+    off = MemoryMark(max_rss_mb=0, every_frames=1)
+    assert off(0) is None and off(1) is None and off.over() is None
+    with pytest.raises(ValueError, match="every_frames must be at least 1"):
+        MemoryMark(max_rss_mb=100, every_frames=0)

@@ -16,7 +16,7 @@ from emolens.io.images import decode_image
 from emolens.io.media import upload_video_suffix
 from emolens.io.sinks import ResultList, TrackSummary
 from emolens.io.sources import Frame, VideoFileSource
-from emolens.video import frame_cap, run, stop_when
+from emolens.video import StopRule, frame_cap, run, stop_when
 
 from . import api_examples
 from .api_examples import ok_response
@@ -107,7 +107,9 @@ def build_router(recognizer: Recognizer, pool: WorkPool, options: WebOptions) ->
                     out.write(chunk)
             cancel = Cancel(options.request_timeout_s)
             async with watch_disconnect(request, cancel):
-                return await pool.run(_analyze_video_file, recognizer, path, name, options, cancel, heavy=True)
+                return await pool.run(
+                    _analyze_video_file, recognizer, path, name, options, cancel, pool.memory_mark, heavy=True
+                )
 
     return router
 
@@ -141,10 +143,15 @@ def _analyze_bytes(recognizer: Recognizer, data: bytes, name: str, max_pixels: i
 
 
 def _analyze_video_file(
-    recognizer: Recognizer, path: Path, name: str, options: WebOptions, cancel: Cancel
+    recognizer: Recognizer,
+    path: Path,
+    name: str,
+    options: WebOptions,
+    cancel: Cancel,
+    memory_mark: StopRule | None = None,
 ) -> dict[str, Any]:
     kept, summary = ResultList(), TrackSummary()
-    stop = stop_when(frame_cap(options.max_video_frames, "server limit"), lambda _done: cancel.reason())
+    stop = stop_when(frame_cap(options.max_video_frames, "server limit"), lambda _done: cancel.reason(), memory_mark)
     try:
         with VideoFileSource(path) as source:
             options.check_frame_size(source.size_px, name)

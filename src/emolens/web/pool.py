@@ -1,5 +1,5 @@
-"""The shared worker pool: a bounded number of analyses at once, a heavy lane for clips, a memory mark, and the
-per-request stop (deadline, client gone) that long work checks between frames."""
+"""The shared worker pool: a bounded number of analyses at once, a heavy lane for clips, and the stop rules a
+clip's frame loop composes (`video.stop_when`): the memory mark, the deadline and the client gone."""
 
 from __future__ import annotations
 
@@ -30,15 +30,15 @@ class WorkPool:
 
     Heavy work (video clips) may hold at most `workers - 1` of the slots (one, on one core), so a photo or a
     camera frame never waits behind long clips. After heavy work the C heap is trimmed, so the memory a
-    clip needed goes back to the system instead of staying in the process; and while the process's resident
-    memory stays above `max_rss_mb` (0: no mark) new heavy work is refused, so memory that does not come back
-    cannot grow without bound.
+    clip needed goes back to the system instead of staying in the process. `memory_mark` refuses new heavy work
+    while the process's resident memory stays above `max_rss_mb` (0: no mark), so memory that does not come back
+    cannot grow without bound; a clip's frame loop also has it among its stop rules.
     """
 
     def __init__(self, workers: int, max_waiting: int, max_rss_mb: float = 0.0) -> None:
         self.workers = workers
         self.max_waiting = max_waiting
-        self.max_rss_mb = max_rss_mb
+        self.memory_mark = MemoryMark(max_rss_mb)
         self._slots = threading.BoundedSemaphore(workers)
         self._heavy = threading.BoundedSemaphore(max(1, workers - 1))
         self._waiting = 0
@@ -49,8 +49,8 @@ class WorkPool:
         Args:
             fn: the work.
             *args: its arguments.
-            heavy: a clip rather than one image: it also takes one of the workers - 1 heavy slots, and the C
-                heap is trimmed after it.
+            heavy: a clip rather than one image: the memory mark is asked first, it also takes one of the
+                workers - 1 heavy slots, and the C heap is trimmed after it.
 
         Returns:
             What `fn` returns.
@@ -61,7 +61,7 @@ class WorkPool:
         if not heavy:
             with self._slots:
                 return fn(*args)
-        self.check_memory()
+        self.memory_mark.admit()
         with self._heavy, self._slots:
             try:
                 return fn(*args)
@@ -87,32 +87,88 @@ class WorkPool:
         if self._waiting >= self.max_waiting + self.workers:
             raise HTTPException(503, "server busy, try again shortly")
         if heavy:
-            self.check_memory()  # before waiting for a slot: a refusal should not queue first
+            self.memory_mark.admit()  # before waiting for a slot: a refusal should not queue first
         self._waiting += 1
         try:
             return await anyio.to_thread.run_sync(partial(self.call, fn, *args, heavy=heavy))
         finally:
             self._waiting -= 1
 
-    def check_memory(self) -> None:
-        """Pass while the process's resident memory is under `max_rss_mb` (after trimming the C heap once).
+
+class MemoryMark:
+    """The server's memory mark (`--max-rss-mb`), one rule for both moments it is asked.
+
+    Before a clip starts (`admit`, and the stop rule asked with 0 frames done): over the mark, the clip is
+    refused with OverMemoryMarkError (503 with Retry-After; the same line in the Video tab). Between the frames of
+    a running clip, as one of the rules in its stop policy (`video.stop_when`): over the mark, the clip ends there
+    like at its deadline, and what it has so far is answered with the reason. Above the mark the C heap is trimmed
+    once before deciding, since pages freed but still held by it count until they are handed back.
+
+    Args:
+        max_rss_mb: resident MB above which clips are refused and stopped; 0 turns the mark off.
+        every_frames: a running clip reads its memory every this many frames (a read costs about 17 us, a frame
+            about 4 ms), so it ends at most this many frames after crossing the mark.
+    """
+
+    def __init__(self, max_rss_mb: float, every_frames: int = 10) -> None:
+        if every_frames < 1:
+            raise ValueError(f"every_frames must be at least 1, got {every_frames}")
+        self.max_rss_mb = max_rss_mb
+        self.every_frames = every_frames
+
+    def over(self) -> float | None:
+        """The resident MB while they are over the mark (after one trim of the C heap), else None.
+
+        Returns:
+            Resident MB over `max_rss_mb`; None under it, with the mark off, or where there is no /proc.
+        """
+        if self.max_rss_mb <= 0:
+            return None
+        resident = resident_mb()
+        if resident is None or resident <= self.max_rss_mb:
+            return None
+        release_free_memory()
+        resident = resident_mb()
+        return resident if resident is not None and resident > self.max_rss_mb else None
+
+    def admit(self) -> None:
+        """Pass while the process's resident memory is under the mark.
 
         Raises:
             OverMemoryMarkError: naming the resident memory and the mark, with a time to retry after.
         """
-        if self.max_rss_mb <= 0:
-            return
-        resident = resident_mb()
-        if resident is None or resident <= self.max_rss_mb:
-            return
-        release_free_memory()  # pages freed but still held by the C heap count until they are handed back
-        resident = resident_mb()
-        if resident is not None and resident > self.max_rss_mb:
+        resident = self.over()
+        if resident is not None:
             log.warning("memory mark: %.0f MB resident, over --max-rss-mb %g; video refused", resident, self.max_rss_mb)
             raise OverMemoryMarkError(
-                f"server memory is over its mark ({resident:.0f} MB resident, --max-rss-mb {self.max_rss_mb:g}); "
-                f"videos are refused until it comes down, try again in {RETRY_AFTER_S} s"
+                f"{self._over_text(resident)}; videos are refused until it comes down, try again in {RETRY_AFTER_S} s"
             )
+
+    def __call__(self, frames_done: int) -> str | None:
+        """The stop rule: asked before each frame of a clip with the frames done so far.
+
+        Args:
+            frames_done: frames of the clip processed so far.
+
+        Returns:
+            None while under the mark; else the reason the clip ends here.
+
+        Raises:
+            OverMemoryMarkError: before the first frame (`frames_done` 0), over the mark: the clip is refused.
+        """
+        if frames_done == 0:
+            self.admit()
+            return None
+        if frames_done % self.every_frames:
+            return None
+        resident = self.over()
+        if resident is None:
+            return None
+        log.warning("memory mark: %.0f MB resident, over --max-rss-mb %g; video stopped", resident, self.max_rss_mb)
+        return f"stopped after {frames_done} frames: {self._over_text(resident)}"
+
+    def _over_text(self, resident: float) -> str:
+        return f"server memory is over its mark ({resident:.0f} MB resident, --max-rss-mb {self.max_rss_mb:g})"
 
 
 #: Seconds a client refused for memory is told to wait (Retry-After).

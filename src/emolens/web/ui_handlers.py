@@ -251,6 +251,7 @@ class Handlers:
                 stop_pressed,
                 frame_cap(self.options.max_video_frames, "server limit"),
                 lambda _frames_done: cancel.reason(),
+                self.pool.memory_mark,
             )
             out_dir = self._new_dir()
             stem = path.stem or "video"
