@@ -15,7 +15,7 @@ class BatchOptions:
     """How a batch runs; what it computes comes from `recognizer`, the same options every other entry point uses.
 
     A field with "help" in its metadata is a flag of `emolens batch` (`emolens.cli.common.add_field_flags`);
-    `recognizer` has the flags every model-running command shares, `rows_per_part` no flag.
+    `recognizer` has the flags every model-running command shares.
     """
 
     recognizer: RecognizerOptions = field(default_factory=RecognizerOptions)
@@ -36,7 +36,10 @@ class BatchOptions:
             "must be on a file system every node shares",
         },
     )
-    rows_per_part: int = 50_000  # face rows per Parquet part file, and so the most a worker holds in memory
+    #: Face rows per Parquet part file, and so the most a worker holds in memory.
+    rows_per_part: int = field(
+        default=50_000, metadata={"metavar": "N", "help": "face rows per Parquet part file (a worker holds one part)"}
+    )
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:

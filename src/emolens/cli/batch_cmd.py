@@ -14,7 +14,7 @@ from typing import Any
 
 from emolens.batch.options import BatchOptions
 
-from .common import add_field_flags, add_recognizer_args, field_values, quiet_opencv, recognizer_options
+from .common import add_field_flags, add_recognizer_args, options_from_flags, quiet_opencv, recognizer_options
 
 #: "0": Ray runs as on one machine, its node on 127.0.0.1 (Ray's name for it speaks of macOS and Windows, where
 #: that is the default).
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         # the interface its route to the internet uses. This is Ray's own switch for a Ray of one machine (its
         # default on macOS and Windows); Ray reads it on import, which comes later, in the engine.
         os.environ.setdefault(RAY_ONE_MACHINE_SWITCH, "0")
-    options = BatchOptions(recognizer=recognizer_options(args), **field_values(args, BatchOptions))
+    options = options_from_flags(BatchOptions, args, recognizer=recognizer_options(args))
     with tqdm(unit="input", desc="batch", file=sys.stderr, dynamic_ncols=True, disable=None) as bar:
 
         def on_progress(progress: Progress) -> None:

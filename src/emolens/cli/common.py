@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from emolens.data.fer2013 import BAD_ROW_HELP as BAD_ROW_HELP
 from emolens.errors import EmolensError
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from emolens.render import RenderOptions
 
 log = logging.getLogger("emolens")
+T = TypeVar("T")
 #: The optional packages the commands import, by import name, and the extra of pyproject.toml that installs each
 #: (tests/cli/test_missing_packages.py holds the two to agree): a command that meets one missing says which extra
 #: to install, in one line.
@@ -97,7 +99,51 @@ def recognizer_options(args: argparse.Namespace, **extra: Any) -> RecognizerOpti
     values = field_values(args, RecognizerOptions)
     if hasattr(args, "detect_every"):
         values.update(field_values(args, PipelineOptions))
-    return RecognizerOptions.from_flat(**values, **extra)
+    with flags_named(RecognizerOptions, PipelineOptions):
+        return RecognizerOptions.from_flat(**values, **extra)
+
+
+def options_from_flags(config_class: type[T], args: argparse.Namespace, **extra: Any) -> T:
+    """`config_class` from the values of the flags `add_field_flags` added for it, plus `extra`.
+
+    Args:
+        config_class: the options dataclass.
+        args: the parsed flags.
+        **extra: fields without a flag of their own (a nested dataclass, say).
+
+    Returns:
+        The options.
+
+    Raises:
+        ValueError: a value the dataclass refuses, the message starting with the flag the user typed
+            ("--timeout-s must be a positive finite number, got 0.0").
+    """
+    with flags_named(config_class):
+        return config_class(**field_values(args, config_class), **extra)
+
+
+@contextlib.contextmanager
+def flags_named(*config_classes: type[Any]) -> Iterator[None]:
+    """Inside the block, a ValueError that starts with a field's name (as the dataclasses' checks write them)
+    starts with that field's flag instead: the user typed the flag, not the field.
+
+    Args:
+        config_classes: the dataclasses whose flags were given.
+
+    Yields:
+        Nothing.
+
+    Raises:
+        ValueError: the one raised in the block, the field's name replaced by its flag.
+    """
+    try:
+        yield
+    except ValueError as err:
+        name, _, rest = str(err).partition(" ")
+        flags = {field: flag for c in config_classes for field, flag in field_flags(c).items()}
+        if name not in flags:
+            raise
+        raise ValueError(f"{flags[name]} {rest}") from None
 
 
 def add_field_flags(p: argparse.ArgumentParser | Any, config_class: type[Any]) -> None:

@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from emolens.data import ReadOptions
 from emolens.evaluate import ClassificationMetrics, EvalOptions, evaluate_model
 from emolens.types import EMOTIONS
 
-from .common import add_field_flags, field_values
+from .common import add_field_flags, options_from_flags
 from .tables import format_table
 
 
@@ -28,6 +29,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the metrics as JSON instead of tables")
     p.add_argument("--out", type=Path, help="folder for eval_metrics.json, confusion_matrix.png, reliability.png")
     add_field_flags(p, EvalOptions)  # the rest are EvalOptions' fields: defaults, types and help written there
+    add_field_flags(p, ReadOptions)
     p.set_defaults(run=run)
 
 
@@ -46,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         FileNotFoundError: If the data file does not exist.
         ValueError: If the split has no rows or an option is out of range.
     """
-    options = EvalOptions(**field_values(args, EvalOptions))
+    options = options_from_flags(EvalOptions, args, read=options_from_flags(ReadOptions, args))
     report = evaluate_model(args.model, args.data, options)
     if args.out:
         from emolens.report_files import write_eval_report

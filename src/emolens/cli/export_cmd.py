@@ -11,7 +11,7 @@ from typing import Any
 
 from emolens.nn.config import ExportOptions
 
-from .common import add_field_flags, field_flags, field_values
+from .common import add_field_flags, options_from_flags
 
 log = logging.getLogger("emolens")
 
@@ -59,12 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
     from emolens.nn.export import export_onnx
 
-    try:
-        options = ExportOptions(**field_values(args, ExportOptions))
-    except ValueError as err:  # ExportOptions checks its fields; name the flag the user typed
-        name, _, rest = str(err).partition(" ")
-        flags = field_flags(ExportOptions)
-        raise ValueError(f"{flags[name]} {rest}" if name in flags else str(err)) from None
+    options = options_from_flags(ExportOptions, args)
     if options.threads > 0:
         torch.set_num_threads(options.threads)
     if args.int8 and not args.data:

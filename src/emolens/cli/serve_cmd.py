@@ -11,7 +11,7 @@ from typing import Any
 from emolens.errors import EmolensError
 from emolens.web.options import WebOptions
 
-from .common import add_field_flags, add_recognizer_args, field_flags, field_values, recognizer_options
+from .common import add_field_flags, add_recognizer_args, options_from_flags, recognizer_options
 
 log = logging.getLogger("emolens")
 
@@ -41,8 +41,9 @@ def run(args: argparse.Namespace) -> int:
         0 when the server stops.
 
     Raises:
-        EmolensError: If the web extra is missing, a limit or the port is out of range, or the address
-            cannot be bound (all before the model loads); ModelFileError if the model cannot be loaded.
+        EmolensError: If the web extra is missing, the port is out of range, or the address cannot be bound
+            (all before the model loads); ModelFileError if the model cannot be loaded.
+        ValueError: If a limit is out of range (named by its flag), before the model loads.
     """
     try:
         import uvicorn
@@ -54,11 +55,7 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     if not 0 <= args.port <= 65535:
         raise EmolensError(f"--port {args.port}: not a port number (0-65535)")
-    try:
-        options = WebOptions(recognizer=recognizer_options(args), lang=args.lang, **field_values(args, WebOptions))
-    except ValueError as err:  # WebOptions checks its fields; name the flag the user typed
-        field, flags = str(err).split(" ", 1)[0], field_flags(WebOptions)
-        raise EmolensError(f"{flags[field]}: {err}" if field in flags else str(err)) from None
+    options = options_from_flags(WebOptions, args, recognizer=recognizer_options(args), lang=args.lang)
     # Bind first: a taken port is a one-line error before the model loads or any folder is made.
     sock = _bind(args.host, args.port)
     try:

@@ -7,10 +7,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from emolens.data import attach_ferplus, load_data
+from emolens.data import ReadOptions, attach_ferplus, load_data
 from emolens.nn.config import AugmentConfig, TrainConfig
 
-from .common import BAD_ROW_HELP, add_field_flags, field_values
+from .common import add_field_flags, field_values, options_from_flags
 
 log = logging.getLogger("emolens")
 
@@ -34,8 +34,7 @@ def add_parser(sub: Any) -> None:
         help="FER2013 labels, or FER+ votes (with --ferplus) as soft or majority labels",
     )
     p.add_argument("--ferplus", help="fer2013new.csv, needed for --labels ferplus-*")
-    p.add_argument("--on-bad-row", choices=["error", "skip"], default="error", help=BAD_ROW_HELP)
-    p.add_argument("--no-cache", action="store_true", help="parse the csv again instead of the cache")
+    add_field_flags(p, ReadOptions)  # --on-bad-row, --no-cache: shared with emolens eval
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     p.set_defaults(run=run)
@@ -68,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
         cfg = resumed
     else:
         cfg = TrainConfig(**field_values(args, TrainConfig), augment=AugmentConfig(**field_values(args, AugmentConfig)))
-    dataset = load_data(args.data, args.on_bad_row, args.no_cache)
+    read = options_from_flags(ReadOptions, args)
+    dataset = load_data(args.data, read.on_bad_row, read.no_cache)
     if args.labels != "fer":
         if not args.ferplus:
             raise ValueError("--labels ferplus-* needs --ferplus PATH/fer2013new.csv")

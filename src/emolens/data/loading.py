@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import get_args
 
 from emolens.data.cache import load_dataset
 from emolens.data.dataset import FaceDataset
-from emolens.data.fer2013 import OnBadRow
+from emolens.data.fer2013 import BAD_ROW_HELP, OnBadRow
 from emolens.data.ferplus import read_ferplus_votes, votes_to_labels
 
 log = logging.getLogger("emolens")
@@ -23,6 +25,21 @@ def default_cache_dir() -> Path:
     """
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "emolens"
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How the commands that read FER2013 (`emolens train`, `emolens eval`) read it: each field is a flag of both
+    (`emolens.cli.common.add_field_flags` reads the metadata)."""
+
+    #: "error" stops at a malformed row or unreadable image; "skip" leaves it out and counts it.
+    on_bad_row: OnBadRow = field(default="error", metadata={"choices": get_args(OnBadRow), "help": BAD_ROW_HELP})
+    #: Parse the csv again instead of reading the cache.
+    no_cache: bool = field(default=False, metadata={"help": "parse the csv again instead of the cache"})
+
+    def __post_init__(self) -> None:
+        if self.on_bad_row not in get_args(OnBadRow):
+            raise ValueError(f"on_bad_row must be one of {', '.join(get_args(OnBadRow))}, got {self.on_bad_row!r}")
 
 
 def load_data(path: str | Path, on_bad_row: OnBadRow = "error", no_cache: bool = False) -> FaceDataset:

@@ -13,8 +13,7 @@ from typing import Any, get_args
 
 import numpy as np
 
-from emolens.data import FaceDataset, available_splits, load_data
-from emolens.data.fer2013 import BAD_ROW_HELP, OnBadRow
+from emolens.data import FaceDataset, ReadOptions, available_splits, load_data
 
 from .jitter import JITTER_KINDS, jitter_images
 from .metrics import (
@@ -36,7 +35,8 @@ log = logging.getLogger("emolens")
 class EvalOptions:
     """What `evaluate_model` measures besides the plain metrics, and how it reads the data.
 
-    Every field is a flag of `emolens eval` (`emolens.cli.common.add_field_flags` reads the metadata: help, choices).
+    Every field is a flag of `emolens eval` (`emolens.cli.common.add_field_flags` reads the metadata: help, choices);
+    `read`'s fields too, shared with `emolens train`.
     """
 
     split: str = field(
@@ -53,10 +53,14 @@ class EvalOptions:
     )
     jitter: bool = field(default=False, metadata={"help": "accuracy under detector-like crop jitter, one row per kind"})
     seed: int = field(default=0, metadata={"help": "seed of --jitter"})  # of the jitter draws
-    on_bad_row: OnBadRow = field(default="error", metadata={"choices": get_args(OnBadRow), "help": BAD_ROW_HELP})
-    no_cache: bool = field(default=False, metadata={"help": "parse the csv again instead of the cache"})
     threads: int = field(default=1, metadata={"help": "CPU threads for inference"})
     batch_size: int = field(default=256, metadata={"help": "faces per model call"})
+    #: How the data is read (bad rows, the cache): flags shared with `emolens train`.
+    read: ReadOptions = field(default_factory=ReadOptions)
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
 
 
 @dataclass(frozen=True)
@@ -149,7 +153,7 @@ def evaluate_model(model: str | Path, data: str | Path, options: EvalOptions | N
     """
     opts = options or EvalOptions()
     predictor = load_predictor(resolve_model(model), opts.threads)
-    dataset = load_data(data, opts.on_bad_row, opts.no_cache)
+    dataset = load_data(data, opts.read.on_bad_row, opts.read.no_cache)
     test = dataset.split(opts.split)
     if len(test) == 0:
         raise ValueError(f"{data}: the split {opts.split} has no rows")

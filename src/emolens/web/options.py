@@ -22,7 +22,7 @@ class WebOptions:
 
     A field with "help" in its metadata is a flag of `emolens serve` (`emolens.cli.common.add_field_flags`: name,
     type, default and help are written here once); `recognizer` and `lang` have the flags of every command that runs
-    the model, and `max_waiting` and `upload_max_age_s` no flag.
+    the model.
     """
 
     recognizer: RecognizerOptions = field(default_factory=RecognizerOptions)
@@ -31,7 +31,9 @@ class WebOptions:
     max_upload_mb: float = field(default=25.0, metadata={"help": "largest request body, any route"})
     workers: int = field(default=0, metadata={"help": "analyses at once (0: one per CPU core)"})
     #: Requests allowed to wait for a worker before new ones get 503: a burst queues, a flood is refused.
-    max_waiting: int = 64
+    max_waiting: int = field(
+        default=64, metadata={"help": "requests that may wait for a busy worker; more get 503 with Retry-After"}
+    )
     #: Frames a video request (REST or the UI's Video tab) analyses at most; a longer clip is cut there and says so.
     max_video_frames: int = field(default=3000, metadata={"help": "frames analysed per video request, REST and UI"})
     #: Largest image, in pixels its header declares; larger ones get 413 before decoding.
@@ -60,13 +62,16 @@ class WebOptions:
         },
     )
     #: Uploaded files older than this are deleted (all of them when the server stops).
-    upload_max_age_s: float = 3600.0
-    #: Resident memory (MB) above which new video requests get 503 with Retry-After; 0 turns the mark off.
+    upload_max_age_s: float = field(
+        default=3600.0, metadata={"help": "seconds an upload or result is kept (all go when the server stops)"}
+    )
+    #: Resident memory (MB) above which new video requests get 503 with Retry-After and running clips stop with what
+    #: they have (web.pool.MemoryMark); 0 turns the mark off.
     #: Two clips at the frame-size cap peak near 550 MB (benchmarks/bench_load.py; docs/speed.md, "Web app"), so this
     #: leaves room for bursts.
     max_rss_mb: float = field(
         default=2048.0,
-        metadata={"help": "resident memory (MB) above which new video requests get 503 (0: no mark)"},
+        metadata={"help": "resident memory (MB) above which videos get 503 and running ones stop (0: no mark)"},
     )
 
     def __post_init__(self) -> None:
@@ -74,6 +79,8 @@ class WebOptions:
             raise ValueError(f"max_upload_mb must be a positive finite number, got {self.max_upload_mb}")
         if not (math.isfinite(self.request_timeout_s) and self.request_timeout_s > 0):
             raise ValueError(f"request_timeout_s must be a positive finite number, got {self.request_timeout_s}")
+        if not (math.isfinite(self.upload_max_age_s) and self.upload_max_age_s >= 1):  # Gradio's sweep counts whole s
+            raise ValueError(f"upload_max_age_s must be a finite number, 1 or more, got {self.upload_max_age_s}")
         if not (math.isfinite(self.max_rss_mb) and self.max_rss_mb >= 0):
             raise ValueError(f"max_rss_mb must be a finite number, 0 or more, got {self.max_rss_mb}")
         for name in ("max_video_frames", "max_pixels", "max_frame_pixels", "max_waiting"):
