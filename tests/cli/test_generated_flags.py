@@ -15,7 +15,7 @@ import pytest
 from emolens.batch.options import BatchOptions
 from emolens.cli import build_parser
 from emolens.cli.common import field_flags, field_values, options_from_flags, recognizer_options
-from emolens.data import ReadOptions
+from emolens.data import LabelOptions, ReadOptions
 from emolens.evaluate import EvalOptions
 from emolens.nn.config import ExportOptions
 from emolens.web.options import WebOptions
@@ -169,3 +169,14 @@ def test_a_refused_value_is_named_by_its_flag() -> None:
             options_from_flags(options_class, build_parser().parse_args(argv))
     with pytest.raises(ValueError, match=r"^--min-score must be in \[0, 1\]"):
         recognizer_options(build_parser().parse_args(["analyze", "x.jpg", "--min-score", "2"]))
+
+
+def test_train_label_flags_build_label_options() -> None:
+    argv = ["train", "--data", "d.csv", "--out", "run"]
+    assert options_from_flags(LabelOptions, build_parser().parse_args(argv)) == LabelOptions()
+    args = build_parser().parse_args([*argv, "--labels", "ferplus-soft", "--ferplus", "votes.csv"])
+    assert options_from_flags(LabelOptions, args) == LabelOptions(labels="ferplus-soft", ferplus="votes.csv")
+    with pytest.raises(ValueError, match=r"^--labels ferplus-majority needs --ferplus"):
+        options_from_flags(LabelOptions, build_parser().parse_args([*argv, "--labels", "ferplus-majority"]))
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([*argv, "--labels", "votes"])

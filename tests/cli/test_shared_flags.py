@@ -37,7 +37,7 @@ def test_every_detecting_command_takes_detector_and_min_score(command: str) -> N
     assert (options.detector, options.min_score) == ("haar", 0.7)
     with pytest.raises(SystemExit):
         build_parser().parse_args([command, *RUN_MODEL[command], "--detector", "yolo"])
-    with pytest.raises(ValueError, match="^--min-score must be in"):
+    with pytest.raises(ValueError, match=r"^--min-score must be in"):
         recognizer_options(build_parser().parse_args([command, *RUN_MODEL[command], "--min-score", "1.5"]))
 
 

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from emolens.data import ReadOptions, attach_ferplus, load_data
+from emolens.data import LabelOptions, ReadOptions, attach_ferplus, load_data
 from emolens.nn.config import AugmentConfig, TrainConfig
 
 from .common import add_field_flags, field_values, options_from_flags
@@ -27,13 +27,7 @@ def add_parser(sub: Any) -> None:
     # The recipe's flags: names, types, defaults and help come from TrainConfig's and AugmentConfig's fields.
     add_field_flags(p, TrainConfig)
     add_field_flags(p, AugmentConfig)
-    p.add_argument(
-        "--labels",
-        choices=["fer", "ferplus-soft", "ferplus-majority"],
-        default="fer",
-        help="FER2013 labels, or FER+ votes (with --ferplus) as soft or majority labels",
-    )
-    p.add_argument("--ferplus", help="fer2013new.csv, needed for --labels ferplus-*")
+    add_field_flags(p, LabelOptions)  # --labels, --ferplus
     add_field_flags(p, ReadOptions)  # --on-bad-row, --no-cache: shared with emolens eval
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
@@ -67,12 +61,10 @@ def run(args: argparse.Namespace) -> int:
         cfg = resumed
     else:
         cfg = TrainConfig(**field_values(args, TrainConfig), augment=AugmentConfig(**field_values(args, AugmentConfig)))
-    read = options_from_flags(ReadOptions, args)
+    read, labels = options_from_flags(ReadOptions, args), options_from_flags(LabelOptions, args)
     dataset = load_data(args.data, read.on_bad_row, read.no_cache)
-    if args.labels != "fer":
-        if not args.ferplus:
-            raise ValueError("--labels ferplus-* needs --ferplus PATH/fer2013new.csv")
-        dataset = attach_ferplus(dataset, args.ferplus, args.labels.removeprefix("ferplus-"))
+    if labels.labels != "fer":
+        dataset = attach_ferplus(dataset, labels.ferplus, labels.labels.removeprefix("ferplus-"))
     train_set, val_set = dataset.split("Training"), dataset.split("PublicTest")
     if len(val_set) == 0:
         raise ValueError(f"{args.data}: no PublicTest (validation) rows to choose the best epoch on")

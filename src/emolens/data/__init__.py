@@ -4,11 +4,12 @@ from emolens.data.cache import load_dataset
 from emolens.data.dataset import SPLITS, FaceDataset, available_splits
 from emolens.data.fer2013 import read_fer2013_csv, read_image_folders
 from emolens.data.ferplus import read_ferplus_votes, votes_to_labels
-from emolens.data.loading import ReadOptions, attach_ferplus, default_cache_dir, load_data
+from emolens.data.loading import LabelOptions, ReadOptions, attach_ferplus, default_cache_dir, load_data
 
 __all__ = [
     "SPLITS",
     "FaceDataset",
+    "LabelOptions",
     "ReadOptions",
     "attach_ferplus",
     "available_splits",

@@ -42,6 +42,31 @@ class ReadOptions:
             raise ValueError(f"on_bad_row must be one of {', '.join(get_args(OnBadRow))}, got {self.on_bad_row!r}")
 
 
+#: The labels `emolens train` can fit: FER2013's own, or FER+ votes as shares ("soft") or their majority.
+LABEL_SOURCES = ("fer", "ferplus-soft", "ferplus-majority")
+
+
+@dataclass(frozen=True)
+class LabelOptions:
+    """Which labels `emolens train` fits: each field is one of its flags."""
+
+    labels: str = field(
+        default="fer",
+        metadata={
+            "choices": LABEL_SOURCES,
+            "help": "FER2013 labels, or FER+ votes (with --ferplus) as soft or majority labels",
+        },
+    )
+    #: fer2013new.csv, the FER+ votes; needed for the ferplus-* labels.
+    ferplus: str = field(default="", metadata={"path": True, "help": "fer2013new.csv, needed for --labels ferplus-*"})
+
+    def __post_init__(self) -> None:
+        if self.labels not in LABEL_SOURCES:
+            raise ValueError(f"labels must be one of {', '.join(LABEL_SOURCES)}, got {self.labels!r}")
+        if self.labels != "fer" and not self.ferplus:
+            raise ValueError(f"labels {self.labels} needs --ferplus PATH/fer2013new.csv")
+
+
 def load_data(path: str | Path, on_bad_row: OnBadRow = "error", no_cache: bool = False) -> FaceDataset:
     """A data set as the commands load it: cached in `default_cache_dir()`, skipped rows and files logged.
 
