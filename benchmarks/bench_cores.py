@@ -1,6 +1,6 @@
 """What two processes get out of this machine: the ceiling for `emolens batch --workers 2` over one worker.
 
-    python benchmarks/bench_cores.py [--seconds 4] [--repeats 3]
+    python benchmarks/bench_cores.py [--seconds 4] [--repeats 3] [--work python onnxruntime frame photo]
 
 Each kind of work below is timed in one process alone, then in two processes at once doing the same amount each
 (spawned, started together, each timing only its own work, every library held to one thread as batch's workers
@@ -14,13 +14,17 @@ other down (shared caches, memory bandwidth, the hypervisor) lengthen the CPU ti
 - onnxruntime: the shipped `fast` model on batches of 8 face crops, as the batch workers run it.
 - frame: the whole per-frame path of a batch worker on the frames of WolfgangLanger_Pexels.mp4 (decoded
   once, beforehand): CNN detection on every 3rd frame, tracking, classification (the Recognizer's stream).
+- photo: the whole per-input path of a batch worker (`Worker.process`: sniff, decode, detect, classify, Parquet
+  part files committed) on 24 photos of bench_batch.py's archive, its 480-1920 px composites included.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import multiprocessing
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -66,7 +70,37 @@ def frame_work(rounds: int) -> None:
             stream.process(frame, index / 24.0, index)
 
 
-WORK: dict[str, Callable[[int], None]] = {"python": python_work, "onnxruntime": onnx_work, "frame": frame_work}
+@functools.cache
+def _photo_worker() -> tuple[object, list[Path]]:
+    """A batch Worker writing to a fresh folder, and 24 photos of bench_batch's archive (made once per process)."""
+    from bench_batch import make_archive
+
+    from emolens.api import RecognizerOptions
+    from emolens.batch.work import Worker, WorkerConfig
+
+    root = Path(tempfile.mkdtemp(prefix="bench-cores-"))
+    (root / "in").mkdir()
+    (root / "out" / "faces").mkdir(parents=True)
+    return Worker(WorkerConfig(RecognizerOptions(), str(root / "out"), 50_000)), sorted(
+        make_archive(root / "in", 24, 0).iterdir()
+    )
+
+
+def photo_work(rounds: int) -> None:
+    from emolens.batch.work import Task
+
+    worker, photos = _photo_worker()
+    for round_ in range(rounds):
+        for index, path in enumerate(photos):
+            worker.process(Task(str(path), f"r{round_}-{index}-{time.monotonic_ns()}", path.stat().st_size))  # type: ignore[attr-defined]
+
+
+WORK: dict[str, Callable[[int], None]] = {
+    "python": python_work,
+    "onnxruntime": onnx_work,
+    "frame": frame_work,
+    "photo": photo_work,
+}
 
 
 def _one(name: str, rounds: int, start: object) -> tuple[float, float]:
@@ -94,11 +128,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=4.0, help="about how long each timing runs")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--work", nargs="+", choices=sorted(WORK), default=list(WORK), help="the kinds to time")
     args = parser.parse_args()
     print(f"load average before: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
     print("| work | 1 process s | 2 processes s | speed-up (each repeat) | median | CPU s alone / side by side |")
     print("|---|---|---|---|---|---|")
-    for name in WORK:
+    for name in args.work:
         per_round, _ = timed(name, 1, 1)
         rounds = max(1, round(args.seconds / per_round))
         ratios, alone, together, cpu_alone, cpu_together = [], [], [], [], []
